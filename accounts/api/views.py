@@ -1,0 +1,15 @@
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.throttling import AnonRateThrottle
+
+
+@extend_schema(
+    tags=["auth"],
+    summary="Exchange a username and password for an API token",
+    responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+)
+class ObtainTokenView(ObtainAuthToken):
+    """``POST {"username", "password"}`` → ``{"token"}``; send it as ``Authorization: Token <t>``."""
+
+    throttle_classes = [AnonRateThrottle]

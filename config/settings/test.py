@@ -1,0 +1,17 @@
+"""Test settings: fast hashing; Postgres/Redis only when DATABASE_URL/CELERY_BROKER_URL are set."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
+
+from config.settings.base import *  # noqa: E402,F403
+from config.settings.base import REST_FRAMEWORK  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# The unit suite always runs tasks in-process; integration tests start a real worker themselves.
+CELERY_TASK_ALWAYS_EAGER = True
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"run_submit": "1000/minute", "anon": "1000/minute"}}

@@ -22,11 +22,11 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## setup: migrate, load curriculum + scenarios, create the demo accounts (idempotent)
+## setup: migrate, load scenarios + curriculum (courses link to scenarios), create the demo accounts (idempotent)
 setup: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py load_curriculum
 	$(BIN)/python manage.py load_scenarios
+	$(BIN)/python manage.py load_curriculum
 	$(BIN)/python manage.py seed_demo
 
 ## run: the whole platform on the embedded default (SQLite, in-process tasks)

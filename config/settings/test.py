@@ -5,13 +5,14 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
 
 from config.settings.base import *  # noqa: E402,F403
-from config.settings.base import REST_FRAMEWORK  # noqa: E402
+from config.settings.base import REST_FRAMEWORK, env  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# The unit suite always runs tasks in-process; integration tests start a real worker themselves.
-CELERY_TASK_ALWAYS_EAGER = True
+# The unit suite runs tasks in-process; the integration tests start a real worker with this
+# switched off (CELERY_TASK_ALWAYS_EAGER=false in the worker's environment).
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"run_submit": "1000/minute", "anon": "1000/minute"}}

@@ -1,0 +1,1 @@
+"""Writes: every change to curriculum or progress goes through one of these functions."""

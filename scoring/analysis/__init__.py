@@ -1,0 +1,182 @@
+"""Scoring and post-mortem analysis: pure Python over the engine (no ORM).
+
+:func:`assess` is the one entry point the run pipeline calls: it simulates the learner's design,
+grades it (:mod:`scoring.analysis.rules`), writes its post-mortem
+(:mod:`scoring.analysis.postmortem`, :mod:`scoring.analysis.factors`) and measures what would
+have helped by rerunning modified designs on the same seed (:mod:`scoring.analysis.fixes`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from simulations import engine
+from scoring.analysis.factors import detect_factors
+from scoring.analysis.fixes import MAX_FIXES, Candidate, propose_fixes
+from scoring.analysis.postmortem import (
+    PostMortemFacts,
+    build_timeline,
+    compute_impact,
+    find_root_cause,
+    write_summary,
+)
+from scoring.analysis.rules import Contract, ScoreFacts, score_variant
+from scoring.analysis.view import Incident, VariantView
+
+__all__ = ["Assessment", "Contract", "PostMortemFacts", "ScoreFacts", "assess", "contract_of"]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Everything the run pipeline stores for one run."""
+
+    result: engine.SimulationResult  # variants[0] is the learner's design
+    score: ScoreFacts  # for variants[0]
+    postmortem: PostMortemFacts  # for variants[0], fixes measured on the same seed
+
+
+def contract_of(scenario: engine.Scenario) -> Contract:
+    """The SLA, budget and horizon of a parsed engine scenario."""
+    return Contract(
+        availability=float(scenario.sla.availability),
+        latency_percentile=float(scenario.sla.latency_percentile),
+        latency_ms=float(scenario.sla.latency_ms),
+        budget_usd_per_month=float(scenario.budget_usd_per_month),
+        duration_s=float(scenario.duration_s),
+    )
+
+
+def _incidents_of(scenario: engine.Scenario) -> list[Incident]:
+    return [
+        Incident(kind=i.kind, at_s=float(i.at_s),
+                 duration_s=None if getattr(i, "duration_s", None) is None else float(i.duration_s),
+                 component=getattr(i, "component", None))
+        for i in scenario.incidents
+    ]
+
+
+def view_of(
+    scenario: engine.Scenario, design_doc: dict, result: engine.SimulationResult, index: int = 0
+) -> VariantView:
+    """A :class:`VariantView` of ``result.variants[index]`` (simulated from ``design_doc``)."""
+    variant = result.variants[index]
+    return VariantView(
+        contract=contract_of(scenario),
+        mix=dict(scenario.traffic.mix),
+        incidents=_incidents_of(scenario),
+        design_doc=design_doc,
+        times_s=result.times_s,
+        tick_s=float(result.tick_s),
+        series={key: band.mean for key, band in variant.series.items()},
+        per_replication=variant.per_replication,
+        events=sorted(variant.events, key=lambda e: e.t_s),
+        monthly_cost_usd=float(variant.monthly_cost_usd),
+    )
+
+
+def _score(result: engine.SimulationResult, index: int, contract: Contract) -> ScoreFacts:
+    variant = result.variants[index]
+    return score_variant(variant.per_replication, variant.monthly_cost_usd, contract)
+
+
+def _accepted(
+    scenario: engine.Scenario, candidates: Sequence[Candidate]
+) -> list[tuple[Candidate, engine.Design]]:
+    """The first ``MAX_FIXES`` candidates the engine can express (others are skipped silently)."""
+    accepted = []
+    for candidate in candidates:
+        try:
+            accepted.append((candidate, engine.parse_design(candidate.design, scenario)))
+        except engine.SpecError:
+            continue
+        if len(accepted) == MAX_FIXES:
+            break
+    return accepted
+
+
+def measure_fixes(
+    scenario: engine.Scenario, design: engine.Design, candidates: Sequence[Candidate],
+    *, replications: int, seed: int,
+) -> list[dict]:
+    """Simulate the design and every accepted fix in ONE batch on ``seed``; report the deltas.
+
+    The learner's design is simulated again as variant 0 of the batch so that every fix is
+    compared with a baseline that shares its random draws (common random numbers): the delta
+    comes from the change, not from noise.
+
+    Returns
+    -------
+    list of dict, one per accepted fix: ``code, title, component, answers, design_change,
+    design, points, delta_points, p_contract_met, availability, delta_availability [-],
+    latency_ms, delta_latency_ms [ms], monthly_cost_usd, delta_monthly_cost_usd [USD/month],
+    passes``.
+    """
+    accepted = _accepted(scenario, candidates)
+    if not accepted:
+        return []
+    contract = contract_of(scenario)
+    batch = engine.simulate(scenario, [design, *(d for _, d in accepted)],
+                            replications=replications, seed=seed)
+    base = _score(batch, 0, contract)
+    rows = []
+    for index, (candidate, _) in enumerate(accepted, start=1):
+        s = _score(batch, index, contract)
+        rows.append({
+            "code": candidate.code, "title": candidate.title, "component": candidate.component,
+            "answers": candidate.answers, "design_change": candidate.design_change,
+            "design": candidate.design,
+            "points": s.points, "delta_points": round(s.points - base.points, 2),
+            "p_contract_met": s.p_contract_met,
+            "availability": s.availability, "delta_availability": s.availability - base.availability,
+            "latency_ms": s.latency_ms,
+            "delta_latency_ms": None if s.latency_ms is None or base.latency_ms is None
+            else s.latency_ms - base.latency_ms,
+            "monthly_cost_usd": s.monthly_cost_usd,
+            "delta_monthly_cost_usd": s.monthly_cost_usd - base.monthly_cost_usd,
+            "passes": s.passed,
+        })
+    return rows
+
+
+def assess(*, scenario: engine.Scenario, design_doc: dict, replications: int, seed: int) -> Assessment:
+    """Simulate, score and explain one design; measure what would have helped.
+
+    Parameters
+    ----------
+    scenario : engine.Scenario
+        Parsed scenario (SLA, budget, traffic, incidents).
+    design_doc : dict
+        The learner's design document.
+    replications : int
+        Replications per variant (the batch axis).
+    seed : int
+        Root seed; the fixes reuse it (common random numbers).
+
+    Returns
+    -------
+    Assessment
+
+    Raises
+    ------
+    engine.SpecError
+        If the design (or scenario) is invalid; ``.problems`` locates every problem.
+    """
+    design = engine.parse_design(design_doc, scenario)
+    result = engine.simulate(scenario, [design], replications=replications, seed=seed)
+    contract = contract_of(scenario)
+    score = _score(result, 0, contract)
+    view = view_of(scenario, design_doc, result)
+
+    root_cause = find_root_cause(view)
+    factors = detect_factors(view)
+    impact = compute_impact(view)
+    fixes = measure_fixes(scenario, design, propose_fixes(view, root_cause, factors),
+                          replications=replications, seed=seed)
+    postmortem = PostMortemFacts(
+        summary=write_summary(root_cause=root_cause, impact=impact, factors=factors, fixes=fixes,
+                              passed=score.passed),
+        root_cause=root_cause, contributing_factors=factors, impact=impact,
+        timeline=build_timeline(view), fixes=fixes,
+    )
+    return Assessment(result=result, score=score, postmortem=postmortem)

@@ -1,0 +1,137 @@
+"""When did the SLA break, and for how long: breach detection on per-tick series.
+
+A contract is judged on a whole run, but a post-mortem needs *when*. We look at the engine's
+per-tick means (over replications) through a trailing window of ``BREACH_WINDOW_S`` seconds --
+the usual one-minute SLO measurement window -- so that a single noisy tick does not count as an
+outage and a real outage is not averaged away over the hour:
+
+* availability breach: ``sum(success_rps) / sum(offered_rps)`` over the window ``< A``;
+* latency breach: the success-weighted mean of the per-tick percentile named by the SLA over
+  the window ``> T``. When the engine does not report that percentile per tick (it reports
+  p50/p95/p99), the nearest reported percentile at or above it is used, else the highest.
+
+A tick is *in breach* when either holds; "minutes in breach" is the number of such ticks times
+the tick length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from scoring.analysis.rules import Contract
+
+BREACH_WINDOW_S = 60.0
+# Per-tick latency percentiles the engine reports, lowest first.
+_TICK_PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One contiguous stretch of breached ticks, ``[start_s, end_s)``."""
+
+    start_s: float  # [s]
+    end_s: float  # [s]
+    criterion: str  # "availability" or "latency": what broke first in the episode
+
+
+@dataclass(frozen=True)
+class Breach:
+    """Per-tick verdicts and their summary."""
+
+    mask: np.ndarray  # (n_ticks,) bool: tick in breach
+    availability: np.ndarray  # (n_ticks,) windowed availability [-]
+    latency_ms: np.ndarray  # (n_ticks,) windowed percentile [ms], NaN where nothing succeeded
+    latency_key: str  # series key used for latency
+    episodes: tuple[Episode, ...]
+    minutes: float  # [min]
+
+    @property
+    def first(self) -> Episode | None:
+        return self.episodes[0] if self.episodes else None
+
+
+def tick_latency_key(series: Mapping[str, object], percentile: float) -> str | None:
+    """Series key for the per-tick latency percentile closest at or above ``percentile``."""
+    available = [p for p in _TICK_PERCENTILES if f"latency_p{p:g}_ms" in series]
+    if not available:
+        return None
+    at_or_above = [p for p in available if p >= percentile]
+    chosen = at_or_above[0] if at_or_above else available[-1]
+    return f"latency_p{chosen:g}_ms"
+
+
+def trailing_sum(values: np.ndarray, window: int) -> np.ndarray:
+    """Sum of the last ``window`` values ending at each index (partial at the start)."""
+    csum = np.concatenate(([0.0], np.cumsum(values)))
+    idx = np.arange(1, len(values) + 1)
+    return csum[idx] - csum[np.maximum(idx - window, 0)]
+
+
+def find_breach(
+    series: Mapping[str, np.ndarray], times_s: np.ndarray, tick_s: float, contract: Contract
+) -> Breach:
+    """Find the ticks in which the SLA was breached.
+
+    Parameters
+    ----------
+    series : mapping of key to ndarray (n_ticks,)
+        Per-tick means: ``offered_rps``, ``success_rps`` [1/s] and at least one
+        ``latency_pXX_ms`` [ms].
+    times_s : ndarray (n_ticks,)
+        Start of each tick [s].
+    tick_s : float
+        Tick length [s].
+    contract : Contract
+
+    Returns
+    -------
+    Breach
+    """
+    offered = np.nan_to_num(np.asarray(series["offered_rps"], dtype=float))
+    success = np.nan_to_num(np.asarray(series["success_rps"], dtype=float))
+    window = max(1, int(round(BREACH_WINDOW_S / tick_s)))
+
+    offered_w = trailing_sum(offered, window)
+    success_w = trailing_sum(success, window)
+    availability = np.divide(success_w, offered_w, out=np.ones_like(offered_w), where=offered_w > 0)
+    availability_bad = availability < contract.availability
+
+    key = tick_latency_key(series, contract.latency_percentile)
+    if key is None:
+        latency = np.full(offered.shape, np.nan)
+    else:
+        tick_latency = np.asarray(series[key], dtype=float)
+        weighted = trailing_sum(np.where(np.isfinite(tick_latency), tick_latency * success, 0.0), window)
+        latency = np.divide(weighted, success_w, out=np.full(offered.shape, np.nan), where=success_w > 0)
+    # NaN (nothing succeeded in the window) is left to the availability check.
+    latency_bad = np.nan_to_num(latency, nan=-np.inf) > contract.latency_ms
+
+    mask = availability_bad | latency_bad
+    return Breach(
+        mask=mask,
+        availability=availability,
+        latency_ms=latency,
+        latency_key=key or "",
+        episodes=_episodes(mask, availability_bad, times_s, tick_s),
+        minutes=float(mask.sum() * tick_s / 60.0),
+    )
+
+
+def _episodes(
+    mask: np.ndarray, availability_bad: np.ndarray, times_s: np.ndarray, tick_s: float
+) -> tuple[Episode, ...]:
+    """Contiguous runs of ``mask``; each says which criterion broke at its first tick."""
+    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
+    changes = np.flatnonzero(np.diff(padded))
+    starts, ends = changes[0::2], changes[1::2]  # ends are exclusive tick indices
+    return tuple(
+        Episode(
+            start_s=float(times_s[s]),
+            end_s=float(times_s[e - 1] + tick_s),
+            criterion="availability" if availability_bad[s] else "latency",
+        )
+        for s, e in zip(starts, ends, strict=True)
+    )

@@ -1,0 +1,295 @@
+"""What would have helped: candidate fixes derived from the post-mortem, as modified designs.
+
+Each fix in :data:`FIXES` is a row: a ``code``, the factor codes / root-cause kinds it answers
+(``answers``), and ``apply(doc, component, view)`` that returns a *new* design document (the
+input is never mutated) with a one-line description of the change, or None when the fix does
+not apply to that component. :func:`propose_fixes` orders the candidates -- fixes for the root
+cause first, then for contributing factors in catalogue order -- and drops duplicates; the
+caller validates each with the engine, keeps the first ``MAX_FIXES`` it accepts (to bound
+compute) and simulates them on the run's seed.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from scoring.analysis.view import VariantView
+
+MAX_FIXES = 4
+SIZES = ("small", "medium", "large", "xlarge")
+# Utilization to aim for when right-sizing an over-budget tier (leaves headroom for bursts).
+RIGHT_SIZE_TARGET = 0.6
+
+DEFAULT_CACHE = {"type": "cache", "memory_gb": 2, "ttl_s": 300, "item_kb": 4}
+DEFAULT_BREAKER = {"error_rate": 0.5, "open_s": 10, "half_open_probes": 5}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A fix applied to one design: what it is, what it changes, the resulting document."""
+
+    code: str
+    title: str
+    component: str | None
+    answers: str  # the factor code or root-cause kind it was proposed for
+    design_change: str
+    design: dict[str, Any]
+
+
+Change = tuple[dict[str, Any], str]  # (new document, description of the change)
+
+
+def _component(doc: dict, cid: str | None) -> dict | None:
+    return next((c for c in doc.get("components", []) if c.get("id") == cid), None)
+
+
+def _edited(doc: dict, cid: str | None, types: tuple[str, ...]) -> tuple[dict, dict] | None:
+    """A deep copy of ``doc`` and its component ``cid`` if that component has one of ``types``."""
+    new = copy.deepcopy(doc)
+    comp = _component(new, cid)
+    if comp is None or comp.get("type") not in types:
+        return None
+    return new, comp
+
+
+def _scale_out(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    found = _edited(doc, cid, ("app_pool",))
+    if found is None:
+        return None
+    new, pool = found
+    before = int(pool.get("instances", 1))
+    pool["instances"] = max(before + 1, math.ceil(before * 1.5))
+    if pool.get("autoscaling"):
+        scaling = pool["autoscaling"]
+        scaling["min"] = max(int(scaling.get("min", 1)), pool["instances"])
+        scaling["max"] = max(int(scaling.get("max", 1)), scaling["min"])
+    return new, f"{cid}: instances {before} → {pool['instances']}"
+
+
+def _enable_autoscaling(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    found = _edited(doc, cid, ("app_pool",))
+    if found is None or found[1].get("autoscaling"):
+        return None
+    new, pool = found
+    n = int(pool.get("instances", 1))
+    pool["autoscaling"] = {"min": max(n, 2), "max": max(3 * n, 4), "target_utilization": 0.6,
+                           "cooldown_s": 60, "cold_start_s": 45}
+    s = pool["autoscaling"]
+    return new, f"{cid}: autoscaling {s['min']}–{s['max']} instances at 60 % target utilization"
+
+
+def _raise_floor(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    found = _edited(doc, cid, ("app_pool",))
+    if found is None or not found[1].get("autoscaling"):
+        return None
+    new, pool = found
+    scaling = pool["autoscaling"]
+    before = int(scaling.get("min", 1))
+    scaling["min"] = max(before + 1, math.ceil(before * 1.5))
+    scaling["max"] = max(int(scaling.get("max", 1)), scaling["min"])
+    pool["instances"] = max(int(pool.get("instances", 1)), scaling["min"])
+    return new, f"{cid}: autoscaling floor {before} → {scaling['min']} warm instances"
+
+
+def _upsize_database(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    found = _edited(doc, cid, ("database",))
+    if found is None:
+        return None
+    new, db = found
+    before = db.get("size", "medium")
+    if before not in SIZES or before == SIZES[-1]:
+        return None
+    db["size"] = SIZES[SIZES.index(before) + 1]
+    return new, f"{cid}: size {before} → {db['size']}"
+
+
+def _add_read_replica(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    found = _edited(doc, cid, ("database",))
+    if found is None or float(view.mix.get("read", 0.0)) <= 0:
+        return None
+    new, db = found
+    before = int(db.get("read_replicas", 0))
+    db["read_replicas"] = before + 1
+    return new, f"{cid}: read replicas {before} → {before + 1}"
+
+
+def _add_cache(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    route = list(doc.get("routes", {}).get("read", []))
+    types = {cid_: (_component(doc, cid_) or {}).get("type") for cid_ in route}
+    databases = [c for c in route if types.get(c) == "database"]
+    if not databases or {"cache", "cdn"} & set(types.values()):
+        return None
+    new = copy.deepcopy(doc)
+    ids = {c["id"] for c in new["components"]}
+    cache_id = next(name for name in ("cache", "read_cache", "cache_1", "cache_2") if name not in ids)
+    new["components"].append({"id": cache_id, **DEFAULT_CACHE})
+    at = route.index(databases[0])
+    new["routes"]["read"] = route[:at] + [cache_id] + route[at:]
+    return new, (f"read route: cache-aside {cache_id} ({DEFAULT_CACHE['memory_gb']} GB) "
+                 f"in front of {databases[0]}")
+
+
+def _enlarge_cache(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    caches = [c for c in doc.get("components", []) if c.get("type") == "cache"]
+    target = cid if _component(doc, cid) in caches else (caches[0]["id"] if caches else None)
+    found = _edited(doc, target, ("cache",))
+    if found is None:
+        return None
+    new, cache = found
+    before = float(cache.get("memory_gb", 1))
+    cache["memory_gb"] = before * 2
+    return new, f"{target}: memory {before:g} GB → {cache['memory_gb']:g} GB"
+
+
+def _jitter_backoff(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    new = copy.deepcopy(doc)
+    changed = []
+    for edge in new.get("edges", []):
+        retries = edge.get("retries")
+        if retries and int(retries.get("max_attempts", 1)) > 1 and (
+            not retries.get("jitter") or float(retries.get("backoff_ms", 0)) <= 0
+        ):
+            retries["jitter"] = True
+            retries["backoff_ms"] = max(float(retries.get("backoff_ms", 0)), 50.0)
+            changed.append(f"{edge['from']} → {edge['to']}")
+    if not changed:
+        return None
+    return new, f"retries on {', '.join(changed)}: exponential backoff from 50 ms with jitter"
+
+
+def _circuit_breaker(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    new = copy.deepcopy(doc)
+    changed = []
+    for edge in new.get("edges", []):
+        if edge.get("to") == cid and not edge.get("circuit_breaker"):
+            edge["circuit_breaker"] = dict(DEFAULT_BREAKER)
+            changed.append(f"{edge['from']} → {edge['to']}")
+    # Calls into ``cid`` that have no edge entry yet get one (edges are optional policies).
+    existing = {(e["from"], e["to"]) for e in new.get("edges", [])}
+    callers = dict.fromkeys(
+        (a, b) for route in doc.get("routes", {}).values()
+        for a, b in zip(route, route[1:], strict=False) if b == cid and (a, b) not in existing
+    )
+    for a, b in callers:
+        new.setdefault("edges", []).append({"from": a, "to": b, "circuit_breaker": dict(DEFAULT_BREAKER)})
+        changed.append(f"{a} → {b}")
+    if not changed:
+        return None
+    return new, f"circuit breaker on {', '.join(changed)} (opens at 50 % errors for 10 s)"
+
+
+def _resize_pool_connections(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    new = copy.deepcopy(doc)
+    changed = []
+    for edge in new.get("edges", []):
+        source, target = _component(new, edge["from"]), _component(new, edge["to"])
+        if edge["from"] != cid or "pool_size" not in edge or source is None or target is None:
+            continue
+        instances = max(int(source.get("instances", 1)), int((source.get("autoscaling") or {}).get("max", 1)))
+        share = int(target.get("max_connections", 10**9)) // max(instances, 1)
+        size = max(1, min(int(source.get("concurrency", edge["pool_size"])), share))
+        if size != edge["pool_size"]:
+            changed.append(f"{edge['from']} → {edge['to']} pool {edge['pool_size']} → {size}")
+            edge["pool_size"] = size
+    if not changed:
+        return None
+    return new, "; ".join(changed)
+
+
+def _right_size(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    """Shrink the least-utilized tier that can shrink: app pools by instances, others by size."""
+    def peak(c: dict) -> float:
+        p = view.peak(f"utilization:{c['id']}")
+        return p.value if p else 1.0
+
+    for comp in sorted(doc.get("components", []), key=peak):
+        util = peak(comp)
+        if util >= RIGHT_SIZE_TARGET:
+            return None
+        new = copy.deepcopy(doc)
+        target = _component(new, comp["id"])
+        n = int(comp.get("instances", 1))
+        if comp.get("type") == "app_pool" and n > 2 and not comp.get("autoscaling"):
+            target["instances"] = max(2, math.ceil(n * util / RIGHT_SIZE_TARGET))
+            if target["instances"] < n:
+                return new, f"{comp['id']}: instances {n} → {target['instances']} (peak utilization {util:.0%})"
+        size = comp.get("size")
+        if size in SIZES and size != SIZES[0]:
+            target["size"] = SIZES[SIZES.index(size) - 1]
+            return new, f"{comp['id']}: size {size} → {target['size']} (peak utilization {util:.0%})"
+    return None
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One row of the fix table."""
+
+    code: str
+    title: str
+    answers: frozenset[str]  # factor codes and root-cause kinds
+    apply: Callable[[dict, str | None, VariantView], Change | None]
+
+
+FIXES: tuple[Fix, ...] = (
+    Fix("scale_out", "Add 50 % more instances",
+        frozenset({"saturation", "under_provisioned", "no_autoscaling", "single_point_of_failure",
+                   "instance_failure", "traffic_spike", "queue_backlog"}), _scale_out),
+    Fix("enable_autoscaling", "Turn on autoscaling",
+        frozenset({"no_autoscaling", "traffic_spike"}), _enable_autoscaling),
+    Fix("raise_autoscaling_floor", "Keep more warm instances",
+        frozenset({"slow_cold_start"}), _raise_floor),
+    Fix("add_cache", "Add a cache on the read route",
+        frozenset({"no_cache_read_heavy", "saturation", "under_provisioned"}), _add_cache),
+    Fix("enlarge_cache", "Double the cache memory",
+        frozenset({"cold_cache", "cache_flush"}), _enlarge_cache),
+    Fix("add_read_replica", "Add a read replica",
+        frozenset({"saturation", "under_provisioned", "single_point_of_failure",
+                   "db_primary_failure", "queue_backlog"}), _add_read_replica),
+    Fix("upsize_database", "Move the database one size up",
+        frozenset({"saturation", "under_provisioned", "replica_lag", "dependency_slowdown"}), _upsize_database),
+    Fix("jitter_backoff", "Back off retries with jitter",
+        frozenset({"retries_without_jitter"}), _jitter_backoff),
+    Fix("circuit_breaker", "Add a circuit breaker",
+        frozenset({"dependency_slowdown", "db_primary_failure", "retries_without_jitter"}), _circuit_breaker),
+    Fix("resize_connection_pool", "Size the connection pool to the database",
+        frozenset({"pool_exhaustion"}), _resize_pool_connections),
+    Fix("right_size", "Right-size the least busy tier",
+        frozenset({"over_budget"}), _right_size),
+)
+
+
+def propose_fixes(view: VariantView, root_cause: dict, factors: list[dict]) -> list[Candidate]:
+    """Candidate fixes for this run, most relevant first, not yet validated by the engine.
+
+    Parameters
+    ----------
+    view : VariantView of the learner's design
+    root_cause : the dict from :func:`scoring.analysis.postmortem.find_root_cause`
+    factors : the dicts from :func:`scoring.analysis.factors.detect_factors`
+
+    Returns
+    -------
+    list of Candidate, each with a new design document; the caller must still validate them.
+    """
+    reasons = [(root_cause["kind"], root_cause.get("component"))]
+    reasons += [(f["code"], f.get("component") or root_cause.get("component")) for f in factors]
+    candidates: list[Candidate] = []
+    seen: set[str] = set()
+    for reason, component in reasons:
+        for fix in FIXES:
+            if reason not in fix.answers:
+                continue
+            change = fix.apply(view.design_doc, component, view)
+            if change is None:
+                continue
+            design, description = change
+            if description in seen:
+                continue
+            seen.add(description)
+            candidates.append(Candidate(code=fix.code, title=fix.title, component=component,
+                                        answers=reason, design_change=description, design=design))
+    return candidates

@@ -1,0 +1,307 @@
+"""A per-request discrete-event reference simulation of a request network, built on SimPy.
+
+It shares NO code with ``simulations.engine``: every request is an individual SimPy process that
+walks its class's route station by station (a tandem network, as in a Jackson network), waits
+for a free server, is served for a random time and moves on. A cache station is cache-aside: a
+hit ends the request there, a miss continues down the route. It is slow (≈10⁵ requests/s) and
+exact up to sampling noise, which is why it is the reference for the time-stepped engine.
+
+Times inside the simulation are in seconds; inputs and reported latencies use the units named
+in the field (``_ms``, ``_s``, ``_rps``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+OK, DROPPED, TIMED_OUT = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Station:
+    """One component: ``servers`` identical servers in front of one FIFO queue.
+
+    Parameters
+    ----------
+    id : str
+    servers : int
+        Number of parallel servers c (app pool: instances × concurrency; DB: connections).
+    service_ms : dict[str, float]
+        Mean service time per request class [ms]. A class absent here passes through with no
+        service (zero time, no server held).
+    distribution : {"exponential", "deterministic"}
+        Service-time distribution around the mean.
+    queue_limit : int or None
+        Waiting room (requests queued, not in service); an arrival finding it full is dropped.
+        ``None`` is an infinite queue. With ``queue_limit = K - c`` the station is M/M/c/K.
+    hit_ratio : float or None
+        For a cache: fixed probability that a request is a hit (ends here). Ignored when the
+        network has a ``key_cache``.
+    """
+
+    id: str
+    servers: int
+    service_ms: dict[str, float]
+    distribution: str = "exponential"
+    queue_limit: int | None = None
+    hit_ratio: float | None = None
+
+
+@dataclass(frozen=True)
+class KeyCache:
+    """Key-level cache-aside model: Zipf(``zipf_s``) key popularity over ``keys`` keys, an LRU
+    of ``capacity_items`` entries, entries expire ``ttl_s`` after they were filled.
+
+    The hit ratio is then emergent (what a real LRU would do), not an input.
+    """
+
+    station_id: str
+    keys: int
+    zipf_s: float
+    capacity_items: int
+    ttl_s: float = math.inf
+
+
+@dataclass(frozen=True)
+class Network:
+    """Stations, a route per request class, and the class mix (fractions summing to 1)."""
+
+    stations: tuple[Station, ...]
+    routes: dict[str, tuple[str, ...]]
+    mix: dict[str, float]
+    key_cache: KeyCache | None = None
+
+
+@dataclass
+class DesResult:
+    """Per-request records and per-tick samples of one replication.
+
+    ``arrival_s``, ``latency_ms`` (end-to-end from the intended arrival; a timed-out request
+    counts at the timeout), ``outcome`` (OK / DROPPED / TIMED_OUT) and ``klass`` (index into
+    ``classes``) are aligned arrays, one entry per request that arrived within the horizon and
+    finished (requests still in flight at the end are in ``in_flight_s[-1]`` instead).
+    ``backlog[station_id]`` and ``busy[station_id]`` are sampled at each tick start (queued and
+    in-service counts); ``in_flight`` is the number of requests in the system at each tick start.
+    """
+
+    tick_s: float
+    classes: list[str]
+    arrival_s: np.ndarray
+    latency_ms: np.ndarray
+    outcome: np.ndarray
+    klass: np.ndarray
+    backlog: dict[str, np.ndarray]
+    busy: dict[str, np.ndarray]
+    in_flight: np.ndarray
+    offered: int
+    cache_hits: int = 0
+    cache_lookups: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def mask(self, after_s: float = 0.0, before_s: float = math.inf) -> np.ndarray:
+        """Requests that arrived in [after_s, before_s) — e.g. to drop a warm-up period."""
+        return (self.arrival_s >= after_s) & (self.arrival_s < before_s)
+
+    def ok_latency_ms(self, after_s: float = 0.0, before_s: float = math.inf) -> np.ndarray:
+        """Latencies of successful requests arriving in the window [ms]."""
+        m = self.mask(after_s, before_s) & (self.outcome == OK)
+        return self.latency_ms[m]
+
+    @property
+    def hit_ratio(self) -> float:
+        """Fraction of cache lookups that hit [-] (nan without a cache on any route)."""
+        return self.cache_hits / self.cache_lookups if self.cache_lookups else math.nan
+
+
+def arrival_times(
+    rate_rps: np.ndarray, tick_s: float, rng: np.random.Generator, scv: float = 1.0
+) -> np.ndarray:
+    """Arrival epochs [s] of a renewal process time-changed by a piecewise-constant rate.
+
+    Inter-arrival times of the unit-rate process are Gamma(shape=1/scv, scale=scv) — mean 1 and
+    squared coefficient of variation ``scv`` (``scv = 1`` is Poisson) — and are mapped through
+    the inverse of the cumulative rate Λ(t) = ∫ rate. For a constant rate this is exactly a
+    renewal process with rate λ and SCV ``scv``.
+    """
+    rate = np.asarray(rate_rps, dtype=float)
+    cum = np.concatenate([[0.0], np.cumsum(rate * tick_s)])  # Λ at tick edges
+    total = cum[-1]
+    n_guess = int(total + 10 * math.sqrt(total * max(scv, 1.0)) + 100)
+    shape = 1.0 / scv
+    epochs = np.cumsum(rng.gamma(shape, scv, size=n_guess))
+    while epochs[-1] < total:
+        more = epochs[-1] + np.cumsum(rng.gamma(shape, scv, size=n_guess))
+        epochs = np.concatenate([epochs, more])
+    epochs = epochs[epochs < total]
+    # Invert Λ piecewise-linearly: find the tick, then the offset inside it.
+    idx = np.searchsorted(cum, epochs, side="right") - 1
+    idx = np.clip(idx, 0, len(rate) - 1)
+    within = (epochs - cum[idx]) / np.where(rate[idx] > 0, rate[idx], np.inf)
+    return idx * tick_s + within
+
+
+class _LruTtl:
+    """LRU of ``capacity`` keys whose entries expire ``ttl_s`` after they were filled."""
+
+    def __init__(self, capacity: int, ttl_s: float) -> None:
+        self.capacity, self.ttl_s = capacity, ttl_s
+        self.filled_at: OrderedDict[int, float] = OrderedDict()
+
+    def lookup(self, key: int, now: float) -> bool:
+        filled = self.filled_at.get(key)
+        if filled is not None and now - filled < self.ttl_s:
+            self.filled_at.move_to_end(key)
+            return True
+        # Miss (absent or expired): cache-aside fills it after the read.
+        self.filled_at[key] = now
+        self.filled_at.move_to_end(key)
+        if len(self.filled_at) > self.capacity:
+            self.filled_at.popitem(last=False)
+        return False
+
+
+def zipf_cdf(keys: int, s: float) -> np.ndarray:
+    """Cumulative popularity of keys ranked 1..keys under Zipf(s): P(rank ≤ k) ∝ Σ k^-s."""
+    weights = np.arange(1, keys + 1, dtype=float) ** -s
+    cdf = np.cumsum(weights)
+    return cdf / cdf[-1]
+
+
+def simulate_network(
+    network: Network,
+    rate_rps: np.ndarray,
+    tick_s: float,
+    *,
+    seed: int,
+    scv: float = 1.0,
+    timeout_ms: float | None = None,
+) -> DesResult:
+    """Simulate one replication of ``network`` under a piecewise-constant arrival rate.
+
+    Parameters
+    ----------
+    network : Network
+    rate_rps : ndarray, shape (n_ticks,)
+        Intended arrival rate in each tick [1/s].
+    tick_s : float
+        Tick length [s]; the horizon is ``n_ticks * tick_s``.
+    seed : int
+        Seeds one ``np.random.Generator``; the run is deterministic for a seed.
+    scv : float
+        Squared coefficient of variation of inter-arrival times (1 = Poisson) [-].
+    timeout_ms : float or None
+        End-to-end client timeout [ms]: a request whose response would take longer counts as
+        TIMED_OUT with latency ``timeout_ms``. The servers still do its work (timeouts waste
+        work; nothing is removed from queues).
+
+    Returns
+    -------
+    DesResult
+    """
+    rng = np.random.default_rng(seed)
+    n_ticks = len(rate_rps)
+    horizon = n_ticks * tick_s
+    arrivals = arrival_times(rate_rps, tick_s, rng, scv)
+    classes = list(network.mix)
+    class_of = rng.choice(len(classes), size=len(arrivals), p=[network.mix[k] for k in classes])
+    uniforms = rng.random(len(arrivals))  # cache hit draws (fixed hit ratio)
+
+    kc = network.key_cache
+    cache = _LruTtl(kc.capacity_items, kc.ttl_s) if kc else None
+    keys = np.searchsorted(zipf_cdf(kc.keys, kc.zipf_s), rng.random(len(arrivals))) if kc else None
+
+    env = simpy.Environment()
+    stations = {s.id: s for s in network.stations}
+    resources = {s.id: simpy.Resource(env, capacity=s.servers) for s in network.stations}
+    routes = {k: [stations[sid] for sid in network.routes[k]] for k in classes}
+    timeout_s = math.inf if timeout_ms is None else timeout_ms / 1000.0
+
+    n = len(arrivals)
+    latency = np.full(n, np.nan)
+    outcome = np.full(n, -1, dtype=np.int8)
+    counters = {"in_flight": 0, "hits": 0, "lookups": 0}
+
+    def service_time(st: Station, klass: str) -> float:
+        mean = st.service_ms[klass] / 1000.0
+        return rng.exponential(mean) if st.distribution == "exponential" else mean
+
+    def request(i: int):
+        klass = classes[class_of[i]]
+        t0 = env.now
+        counters["in_flight"] += 1
+        result = OK
+        for st in routes[klass]:
+            if st.hit_ratio is not None or (kc and kc.station_id == st.id):
+                counters["lookups"] += 1
+                hit = cache.lookup(int(keys[i]), env.now) if kc else uniforms[i] < st.hit_ratio
+                if klass in st.service_ms:
+                    yield from _serve(st, klass)
+                if hit:
+                    counters["hits"] += 1
+                    break
+                continue
+            if klass not in st.service_ms:
+                continue
+            res = resources[st.id]
+            full = res.count >= st.servers and len(res.queue) >= (st.queue_limit or 0)
+            if st.queue_limit is not None and full:
+                result = DROPPED
+                break
+            yield from _serve(st, klass)
+        elapsed = env.now - t0
+        if result == OK and elapsed > timeout_s:
+            result, elapsed = TIMED_OUT, timeout_s
+        latency[i] = elapsed * 1000.0
+        outcome[i] = result
+        counters["in_flight"] -= 1
+
+    def _serve(st: Station, klass: str):
+        with resources[st.id].request() as req:
+            yield req
+            yield env.timeout(service_time(st, klass))
+
+    def source():
+        last = 0.0
+        for i, t in enumerate(arrivals):
+            yield env.timeout(t - last)
+            last = t
+            env.process(request(i))
+
+    backlog = {s.id: np.zeros(n_ticks) for s in network.stations}
+    busy = {s.id: np.zeros(n_ticks) for s in network.stations}
+    in_flight = np.zeros(n_ticks)
+
+    def sampler():
+        for k in range(n_ticks):
+            for sid, res in resources.items():
+                backlog[sid][k] = len(res.queue)
+                busy[sid][k] = res.count
+            in_flight[k] = counters["in_flight"]
+            yield env.timeout(tick_s)
+
+    # The sampler starts first so tick k is sampled at k*tick_s before that instant's arrivals.
+    env.process(sampler())
+    env.process(source())
+    env.run(until=horizon)
+
+    done = outcome >= 0
+    return DesResult(
+        tick_s=tick_s,
+        classes=classes,
+        arrival_s=arrivals[done],
+        latency_ms=latency[done],
+        outcome=outcome[done],
+        klass=class_of[done],
+        backlog=backlog,
+        busy=busy,
+        in_flight=in_flight,
+        offered=n,
+        cache_hits=counters["hits"],
+        cache_lookups=counters["lookups"],
+        extra={"unfinished": int(n - done.sum())},
+    )

@@ -187,3 +187,11 @@ def render_markdown(text: str, *, glossary: bool = True) -> SafeString:
         _link_glossary_terms(tokens)
     rendered = _md.renderer.render(tokens, _md.options, {})
     return mark_safe(sanitize_html(rendered))  # noqa: S308 — sanitised by nh3 just above
+
+
+def render_markdown_inline(text: str) -> SafeString:
+    """Render one line of Markdown (no paragraph wrapper, no glossary links), sanitised.
+
+    For text that sits inside other markup, such as quiz choices inside their ``<label>``.
+    """
+    return mark_safe(sanitize_html(_md.renderInline(text or "")))  # noqa: S308 — sanitised

@@ -3,7 +3,13 @@
 from pathlib import Path
 
 from courses.models import Course, GlossaryTerm, Level, Stage
-from courses.services.curriculum_files import dump_yaml, lesson_file_text, write_if_changed
+from courses.services.curriculum_files import (
+    Flow,
+    dump_yaml,
+    flow_sources,
+    lesson_file_text,
+    write_if_changed,
+)
 
 
 def _stages_text() -> str:
@@ -17,8 +23,8 @@ def _stages_text() -> str:
 
 def _glossary_text() -> str:
     return dump_yaml({"terms": [
-        {"slug": t.slug, "term": t.term, "aliases": t.aliases, "short": t.short, "long": t.long,
-         "sources": t.sources}
+        {"slug": t.slug, "term": t.term, "aliases": Flow(t.aliases), "short": t.short, "long": t.long,
+         "sources": flow_sources(t.sources)}
         for t in GlossaryTerm.objects.order_by("slug")
     ]})
 
@@ -29,15 +35,15 @@ def _course_files(course: Course) -> dict[Path, str]:
         "slug": course.slug, "title": course.title, "stage": course.stage.slug,
         "level": course.level.code, "order": course.order, "summary": course.summary,
         "description": course.description,
-        "prerequisites": sorted(p.slug for p in course.prerequisites.all()),
-        "required_scenarios": sorted(s.slug for s in course.required_scenarios.all()),
+        "prerequisites": Flow(sorted(p.slug for p in course.prerequisites.all())),
+        "required_scenarios": Flow(sorted(s.slug for s in course.required_scenarios.all())),
         "status": course.status,
     })}
     for lesson in course.lessons.all():
         meta = {"slug": lesson.slug, "title": lesson.title, "order": lesson.order,
                 "minutes": lesson.minutes, "status": lesson.status,
                 "recall_prompts": lesson.recall_prompts, "recap": lesson.recap,
-                "sources": lesson.sources}
+                "sources": flow_sources(lesson.sources)}
         if lesson.scenario is not None:
             meta["scenario"] = lesson.scenario.slug
         name = f"{lesson.order:02d}-{lesson.slug}.md"

@@ -197,7 +197,23 @@ def read_courses(root: Path, problems: Problems) -> list[dict]:
 # Writing ---------------------------------------------------------------------------------------
 
 class _Dumper(yaml.SafeDumper):
-    """Block style, with multi-line strings as literal blocks (readable diffs)."""
+    """Block style with indented lists, multi-line strings as literal blocks (readable diffs)."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False):
+        return super().increase_indent(flow, False)
+
+
+class Flow(list):
+    """A list written on one line: ``[a, b]`` (slugs, aliases)."""
+
+
+class FlowMap(dict):
+    """A mapping written on one line: ``{title: …, url: …}`` (sources)."""
+
+
+def flow_sources(sources: list[dict]) -> list[FlowMap]:
+    """Sources as one line each, the way authors write them."""
+    return [FlowMap(source) for source in sources]
 
 
 def _str_representer(dumper: yaml.SafeDumper, value: str):
@@ -206,6 +222,12 @@ def _str_representer(dumper: yaml.SafeDumper, value: str):
 
 
 _Dumper.add_representer(str, _str_representer)
+_Dumper.add_representer(
+    Flow, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)
+)
+_Dumper.add_representer(
+    FlowMap, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v.items(), flow_style=True)
+)
 
 
 def dump_yaml(data: Any) -> str:
@@ -214,8 +236,8 @@ def dump_yaml(data: Any) -> str:
 
 
 def lesson_file_text(meta: dict, body: str) -> str:
-    """A lesson file: front matter, a blank line, the body, one final newline."""
-    return f"---\n{dump_yaml(meta)}---\n\n{body.strip()}\n"
+    """A lesson file: front matter, the body, one final newline."""
+    return f"---\n{dump_yaml(meta)}---\n{body.strip()}\n"
 
 
 def write_if_changed(path: Path, text: str) -> bool:

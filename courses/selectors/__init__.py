@@ -1,0 +1,1 @@
+"""Reads: every page and endpoint gets its data from one of these functions."""

@@ -22,7 +22,7 @@ from scoring.analysis.postmortem import (
     write_summary,
 )
 from scoring.analysis.rules import Contract, ScoreFacts, score_variant
-from scoring.analysis.view import Incident, VariantView
+from scoring.analysis.view import VariantView
 
 __all__ = ["Assessment", "Contract", "PostMortemFacts", "ScoreFacts", "assess", "contract_of"]
 
@@ -39,33 +39,40 @@ class Assessment:
 def contract_of(scenario: engine.Scenario) -> Contract:
     """The SLA, budget and horizon of a parsed engine scenario."""
     return Contract(
-        availability=float(scenario.sla.availability),
-        latency_percentile=float(scenario.sla.latency_percentile),
-        latency_ms=float(scenario.sla.latency_ms),
+        availability=float(scenario.sla["availability"]),
+        latency_percentile=float(scenario.sla["latency_percentile"]),
+        latency_ms=float(scenario.sla["latency_ms"]),
         budget_usd_per_month=float(scenario.budget_usd_per_month),
         duration_s=float(scenario.duration_s),
     )
 
 
-def _incidents_of(scenario: engine.Scenario) -> list[Incident]:
-    return [
-        Incident(kind=i.kind, at_s=float(i.at_s),
-                 duration_s=None if getattr(i, "duration_s", None) is None else float(i.duration_s),
-                 component=getattr(i, "component", None))
-        for i in scenario.incidents
-    ]
+def explicit_document(design: engine.Design) -> dict:
+    """The design's normalised document (every default filled in) without its ``None`` values.
+
+    The engine writes absent optional policies as ``None`` but accepts them only when omitted;
+    dropping them gives a document that parses back to the same design, which the fixes edit.
+    """
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if v is not None}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return strip(design.doc)
 
 
 def view_of(
-    scenario: engine.Scenario, design_doc: dict, result: engine.SimulationResult, index: int = 0
+    scenario: engine.Scenario, design: engine.Design, result: engine.SimulationResult, index: int = 0
 ) -> VariantView:
-    """A :class:`VariantView` of ``result.variants[index]`` (simulated from ``design_doc``)."""
+    """A :class:`VariantView` of ``result.variants[index]``, which was simulated from ``design``."""
     variant = result.variants[index]
     return VariantView(
         contract=contract_of(scenario),
-        mix=dict(scenario.traffic.mix),
-        incidents=_incidents_of(scenario),
-        design_doc=design_doc,
+        mix=dict(scenario.mix),
+        incidents=list(scenario.incidents),
+        design_doc=explicit_document(design),
         times_s=result.times_s,
         tick_s=float(result.tick_s),
         series={key: band.mean for key, band in variant.series.items()},
@@ -166,7 +173,7 @@ def assess(*, scenario: engine.Scenario, design_doc: dict, replications: int, se
     result = engine.simulate(scenario, [design], replications=replications, seed=seed)
     contract = contract_of(scenario)
     score = _score(result, 0, contract)
-    view = view_of(scenario, design_doc, result)
+    view = view_of(scenario, design, result)
 
     root_cause = find_root_cause(view)
     factors = detect_factors(view)

@@ -1,17 +1,20 @@
 """When did the SLA break, and for how long: breach detection on per-tick series.
 
-A contract is judged on a whole run, but a post-mortem needs *when*. We look at the engine's
-per-tick means (over replications) through a trailing window of ``BREACH_WINDOW_S`` seconds --
-the usual one-minute SLO measurement window -- so that a single noisy tick does not count as an
-outage and a real outage is not averaged away over the hour:
+A contract is judged on a whole run, but a post-mortem needs *when*. We read the engine's
+per-tick means over replications (which already smooth one unlucky draw):
 
-* availability breach: ``sum(success_rps) / sum(offered_rps)`` over the window ``< A``;
-* latency breach: the success-weighted mean of the per-tick percentile named by the SLA over
-  the window ``> T``. When the engine does not report that percentile per tick (it reports
-  p50/p95/p99), the nearest reported percentile at or above it is used, else the highest.
+* availability: a tick is in breach when ``success_rps / offered_rps < A`` in the tick **and**
+  over the trailing ``BREACH_WINDOW_S`` window (the usual one-minute SLO window). Requiring the
+  window keeps a lone noisy tick from counting as an outage; requiring the tick keeps the
+  window from smearing an outage past its end.
+* latency: a tick is in breach when its percentile named by the SLA is ``> T``. No window here:
+  averaging percentiles over a window would delay the onset, whereas a window's p99 crosses the
+  target as soon as 1 % of its requests are slow. When the engine does not report that
+  percentile per tick (it reports p50/p95/p99), the nearest reported percentile at or above it
+  is used, else the highest.
 
-A tick is *in breach* when either holds; "minutes in breach" is the number of such ticks times
-the tick length.
+"Minutes in breach" is the number of breached ticks times the tick length. Episodes separated
+by less than one window are reported as one, so the timeline does not flicker.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ class Breach:
 
     mask: np.ndarray  # (n_ticks,) bool: tick in breach
     availability: np.ndarray  # (n_ticks,) windowed availability [-]
-    latency_ms: np.ndarray  # (n_ticks,) windowed percentile [ms], NaN where nothing succeeded
+    latency_ms: np.ndarray  # (n_ticks,) per-tick percentile [ms], NaN where nothing succeeded
     latency_key: str  # series key used for latency
     episodes: tuple[Episode, ...]
     minutes: float  # [min]
@@ -97,16 +100,12 @@ def find_breach(
     offered_w = trailing_sum(offered, window)
     success_w = trailing_sum(success, window)
     availability = np.divide(success_w, offered_w, out=np.ones_like(offered_w), where=offered_w > 0)
-    availability_bad = availability < contract.availability
+    tick_availability = np.divide(success, offered, out=np.ones_like(offered), where=offered > 0)
+    availability_bad = (availability < contract.availability) & (tick_availability < contract.availability)
 
     key = tick_latency_key(series, contract.latency_percentile)
-    if key is None:
-        latency = np.full(offered.shape, np.nan)
-    else:
-        tick_latency = np.asarray(series[key], dtype=float)
-        weighted = trailing_sum(np.where(np.isfinite(tick_latency), tick_latency * success, 0.0), window)
-        latency = np.divide(weighted, success_w, out=np.full(offered.shape, np.nan), where=success_w > 0)
-    # NaN (nothing succeeded in the window) is left to the availability check.
+    latency = np.full(offered.shape, np.nan) if key is None else np.asarray(series[key], dtype=float)
+    # NaN (nothing succeeded in the tick) is left to the availability check.
     latency_bad = np.nan_to_num(latency, nan=-np.inf) > contract.latency_ms
 
     mask = availability_bad | latency_bad
@@ -115,23 +114,31 @@ def find_breach(
         availability=availability,
         latency_ms=latency,
         latency_key=key or "",
-        episodes=_episodes(mask, availability_bad, times_s, tick_s),
+        episodes=_episodes(mask, availability_bad, times_s, tick_s, merge_gap=window),
         minutes=float(mask.sum() * tick_s / 60.0),
     )
 
 
 def _episodes(
-    mask: np.ndarray, availability_bad: np.ndarray, times_s: np.ndarray, tick_s: float
+    mask: np.ndarray, availability_bad: np.ndarray, times_s: np.ndarray, tick_s: float, merge_gap: int
 ) -> tuple[Episode, ...]:
-    """Contiguous runs of ``mask``; each says which criterion broke at its first tick."""
+    """Contiguous runs of ``mask``, merged across gaps shorter than ``merge_gap`` ticks.
+
+    Each episode says which criterion broke at its first tick.
+    """
     padded = np.concatenate(([False], mask, [False])).astype(np.int8)
     changes = np.flatnonzero(np.diff(padded))
-    starts, ends = changes[0::2], changes[1::2]  # ends are exclusive tick indices
+    runs: list[list[int]] = []  # [start, end) tick indices
+    for start, end in zip(changes[0::2], changes[1::2], strict=True):
+        if runs and start - runs[-1][1] < merge_gap:
+            runs[-1][1] = int(end)
+        else:
+            runs.append([int(start), int(end)])
     return tuple(
         Episode(
             start_s=float(times_s[s]),
             end_s=float(times_s[e - 1] + tick_s),
             criterion="availability" if availability_bad[s] else "latency",
         )
-        for s, e in zip(starts, ends, strict=True)
+        for s, e in runs
     )

@@ -107,6 +107,17 @@ def _single_point_of_failure(view: VariantView) -> Iterator[Finding]:
                 evidence=f"Database {db['id']} failed and had no read replica to fail over to.",
                 data={"read_replicas": 0},
             )
+    zone_outages = [inc for inc in view.incidents if inc.kind == "az_outage"]
+    if zone_outages:
+        on_path = {cid for cls in view.mix for cid in view.route(cls)}
+        for cid in sorted(on_path):
+            if int(view.components.get(cid, {}).get("zones", 0)) == 1:
+                yield Finding(
+                    component=cid,
+                    evidence=(f"{cid} runs in a single availability zone and the zone outage at "
+                              f"{_t(zone_outages[0].at_s)} could take all of it down."),
+                    data={"zones": 1, "az_outage_at_s": zone_outages[0].at_s},
+                )
 
 
 def _retries_without_jitter(view: VariantView) -> Iterator[Finding]:
@@ -295,7 +306,8 @@ CATALOGUE: tuple[Factor, ...] = (
            "Cache-aside in front of the database absorbs repeated reads of popular keys.",
            _no_cache_on_read_route),
     Factor("single_point_of_failure", "Single point of failure",
-           "an app pool can shrink to one instance, or a failed database had no replica",
+           "an app pool can shrink to one instance, a failed database had no replica, or a "
+           "component on a route sits in one zone when a zone fails",
            "Run at least two of everything on the request path, spread across failure domains.",
            _single_point_of_failure),
     Factor("retries_without_jitter", "Retries without jitter or backoff",

@@ -145,6 +145,29 @@ def _enlarge_cache(doc: dict, cid: str | None, view: VariantView) -> Change | No
     return new, f"{target}: memory {before:g} GB → {cache['memory_gb']:g} GB"
 
 
+def _coalesce_misses(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    caches = [c["id"] for c in doc.get("components", []) if c.get("type") == "cache"]
+    target = cid if cid in caches else (caches[0] if caches else None)
+    found = _edited(doc, target, ("cache",))
+    if found is None or found[1].get("coalescing"):
+        return None
+    new, cache = found
+    cache["coalescing"] = True
+    return new, f"{target}: coalesce concurrent misses on a key into one fetch (stampede protection)"
+
+
+def _spread_zones(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    new = copy.deepcopy(doc)
+    on_path = {c for route in doc.get("routes", {}).values() for c in route}
+    targets = [c for c in new.get("components", [])
+               if c.get("zones") == 1 and (c["id"] == cid or (cid is None and c["id"] in on_path))]
+    for comp in targets:
+        comp["zones"] = 2
+    if not targets:
+        return None
+    return new, f"{', '.join(c['id'] for c in targets)}: spread over 2 availability zones"
+
+
 def _jitter_backoff(doc: dict, cid: str | None, view: VariantView) -> Change | None:
     new = copy.deepcopy(doc)
     changed = []
@@ -214,7 +237,8 @@ def _right_size(doc: dict, cid: str | None, view: VariantView) -> Change | None:
         target = _component(new, comp["id"])
         n = int(comp.get("instances", 1))
         if comp.get("type") == "app_pool" and n > 2 and not comp.get("autoscaling"):
-            target["instances"] = max(2, math.ceil(n * util / RIGHT_SIZE_TARGET))
+            # - 1e-9: 6 x 0.2 / 0.6 is 2.0000000000000004 in floating point, and means 2
+            target["instances"] = max(2, math.ceil(n * util / RIGHT_SIZE_TARGET - 1e-9))
             if target["instances"] < n:
                 return new, f"{comp['id']}: instances {n} → {target['instances']} (peak utilization {util:.0%})"
         size = comp.get("size")
@@ -246,6 +270,10 @@ FIXES: tuple[Fix, ...] = (
         frozenset({"no_cache_read_heavy", "saturation", "under_provisioned"}), _add_cache),
     Fix("enlarge_cache", "Double the cache memory",
         frozenset({"cold_cache", "cache_flush"}), _enlarge_cache),
+    Fix("coalesce_misses", "Coalesce cache misses",
+        frozenset({"cold_cache", "cache_flush", "cache_node_loss"}), _coalesce_misses),
+    Fix("spread_zones", "Spread over two availability zones",
+        frozenset({"az_outage", "single_point_of_failure"}), _spread_zones),
     Fix("add_read_replica", "Add a read replica",
         frozenset({"saturation", "under_provisioned", "single_point_of_failure",
                    "db_primary_failure", "queue_backlog"}), _add_read_replica),

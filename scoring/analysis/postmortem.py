@@ -5,8 +5,9 @@ Root cause rule (in this order):
 1. No SLA breach: ``over_budget`` when the design costs more than the budget, else ``none``.
 2. The *triggering incident*: the latest injected incident that started at or before the first
    breach and was still active then (or had ended less than ``INCIDENT_AFTERMATH_S`` earlier --
-   backlogs and retry storms outlive their trigger), and that touched this design (an incident
-   naming a component the design lacks is a no-op). It is the root cause unless a component was
+   backlogs, cold caches and retry storms outlive their trigger), and that touched this design
+   (an incident naming a component the design lacks is a no-op; one naming no component, like
+   a traffic spike, touches every design). It is the root cause unless a component was
    *already* saturated when it began; then the saturation is the root cause and the incident
    only the last straw.
 3. Otherwise the first component to saturate (a ``saturation_start`` event) at or before the
@@ -42,11 +43,13 @@ class PostMortemFacts:
 
 
 def _incident_active(incident: Incident, t_s: float, tick_s: float) -> bool:
+    """Did ``incident`` start by ``t_s`` and not end more than the aftermath window before it?
+
+    An instantaneous incident (a cache flush: no duration) counts as lasting zero seconds.
+    """
     if incident.at_s > t_s + tick_s:
         return False
-    if incident.duration_s is None:
-        return True
-    return incident.at_s + incident.duration_s + INCIDENT_AFTERMATH_S >= t_s
+    return incident.at_s + (incident.duration_s or 0.0) + INCIDENT_AFTERMATH_S >= t_s
 
 
 def _describe_incident(incident: Incident) -> str:

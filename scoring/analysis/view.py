@@ -2,8 +2,8 @@
 
 The post-mortem detectors ask the same questions over and over ("peak utilization of the app
 pool", "is there a cache on the read route", "when did the first breach start"); this module
-answers them once, from the engine's result and the plain design document, so the detectors
-stay one-liners. Pure: numpy and the standard library.
+answers them once, from the engine's result and the normalised design document (every default
+filled in), so the detectors stay short. Pure: numpy, the engine's spec types, the stdlib.
 """
 
 from __future__ import annotations
@@ -15,18 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from simulations.engine.spec import Incident
 from scoring.analysis.breach import Breach, find_breach
 from scoring.analysis.rules import Contract
-
-
-@dataclass(frozen=True)
-class Incident:
-    """One injected incident as the scenario declares it."""
-
-    kind: str
-    at_s: float  # [s]
-    duration_s: float | None  # [s]; None = instantaneous or permanent
-    component: str | None
 
 
 @dataclass(frozen=True)
@@ -45,8 +36,8 @@ class VariantView:
     ----------
     contract : Contract
     mix : mapping of request class to its fraction of traffic [-]
-    incidents : the scenario's incidents
-    design_doc : the design document as submitted (plain JSON dict)
+    incidents : the scenario's incidents (engine ``Incident``)
+    design_doc : the normalised design document, defaults filled in, no ``None`` values
     times_s : ndarray, shape (n_ticks,)
         Start of each tick [s].
     tick_s : float

@@ -20,8 +20,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Score)
 class ScoreAdmin(ReadOnlyAdmin):
-    list_display = ["run", "run__scenario", "run__owner", "points", "passed", "p_contract_met",
-                    "availability", "latency_ms", "monthly_cost_usd", "created_at"]
+    list_display = [
+        "run",
+        "run__scenario",
+        "run__owner",
+        "points",
+        "passed",
+        "p_contract_met",
+        "availability",
+        "latency_ms",
+        "monthly_cost_usd",
+        "created_at",
+    ]
     list_filter = ["passed", "run__scenario", "created_at"]
     list_select_related = ["run__scenario", "run__owner"]
     search_fields = ["run__owner__username", "run__scenario__slug"]
@@ -30,7 +40,14 @@ class ScoreAdmin(ReadOnlyAdmin):
 
 @admin.register(PostMortem)
 class PostMortemAdmin(ReadOnlyAdmin):
-    list_display = ["run", "run__scenario", "run__owner", "root_cause_kind", "minutes_in_breach", "created_at"]
+    list_display = [
+        "run",
+        "run__scenario",
+        "run__owner",
+        "root_cause_kind",
+        "minutes_in_breach",
+        "created_at",
+    ]
     list_filter = ["root_cause_kind", "run__scenario", "created_at"]
     list_select_related = ["run__scenario", "run__owner"]
     search_fields = ["run__owner__username", "run__scenario__slug", "summary"]

@@ -8,7 +8,9 @@ from scoring.analysis.rules import PASS_PROBABILITY
 
 
 def _unit_interval(field: str, name: str) -> models.CheckConstraint:
-    return models.CheckConstraint(condition=Q(**{f"{field}__gte": 0.0, f"{field}__lte": 1.0}), name=name)
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__gte": 0.0, f"{field}__lte": 1.0}), name=name
+    )
 
 
 class Score(TimeStampedModel):
@@ -18,8 +20,12 @@ class Score(TimeStampedModel):
     passed = models.BooleanField(
         help_text=f"True when the contract held in at least {PASS_PROBABILITY:.0%} of replications."
     )
-    points = models.FloatField(help_text="0-100, smooth in the margins: a near miss beats a collapse.")
-    p_contract_met = models.FloatField(help_text="Fraction of replications meeting every criterion.")
+    points = models.FloatField(
+        help_text="0-100, smooth in the margins: a near miss beats a collapse."
+    )
+    p_contract_met = models.FloatField(
+        help_text="Fraction of replications meeting every criterion."
+    )
     p_availability_met = models.FloatField()
     p_latency_met = models.FloatField()
     p_cost_met = models.FloatField()
@@ -27,7 +33,8 @@ class Score(TimeStampedModel):
     availability_target = models.FloatField()
     latency_percentile = models.FloatField(help_text="The SLA's percentile, e.g. 99 for p99 [%].")
     latency_ms = models.FloatField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="Whole-run percentile, mean over replications [ms]; empty if nothing succeeded.",
     )
     latency_target_ms = models.FloatField()
@@ -37,7 +44,9 @@ class Score(TimeStampedModel):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(points__gte=0.0, points__lte=100.0), name="score_points_0_100"),
+            models.CheckConstraint(
+                condition=Q(points__gte=0.0, points__lte=100.0), name="score_points_0_100"
+            ),
             _unit_interval("p_contract_met", "score_p_contract_met_unit"),
             _unit_interval("p_availability_met", "score_p_availability_met_unit"),
             _unit_interval("p_latency_met", "score_p_latency_met_unit"),
@@ -65,24 +74,30 @@ class Score(TimeStampedModel):
 class PostMortem(TimeStampedModel):
     """What happened in a run, why, what it cost, and which measured changes would have helped."""
 
-    run = models.OneToOneField("simulations.Run", on_delete=models.CASCADE, related_name="postmortem")
+    run = models.OneToOneField(
+        "simulations.Run", on_delete=models.CASCADE, related_name="postmortem"
+    )
     summary = models.TextField(help_text="One plain-language paragraph.")
     root_cause_kind = models.CharField(
         max_length=40, help_text="Copied from root_cause.kind so admins can filter by it."
     )
     root_cause = models.JSONField(help_text="{kind, component, t_s, explanation}.")
     contributing_factors = models.JSONField(
-        default=list, blank=True,
-        help_text="[{code, title, component, evidence, data, lesson_hint}] from the factor catalogue.",
+        default=list,
+        blank=True,
+        help_text="[{code, title, component, evidence, data, lesson_hint}] from the catalogue.",
     )
     impact = models.JSONField(
         help_text="{failed_requests, offered_requests, minutes_in_breach, first_breach_s, "
         "error_budget_burned_fraction, spend_usd, budget_usd_for_horizon, monthly_cost_usd, "
         "budget_usd_per_month}."
     )
-    timeline = models.JSONField(default=list, blank=True, help_text="[{t_s, kind, component, detail}].")
+    timeline = models.JSONField(
+        default=list, blank=True, help_text="[{t_s, kind, component, detail}]."
+    )
     fixes = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text="[{code, title, design_change, points, delta_points, availability, "
         "delta_availability, latency_ms, delta_latency_ms, monthly_cost_usd, "
         "delta_monthly_cost_usd, passes}] measured on the run's seed.",
@@ -91,7 +106,9 @@ class PostMortem(TimeStampedModel):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(minutes_in_breach__gte=0.0), name="postmortem_minutes_non_negative"),
+            models.CheckConstraint(
+                condition=Q(minutes_in_breach__gte=0.0), name="postmortem_minutes_non_negative"
+            ),
         ]
 
     def __str__(self) -> str:

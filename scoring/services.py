@@ -42,16 +42,22 @@ def assessment_save(*, run: Run, assessment: Assessment) -> tuple[Score, PostMor
     score, _ = _save(Score, run, assessment.score.to_dict())
 
     pm = assessment.postmortem
-    postmortem, _ = _save(PostMortem, run, _json_safe({
-        "summary": pm.summary,
-        "root_cause_kind": pm.root_cause["kind"],
-        "root_cause": pm.root_cause,
-        "contributing_factors": pm.contributing_factors,
-        "impact": pm.impact,
-        "timeline": pm.timeline,
-        "fixes": pm.fixes,
-        "minutes_in_breach": pm.impact["minutes_in_breach"],
-    }))
+    postmortem, _ = _save(
+        PostMortem,
+        run,
+        _json_safe(
+            {
+                "summary": pm.summary,
+                "root_cause_kind": pm.root_cause["kind"],
+                "root_cause": pm.root_cause,
+                "contributing_factors": pm.contributing_factors,
+                "impact": pm.impact,
+                "timeline": pm.timeline,
+                "fixes": pm.fixes,
+                "minutes_in_breach": pm.impact["minutes_in_breach"],
+            }
+        ),
+    )
     return score, postmortem
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from simulations import engine
 from scoring.analysis.factors import detect_factors
 from scoring.analysis.fixes import MAX_FIXES, Candidate, propose_fixes
 from scoring.analysis.postmortem import (
@@ -23,6 +22,7 @@ from scoring.analysis.postmortem import (
 )
 from scoring.analysis.rules import Contract, ScoreFacts, score_variant
 from scoring.analysis.view import VariantView
+from simulations import engine
 
 __all__ = ["Assessment", "Contract", "PostMortemFacts", "ScoreFacts", "assess", "contract_of"]
 
@@ -53,6 +53,7 @@ def explicit_document(design: engine.Design) -> dict:
     The engine writes absent optional policies as ``None`` but accepts them only when omitted;
     dropping them gives a document that parses back to the same design, which the fixes edit.
     """
+
     def strip(value):
         if isinstance(value, dict):
             return {k: strip(v) for k, v in value.items() if v is not None}
@@ -64,7 +65,10 @@ def explicit_document(design: engine.Design) -> dict:
 
 
 def view_of(
-    scenario: engine.Scenario, design: engine.Design, result: engine.SimulationResult, index: int = 0
+    scenario: engine.Scenario,
+    design: engine.Design,
+    result: engine.SimulationResult,
+    index: int = 0,
 ) -> VariantView:
     """A :class:`VariantView` of ``result.variants[index]``, which was simulated from ``design``."""
     variant = result.variants[index]
@@ -103,8 +107,12 @@ def _accepted(
 
 
 def measure_fixes(
-    scenario: engine.Scenario, design: engine.Design, candidates: Sequence[Candidate],
-    *, replications: int, seed: int,
+    scenario: engine.Scenario,
+    design: engine.Design,
+    candidates: Sequence[Candidate],
+    *,
+    replications: int,
+    seed: int,
 ) -> list[dict]:
     """Simulate the design and every accepted fix in ONE batch on ``seed``; report the deltas.
 
@@ -123,30 +131,41 @@ def measure_fixes(
     if not accepted:
         return []
     contract = contract_of(scenario)
-    batch = engine.simulate(scenario, [design, *(d for _, d in accepted)],
-                            replications=replications, seed=seed)
+    batch = engine.simulate(
+        scenario, [design, *(d for _, d in accepted)], replications=replications, seed=seed
+    )
     base = _score(batch, 0, contract)
     rows = []
     for index, (candidate, _) in enumerate(accepted, start=1):
         s = _score(batch, index, contract)
-        rows.append({
-            "code": candidate.code, "title": candidate.title, "component": candidate.component,
-            "answers": candidate.answers, "design_change": candidate.design_change,
-            "design": candidate.design,
-            "points": s.points, "delta_points": round(s.points - base.points, 2),
-            "p_contract_met": s.p_contract_met,
-            "availability": s.availability, "delta_availability": s.availability - base.availability,
-            "latency_ms": s.latency_ms,
-            "delta_latency_ms": None if s.latency_ms is None or base.latency_ms is None
-            else s.latency_ms - base.latency_ms,
-            "monthly_cost_usd": s.monthly_cost_usd,
-            "delta_monthly_cost_usd": s.monthly_cost_usd - base.monthly_cost_usd,
-            "passes": s.passed,
-        })
+        rows.append(
+            {
+                "code": candidate.code,
+                "title": candidate.title,
+                "component": candidate.component,
+                "answers": candidate.answers,
+                "design_change": candidate.design_change,
+                "design": candidate.design,
+                "points": s.points,
+                "delta_points": round(s.points - base.points, 2),
+                "p_contract_met": s.p_contract_met,
+                "availability": s.availability,
+                "delta_availability": s.availability - base.availability,
+                "latency_ms": s.latency_ms,
+                "delta_latency_ms": None
+                if s.latency_ms is None or base.latency_ms is None
+                else s.latency_ms - base.latency_ms,
+                "monthly_cost_usd": s.monthly_cost_usd,
+                "delta_monthly_cost_usd": s.monthly_cost_usd - base.monthly_cost_usd,
+                "passes": s.passed,
+            }
+        )
     return rows
 
 
-def assess(*, scenario: engine.Scenario, design_doc: dict, replications: int, seed: int) -> Assessment:
+def assess(
+    *, scenario: engine.Scenario, design_doc: dict, replications: int, seed: int
+) -> Assessment:
     """Simulate, score and explain one design; measure what would have helped.
 
     Parameters
@@ -178,12 +197,21 @@ def assess(*, scenario: engine.Scenario, design_doc: dict, replications: int, se
     root_cause = find_root_cause(view)
     factors = detect_factors(view)
     impact = compute_impact(view)
-    fixes = measure_fixes(scenario, design, propose_fixes(view, root_cause, factors),
-                          replications=replications, seed=seed)
+    fixes = measure_fixes(
+        scenario,
+        design,
+        propose_fixes(view, root_cause, factors),
+        replications=replications,
+        seed=seed,
+    )
     postmortem = PostMortemFacts(
-        summary=write_summary(root_cause=root_cause, impact=impact, factors=factors, fixes=fixes,
-                              passed=score.passed),
-        root_cause=root_cause, contributing_factors=factors, impact=impact,
-        timeline=build_timeline(view), fixes=fixes,
+        summary=write_summary(
+            root_cause=root_cause, impact=impact, factors=factors, fixes=fixes, passed=score.passed
+        ),
+        root_cause=root_cause,
+        contributing_factors=factors,
+        impact=impact,
+        timeline=build_timeline(view),
+        fixes=fixes,
     )
     return Assessment(result=result, score=score, postmortem=postmortem)

@@ -101,10 +101,14 @@ def find_breach(
     success_w = trailing_sum(success, window)
     availability = np.divide(success_w, offered_w, out=np.ones_like(offered_w), where=offered_w > 0)
     tick_availability = np.divide(success, offered, out=np.ones_like(offered), where=offered > 0)
-    availability_bad = (availability < contract.availability) & (tick_availability < contract.availability)
+    availability_bad = (availability < contract.availability) & (
+        tick_availability < contract.availability
+    )
 
     key = tick_latency_key(series, contract.latency_percentile)
-    latency = np.full(offered.shape, np.nan) if key is None else np.asarray(series[key], dtype=float)
+    latency = (
+        np.full(offered.shape, np.nan) if key is None else np.asarray(series[key], dtype=float)
+    )
     # NaN (nothing succeeded in the tick) is left to the availability check.
     latency_bad = np.nan_to_num(latency, nan=-np.inf) > contract.latency_ms
 
@@ -120,7 +124,11 @@ def find_breach(
 
 
 def _episodes(
-    mask: np.ndarray, availability_bad: np.ndarray, times_s: np.ndarray, tick_s: float, merge_gap: int
+    mask: np.ndarray,
+    availability_bad: np.ndarray,
+    times_s: np.ndarray,
+    tick_s: float,
+    merge_gap: int,
 ) -> tuple[Episode, ...]:
     """Contiguous runs of ``mask``, merged across gaps shorter than ``merge_gap`` ticks.
 

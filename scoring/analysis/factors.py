@@ -83,8 +83,12 @@ def _cold_cache(view: VariantView) -> Iterator[Finding]:
                 f"{_t(view.times_s[i_min])} against {steady:.0%} when warm, so misses went to "
                 "the next tier."
             ),
-            data={"hit_ratio_min": lowest, "hit_ratio_steady": steady,
-                  "at_s": float(view.times_s[i_min]), "flushed_at_s": flushed_at},
+            data={
+                "hit_ratio_min": lowest,
+                "hit_ratio_steady": steady,
+                "at_s": float(view.times_s[i_min]),
+                "flushed_at_s": flushed_at,
+            },
         )
 
 
@@ -93,11 +97,19 @@ def _single_point_of_failure(view: VariantView) -> Iterator[Finding]:
         if _min_instances(pool) <= 1:
             yield Finding(
                 component=pool["id"],
-                evidence=f"App pool {pool['id']} can run on a single instance; losing it stops the route.",
-                data={"instances": int(pool.get("instances", 1)), "min_instances": _min_instances(pool)},
+                evidence=(
+                    f"App pool {pool['id']} can run on a single instance; "
+                    "losing it stops the route."
+                ),
+                data={
+                    "instances": int(pool.get("instances", 1)),
+                    "min_instances": _min_instances(pool),
+                },
             )
     hit_databases = {
-        cid for inc in view.incidents if inc.kind in {"db_primary_failure", "instance_failure"}
+        cid
+        for inc in view.incidents
+        if inc.kind in {"db_primary_failure", "instance_failure"}
         for cid in view.targets(inc)
     }
     for db in view.components_of_type("database"):
@@ -114,8 +126,10 @@ def _single_point_of_failure(view: VariantView) -> Iterator[Finding]:
             if int(view.components.get(cid, {}).get("zones", 0)) == 1:
                 yield Finding(
                     component=cid,
-                    evidence=(f"{cid} runs in a single availability zone and the zone outage at "
-                              f"{_t(zone_outages[0].at_s)} could take all of it down."),
+                    evidence=(
+                        f"{cid} runs in a single availability zone and the zone outage at "
+                        f"{_t(zone_outages[0].at_s)} could take all of it down."
+                    ),
                     data={"zones": 1, "az_outage_at_s": zone_outages[0].at_s},
                 )
 
@@ -140,8 +154,14 @@ def _retries_without_jitter(view: VariantView) -> Iterator[Finding]:
                     f"{missing}; with {retried_errors:,.0f} failed requests the retries arrived "
                     "in lock-step and added load while the tier was struggling."
                 ),
-                data={"from": edge["from"], "to": edge["to"], "max_attempts": attempts,
-                      "backoff_ms": backoff_ms, "jitter": jitter, "failed_requests": retried_errors},
+                data={
+                    "from": edge["from"],
+                    "to": edge["to"],
+                    "max_attempts": attempts,
+                    "backoff_ms": backoff_ms,
+                    "jitter": jitter,
+                    "failed_requests": retried_errors,
+                },
             )
 
 
@@ -174,9 +194,14 @@ def _pool_exhaustion(view: VariantView) -> Iterator[Finding]:
                 "requests queued for a connection."
             )
         yield Finding(
-            component=source["id"], evidence=evidence,
-            data={"pool_size": pool_size, "instances": instances, "concurrency": concurrency,
-                  "max_connections": max_connections},
+            component=source["id"],
+            evidence=evidence,
+            data={
+                "pool_size": pool_size,
+                "instances": instances,
+                "concurrency": concurrency,
+                "max_connections": max_connections,
+            },
         )
 
 
@@ -191,7 +216,11 @@ def _hot_pools_without_autoscaling(view: VariantView) -> Iterator[Finding]:
                 f"App pool {pool['id']} ran at {util.value:.0%} utilization at {_t(util.t_s)} with "
                 f"a fixed {pool.get('instances', 1)} instances and no autoscaling to add capacity."
             ),
-            data={"peak_utilization": util.value, "at_s": util.t_s, "instances": pool.get("instances", 1)},
+            data={
+                "peak_utilization": util.value,
+                "at_s": util.t_s,
+                "instances": pool.get("instances", 1),
+            },
         )
 
 
@@ -209,11 +238,15 @@ def _slow_cold_start(view: VariantView) -> Iterator[Finding]:
             component=pool["id"],
             evidence=(
                 f"Autoscaling on {pool['id']} reacted ({len(scale_outs)} scale-outs, the first at "
-                f"{_t(scale_outs[0].t_s)}) but each new instance took {cold_start_s:.0f} s to start; "
-                f"the SLA was breached for {view.breach.minutes:.1f} min meanwhile."
+                f"{_t(scale_outs[0].t_s)}) but each new instance took {cold_start_s:.0f} s "
+                f"to start; the SLA was breached for {view.breach.minutes:.1f} min meanwhile."
             ),
-            data={"cold_start_s": cold_start_s, "scale_outs": len(scale_outs),
-                  "first_scale_out_s": scale_outs[0].t_s, "minutes_in_breach": view.breach.minutes},
+            data={
+                "cold_start_s": cold_start_s,
+                "scale_outs": len(scale_outs),
+                "first_scale_out_s": scale_outs[0].t_s,
+                "minutes_in_breach": view.breach.minutes,
+            },
         )
 
 
@@ -230,8 +263,11 @@ def _queue_backlog(view: VariantView) -> Iterator[Finding]:
                 f"{backlog.value:,.0f} requests were waiting at {cid} at {_t(backlog.t_s)}, "
                 f"{backlog.value / mean_rps:.1f} s of average traffic."
             ),
-            data={"peak_backlog": backlog.value, "at_s": backlog.t_s,
-                  "seconds_of_traffic": backlog.value / mean_rps},
+            data={
+                "peak_backlog": backlog.value,
+                "at_s": backlog.t_s,
+                "seconds_of_traffic": backlog.value / mean_rps,
+            },
         )
 
 
@@ -242,7 +278,10 @@ def _replica_lag(view: VariantView) -> Iterator[Finding]:
             continue
         yield Finding(
             component=db["id"],
-            evidence=f"Read replicas of {db['id']} lagged {lag.value:.1f} s behind the primary at {_t(lag.t_s)}.",
+            evidence=(
+                f"Read replicas of {db['id']} lagged {lag.value:.1f} s behind the primary "
+                f"at {_t(lag.t_s)}."
+            ),
             data={"peak_lag_s": lag.value, "at_s": lag.t_s},
         )
 
@@ -252,7 +291,10 @@ def _over_budget(view: VariantView) -> Iterator[Finding]:
     if cost <= budget:
         return
     yield Finding(
-        evidence=f"The design costs ${cost:,.0f}/month against a budget of ${budget:,.0f} ({cost / budget - 1:+.0%}).",
+        evidence=(
+            f"The design costs ${cost:,.0f}/month against a budget of ${budget:,.0f} "
+            f"({cost / budget - 1:+.0%})."
+        ),
         data={"monthly_cost_usd": cost, "budget_usd_per_month": budget},
     )
 
@@ -265,7 +307,7 @@ def _under_provisioned(view: VariantView) -> Iterator[Finding]:
         yield Finding(
             component=cid,
             evidence=f"{component.get('type', 'component').replace('_', ' ').capitalize()} {cid} "
-                     f"peaked at {util.value:.0%} utilization at {_t(util.t_s)}.",
+            f"peaked at {util.value:.0%} utilization at {_t(util.t_s)}.",
             data={"peak_utilization": util.value, "at_s": util.t_s},
         )
 
@@ -279,58 +321,94 @@ def _no_cache_on_read_route(view: VariantView) -> Iterator[Finding]:
     if types & {"cache", "cdn"}:
         return
     yield Finding(
-        evidence=f"{read_share:.0%} of requests are reads, yet the read route ({' → '.join(route)}) has no cache.",
+        evidence=(
+            f"{read_share:.0%} of requests are reads, yet the read route "
+            f"({' → '.join(route)}) has no cache."
+        ),
         data={"read_share": read_share, "route": route},
     )
 
 
 CATALOGUE: tuple[Factor, ...] = (
-    Factor("under_provisioned", "Under-provisioned tier",
-           f"a component's mean utilization exceeded {HOT_UTILIZATION:.0%} at peak",
-           "Size a tier for the peak with headroom: waits grow like 1/(1 − utilization).",
-           _under_provisioned),
-    Factor("no_autoscaling", "No autoscaling on a hot pool",
-           f"an app pool without autoscaling exceeded {HOT_UTILIZATION:.0%} utilization",
-           "Autoscaling adds instances when utilization crosses a target; pair it with a floor.",
-           _hot_pools_without_autoscaling),
-    Factor("slow_cold_start", "Slow cold start",
-           f"autoscaling scaled out during a breach with cold_start_s ≥ {SLOW_COLD_START_S:.0f}",
-           "Scale-out only helps after the new instance is warm; keep a higher floor or warm pool.",
-           _slow_cold_start),
-    Factor("cold_cache", "Cold cache / cache flush",
-           f"a cache's hit ratio fell below {COLD_CACHE_DIP:.0%} of its steady value",
-           "After a flush every read misses at once; warm caches gradually and protect the database.",
-           _cold_cache),
-    Factor("no_cache_read_heavy", "No cache on a read-heavy route",
-           f"reads are ≥ {READ_HEAVY_SHARE:.0%} of traffic and the read route has no cache",
-           "Cache-aside in front of the database absorbs repeated reads of popular keys.",
-           _no_cache_on_read_route),
-    Factor("single_point_of_failure", "Single point of failure",
-           "an app pool can shrink to one instance, a failed database had no replica, or a "
-           "component on a route sits in one zone when a zone fails",
-           "Run at least two of everything on the request path, spread across failure domains.",
-           _single_point_of_failure),
-    Factor("retries_without_jitter", "Retries without jitter or backoff",
-           "an edge retries more than once without jitter or backoff and requests failed",
-           "Exponential backoff with jitter spreads retries out so they do not amplify an outage.",
-           _retries_without_jitter),
-    Factor("pool_exhaustion", "Connection pool exhaustion",
-           "pooled connections exceed the database's max_connections, or a hot pool holds fewer "
-           "connections than its concurrency",
-           "Size connection pools from the database's limit divided by the number of instances.",
-           _pool_exhaustion),
-    Factor("queue_backlog", "Queue backlog",
-           f"a component's backlog exceeded {BACKLOG_SECONDS:.0f} s of average traffic",
-           "A backlog drains only at (capacity − arrivals); shed or add capacity before it grows.",
-           _queue_backlog),
-    Factor("replica_lag", "Replica lag",
-           f"a database's replica lag exceeded {LAG_S:.0f} s",
-           "Replicas trade freshness for read capacity; route read-your-writes to the primary.",
-           _replica_lag),
-    Factor("over_budget", "Over budget",
-           "the design's monthly cost exceeds the scenario's budget",
-           "Cost is part of the contract: right-size idle tiers before adding more.",
-           _over_budget),
+    Factor(
+        "under_provisioned",
+        "Under-provisioned tier",
+        f"a component's mean utilization exceeded {HOT_UTILIZATION:.0%} at peak",
+        "Size a tier for the peak with headroom: waits grow like 1/(1 − utilization).",
+        _under_provisioned,
+    ),
+    Factor(
+        "no_autoscaling",
+        "No autoscaling on a hot pool",
+        f"an app pool without autoscaling exceeded {HOT_UTILIZATION:.0%} utilization",
+        "Autoscaling adds instances when utilization crosses a target; pair it with a floor.",
+        _hot_pools_without_autoscaling,
+    ),
+    Factor(
+        "slow_cold_start",
+        "Slow cold start",
+        f"autoscaling scaled out during a breach with cold_start_s ≥ {SLOW_COLD_START_S:.0f}",
+        "Scale-out only helps after the new instance is warm; keep a higher floor or warm pool.",
+        _slow_cold_start,
+    ),
+    Factor(
+        "cold_cache",
+        "Cold cache / cache flush",
+        f"a cache's hit ratio fell below {COLD_CACHE_DIP:.0%} of its steady value",
+        "After a flush every read misses at once; warm caches gradually and protect the database.",
+        _cold_cache,
+    ),
+    Factor(
+        "no_cache_read_heavy",
+        "No cache on a read-heavy route",
+        f"reads are ≥ {READ_HEAVY_SHARE:.0%} of traffic and the read route has no cache",
+        "Cache-aside in front of the database absorbs repeated reads of popular keys.",
+        _no_cache_on_read_route,
+    ),
+    Factor(
+        "single_point_of_failure",
+        "Single point of failure",
+        "an app pool can shrink to one instance, a failed database had no replica, or a "
+        "component on a route sits in one zone when a zone fails",
+        "Run at least two of everything on the request path, spread across failure domains.",
+        _single_point_of_failure,
+    ),
+    Factor(
+        "retries_without_jitter",
+        "Retries without jitter or backoff",
+        "an edge retries more than once without jitter or backoff and requests failed",
+        "Exponential backoff with jitter spreads retries out so they do not amplify an outage.",
+        _retries_without_jitter,
+    ),
+    Factor(
+        "pool_exhaustion",
+        "Connection pool exhaustion",
+        "pooled connections exceed the database's max_connections, or a hot pool holds fewer "
+        "connections than its concurrency",
+        "Size connection pools from the database's limit divided by the number of instances.",
+        _pool_exhaustion,
+    ),
+    Factor(
+        "queue_backlog",
+        "Queue backlog",
+        f"a component's backlog exceeded {BACKLOG_SECONDS:.0f} s of average traffic",
+        "A backlog drains only at (capacity − arrivals); shed or add capacity before it grows.",
+        _queue_backlog,
+    ),
+    Factor(
+        "replica_lag",
+        "Replica lag",
+        f"a database's replica lag exceeded {LAG_S:.0f} s",
+        "Replicas trade freshness for read capacity; route read-your-writes to the primary.",
+        _replica_lag,
+    ),
+    Factor(
+        "over_budget",
+        "Over budget",
+        "the design's monthly cost exceeds the scenario's budget",
+        "Cost is part of the contract: right-size idle tiers before adding more.",
+        _over_budget,
+    ),
 )
 BY_CODE: dict[str, Factor] = {f.code: f for f in CATALOGUE}
 
@@ -344,8 +422,14 @@ def detect_factors(view: VariantView) -> list[dict[str, Any]]:
         ``{code, title, component, evidence, data, lesson_hint}``, JSON-safe.
     """
     return [
-        {"code": factor.code, "title": factor.title, "component": finding.component,
-         "evidence": finding.evidence, "data": finding.data, "lesson_hint": factor.lesson_hint}
+        {
+            "code": factor.code,
+            "title": factor.title,
+            "component": finding.component,
+            "evidence": finding.evidence,
+            "data": finding.data,
+            "lesson_hint": factor.lesson_hint,
+        }
         for factor in CATALOGUE
         for finding in factor.detect(view)
     ]

@@ -76,8 +76,13 @@ def _enable_autoscaling(doc: dict, cid: str | None, view: VariantView) -> Change
         return None
     new, pool = found
     n = int(pool.get("instances", 1))
-    pool["autoscaling"] = {"min": max(n, 2), "max": max(3 * n, 4), "target_utilization": 0.6,
-                           "cooldown_s": 60, "cold_start_s": 45}
+    pool["autoscaling"] = {
+        "min": max(n, 2),
+        "max": max(3 * n, 4),
+        "target_utilization": 0.6,
+        "cooldown_s": 60,
+        "cold_start_s": 45,
+    }
     s = pool["autoscaling"]
     return new, f"{cid}: autoscaling {s['min']}–{s['max']} instances at 60 % target utilization"
 
@@ -125,12 +130,16 @@ def _add_cache(doc: dict, cid: str | None, view: VariantView) -> Change | None:
         return None
     new = copy.deepcopy(doc)
     ids = {c["id"] for c in new["components"]}
-    cache_id = next(name for name in ("cache", "read_cache", "cache_1", "cache_2") if name not in ids)
+    cache_id = next(
+        name for name in ("cache", "read_cache", "cache_1", "cache_2") if name not in ids
+    )
     new["components"].append({"id": cache_id, **DEFAULT_CACHE})
     at = route.index(databases[0])
     new["routes"]["read"] = route[:at] + [cache_id] + route[at:]
-    return new, (f"read route: cache-aside {cache_id} ({DEFAULT_CACHE['memory_gb']} GB) "
-                 f"in front of {databases[0]}")
+    return new, (
+        f"read route: cache-aside {cache_id} ({DEFAULT_CACHE['memory_gb']} GB) "
+        f"in front of {databases[0]}"
+    )
 
 
 def _enlarge_cache(doc: dict, cid: str | None, view: VariantView) -> Change | None:
@@ -153,14 +162,20 @@ def _coalesce_misses(doc: dict, cid: str | None, view: VariantView) -> Change | 
         return None
     new, cache = found
     cache["coalescing"] = True
-    return new, f"{target}: coalesce concurrent misses on a key into one fetch (stampede protection)"
+    return (
+        new,
+        f"{target}: coalesce concurrent misses on a key into one fetch (stampede protection)",
+    )
 
 
 def _spread_zones(doc: dict, cid: str | None, view: VariantView) -> Change | None:
     new = copy.deepcopy(doc)
     on_path = {c for route in doc.get("routes", {}).values() for c in route}
-    targets = [c for c in new.get("components", [])
-               if c.get("zones") == 1 and (c["id"] == cid or (cid is None and c["id"] in on_path))]
+    targets = [
+        c
+        for c in new.get("components", [])
+        if c.get("zones") == 1 and (c["id"] == cid or (cid is None and c["id"] in on_path))
+    ]
     for comp in targets:
         comp["zones"] = 2
     if not targets:
@@ -173,8 +188,10 @@ def _jitter_backoff(doc: dict, cid: str | None, view: VariantView) -> Change | N
     changed = []
     for edge in new.get("edges", []):
         retries = edge.get("retries")
-        if retries and int(retries.get("max_attempts", 1)) > 1 and (
-            not retries.get("jitter") or float(retries.get("backoff_ms", 0)) <= 0
+        if (
+            retries
+            and int(retries.get("max_attempts", 1)) > 1
+            and (not retries.get("jitter") or float(retries.get("backoff_ms", 0)) <= 0)
         ):
             retries["jitter"] = True
             retries["backoff_ms"] = max(float(retries.get("backoff_ms", 0)), 50.0)
@@ -194,11 +211,15 @@ def _circuit_breaker(doc: dict, cid: str | None, view: VariantView) -> Change | 
     # Calls into ``cid`` that have no edge entry yet get one (edges are optional policies).
     existing = {(e["from"], e["to"]) for e in new.get("edges", [])}
     callers = dict.fromkeys(
-        (a, b) for route in doc.get("routes", {}).values()
-        for a, b in zip(route, route[1:], strict=False) if b == cid and (a, b) not in existing
+        (a, b)
+        for route in doc.get("routes", {}).values()
+        for a, b in zip(route, route[1:], strict=False)
+        if b == cid and (a, b) not in existing
     )
     for a, b in callers:
-        new.setdefault("edges", []).append({"from": a, "to": b, "circuit_breaker": dict(DEFAULT_BREAKER)})
+        new.setdefault("edges", []).append(
+            {"from": a, "to": b, "circuit_breaker": dict(DEFAULT_BREAKER)}
+        )
         changed.append(f"{a} → {b}")
     if not changed:
         return None
@@ -212,7 +233,9 @@ def _resize_pool_connections(doc: dict, cid: str | None, view: VariantView) -> C
         source, target = _component(new, edge["from"]), _component(new, edge["to"])
         if edge["from"] != cid or "pool_size" not in edge or source is None or target is None:
             continue
-        instances = max(int(source.get("instances", 1)), int((source.get("autoscaling") or {}).get("max", 1)))
+        instances = max(
+            int(source.get("instances", 1)), int((source.get("autoscaling") or {}).get("max", 1))
+        )
         share = int(target.get("max_connections", 10**9)) // max(instances, 1)
         size = max(1, min(int(source.get("concurrency", edge["pool_size"])), share))
         if size != edge["pool_size"]:
@@ -225,6 +248,7 @@ def _resize_pool_connections(doc: dict, cid: str | None, view: VariantView) -> C
 
 def _right_size(doc: dict, cid: str | None, view: VariantView) -> Change | None:
     """Shrink the least-utilized tier that can shrink: app pools by instances, others by size."""
+
     def peak(c: dict) -> float:
         p = view.peak(f"utilization:{c['id']}")
         return p.value if p else 1.0
@@ -240,11 +264,18 @@ def _right_size(doc: dict, cid: str | None, view: VariantView) -> Change | None:
             # - 1e-9: 6 x 0.2 / 0.6 is 2.0000000000000004 in floating point, and means 2
             target["instances"] = max(2, math.ceil(n * util / RIGHT_SIZE_TARGET - 1e-9))
             if target["instances"] < n:
-                return new, f"{comp['id']}: instances {n} → {target['instances']} (peak utilization {util:.0%})"
+                return (
+                    new,
+                    f"{comp['id']}: instances {n} → {target['instances']} "
+                    f"(peak utilization {util:.0%})",
+                )
         size = comp.get("size")
         if size in SIZES and size != SIZES[0]:
             target["size"] = SIZES[SIZES.index(size) - 1]
-            return new, f"{comp['id']}: size {size} → {target['size']} (peak utilization {util:.0%})"
+            return (
+                new,
+                f"{comp['id']}: size {size} → {target['size']} (peak utilization {util:.0%})",
+            )
     return None
 
 
@@ -259,34 +290,97 @@ class Fix:
 
 
 FIXES: tuple[Fix, ...] = (
-    Fix("scale_out", "Add 50 % more instances",
-        frozenset({"saturation", "under_provisioned", "no_autoscaling", "single_point_of_failure",
-                   "instance_failure", "traffic_spike", "queue_backlog"}), _scale_out),
-    Fix("enable_autoscaling", "Turn on autoscaling",
-        frozenset({"no_autoscaling", "traffic_spike"}), _enable_autoscaling),
-    Fix("raise_autoscaling_floor", "Keep more warm instances",
-        frozenset({"slow_cold_start"}), _raise_floor),
-    Fix("add_cache", "Add a cache on the read route",
-        frozenset({"no_cache_read_heavy", "saturation", "under_provisioned"}), _add_cache),
-    Fix("enlarge_cache", "Double the cache memory",
-        frozenset({"cold_cache", "cache_flush"}), _enlarge_cache),
-    Fix("coalesce_misses", "Coalesce cache misses",
-        frozenset({"cold_cache", "cache_flush", "cache_node_loss"}), _coalesce_misses),
-    Fix("spread_zones", "Spread over two availability zones",
-        frozenset({"az_outage", "single_point_of_failure"}), _spread_zones),
-    Fix("add_read_replica", "Add a read replica",
-        frozenset({"saturation", "under_provisioned", "single_point_of_failure",
-                   "db_primary_failure", "queue_backlog"}), _add_read_replica),
-    Fix("upsize_database", "Move the database one size up",
-        frozenset({"saturation", "under_provisioned", "replica_lag", "dependency_slowdown"}), _upsize_database),
-    Fix("jitter_backoff", "Back off retries with jitter",
-        frozenset({"retries_without_jitter"}), _jitter_backoff),
-    Fix("circuit_breaker", "Add a circuit breaker",
-        frozenset({"dependency_slowdown", "db_primary_failure", "retries_without_jitter"}), _circuit_breaker),
-    Fix("resize_connection_pool", "Size the connection pool to the database",
-        frozenset({"pool_exhaustion"}), _resize_pool_connections),
-    Fix("right_size", "Right-size the least busy tier",
-        frozenset({"over_budget"}), _right_size),
+    Fix(
+        "scale_out",
+        "Add 50 % more instances",
+        frozenset(
+            {
+                "saturation",
+                "under_provisioned",
+                "no_autoscaling",
+                "single_point_of_failure",
+                "instance_failure",
+                "traffic_spike",
+                "queue_backlog",
+            }
+        ),
+        _scale_out,
+    ),
+    Fix(
+        "enable_autoscaling",
+        "Turn on autoscaling",
+        frozenset({"no_autoscaling", "traffic_spike"}),
+        _enable_autoscaling,
+    ),
+    Fix(
+        "raise_autoscaling_floor",
+        "Keep more warm instances",
+        frozenset({"slow_cold_start"}),
+        _raise_floor,
+    ),
+    Fix(
+        "add_cache",
+        "Add a cache on the read route",
+        frozenset({"no_cache_read_heavy", "saturation", "under_provisioned"}),
+        _add_cache,
+    ),
+    Fix(
+        "enlarge_cache",
+        "Double the cache memory",
+        frozenset({"cold_cache", "cache_flush"}),
+        _enlarge_cache,
+    ),
+    Fix(
+        "coalesce_misses",
+        "Coalesce cache misses",
+        frozenset({"cold_cache", "cache_flush", "cache_node_loss"}),
+        _coalesce_misses,
+    ),
+    Fix(
+        "spread_zones",
+        "Spread over two availability zones",
+        frozenset({"az_outage", "single_point_of_failure"}),
+        _spread_zones,
+    ),
+    Fix(
+        "add_read_replica",
+        "Add a read replica",
+        frozenset(
+            {
+                "saturation",
+                "under_provisioned",
+                "single_point_of_failure",
+                "db_primary_failure",
+                "queue_backlog",
+            }
+        ),
+        _add_read_replica,
+    ),
+    Fix(
+        "upsize_database",
+        "Move the database one size up",
+        frozenset({"saturation", "under_provisioned", "replica_lag", "dependency_slowdown"}),
+        _upsize_database,
+    ),
+    Fix(
+        "jitter_backoff",
+        "Back off retries with jitter",
+        frozenset({"retries_without_jitter"}),
+        _jitter_backoff,
+    ),
+    Fix(
+        "circuit_breaker",
+        "Add a circuit breaker",
+        frozenset({"dependency_slowdown", "db_primary_failure", "retries_without_jitter"}),
+        _circuit_breaker,
+    ),
+    Fix(
+        "resize_connection_pool",
+        "Size the connection pool to the database",
+        frozenset({"pool_exhaustion"}),
+        _resize_pool_connections,
+    ),
+    Fix("right_size", "Right-size the least busy tier", frozenset({"over_budget"}), _right_size),
 )
 
 
@@ -318,6 +412,14 @@ def propose_fixes(view: VariantView, root_cause: dict, factors: list[dict]) -> l
             if description in seen:
                 continue
             seen.add(description)
-            candidates.append(Candidate(code=fix.code, title=fix.title, component=component,
-                                        answers=reason, design_change=description, design=design))
+            candidates.append(
+                Candidate(
+                    code=fix.code,
+                    title=fix.title,
+                    component=component,
+                    answers=reason,
+                    design_change=description,
+                    design=design,
+                )
+            )
     return candidates

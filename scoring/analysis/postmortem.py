@@ -77,17 +77,32 @@ def find_root_cause(view: VariantView) -> dict[str, Any]:
     contract = view.contract
     if breach is None:
         if view.monthly_cost_usd > contract.budget_usd_per_month:
-            return {"kind": "over_budget", "component": None, "t_s": None, "explanation": (
-                f"The SLA held throughout, but the design costs ${view.monthly_cost_usd:,.0f}/month "
-                f"against a ${contract.budget_usd_per_month:,.0f} budget.")}
-        return {"kind": "none", "component": None, "t_s": None,
-                "explanation": "The SLA held throughout the run and the design is within budget."}
+            return {
+                "kind": "over_budget",
+                "component": None,
+                "t_s": None,
+                "explanation": (
+                    f"The SLA held throughout, but the design costs "
+                    f"${view.monthly_cost_usd:,.0f}/month against a "
+                    f"${contract.budget_usd_per_month:,.0f} budget."
+                ),
+            }
+        return {
+            "kind": "none",
+            "component": None,
+            "t_s": None,
+            "explanation": "The SLA held throughout the run and the design is within budget.",
+        }
 
     t_b = breach.start_s
-    what_broke = (f"availability fell below {contract.availability:.2%}" if breach.criterion == "availability"
-                  else f"{contract.latency_label} latency rose above {contract.latency_ms:g} ms")
+    what_broke = (
+        f"availability fell below {contract.availability:.2%}"
+        if breach.criterion == "availability"
+        else f"{contract.latency_label} latency rose above {contract.latency_ms:g} ms"
+    )
     triggers = [
-        inc for inc in view.incidents
+        inc
+        for inc in view.incidents
         if _incident_active(inc, t_b, view.tick_s) and (inc.component is None or view.targets(inc))
     ]
     if triggers:
@@ -95,33 +110,60 @@ def find_root_cause(view: VariantView) -> dict[str, Any]:
         already = _saturated_at(view, incident.at_s)
         if already is None or already.t_s >= incident.at_s:
             targets = view.targets(incident)
-            return {"kind": incident.kind, "component": targets[0] if targets else incident.component,
-                    "t_s": incident.at_s, "explanation": (
-                        f"The injected {_describe_incident(incident)} triggered the first breach at "
-                        f"{_t(t_b)}: {what_broke}.")}
-        return _saturation_cause(already.component, already.t_s, t_b, what_broke,
-                                 f" It was already saturated when the {_describe_incident(incident)} hit.")
+            return {
+                "kind": incident.kind,
+                "component": targets[0] if targets else incident.component,
+                "t_s": incident.at_s,
+                "explanation": (
+                    f"The injected {_describe_incident(incident)} triggered the first breach at "
+                    f"{_t(t_b)}: {what_broke}."
+                ),
+            }
+        return _saturation_cause(
+            already.component,
+            already.t_s,
+            t_b,
+            what_broke,
+            f" It was already saturated when the {_describe_incident(incident)} hit.",
+        )
 
-    first = next((e for e in view.events_of("saturation_start") if e.t_s <= t_b + view.tick_s), None)
+    first = next(
+        (e for e in view.events_of("saturation_start") if e.t_s <= t_b + view.tick_s), None
+    )
     if first is not None:
         return _saturation_cause(first.component, first.t_s, t_b, what_broke, "")
 
     hottest = max(
         ((cid, view.at(f"utilization:{cid}", t_b)) for cid in view.components),
-        key=lambda pair: -1.0 if pair[1] is None else pair[1], default=(None, None),
+        key=lambda pair: -1.0 if pair[1] is None else pair[1],
+        default=(None, None),
     )
     cid, util = hottest
     if util is not None and util > HOT_UTILIZATION:
         return _saturation_cause(cid, t_b, t_b, what_broke, f" It was at {util:.0%} utilization.")
-    return {"kind": "slow_path", "component": None, "t_s": t_b, "explanation": (
-        f"No component saturated, yet {what_broke} at {_t(t_b)}: the request path itself is slower "
-        "than the target (service times and timeouts along the route add up).")}
+    return {
+        "kind": "slow_path",
+        "component": None,
+        "t_s": t_b,
+        "explanation": (
+            f"No component saturated, yet {what_broke} at {_t(t_b)}: the request path itself "
+            "is slower than the target (service times and timeouts along the route add up)."
+        ),
+    }
 
 
-def _saturation_cause(component: str | None, t_sat: float, t_b: float, what_broke: str, extra: str) -> dict:
-    return {"kind": "saturation", "component": component, "t_s": t_sat, "explanation": (
-        f"{component} saturated at {_t(t_sat)}, before the first breach at {_t(t_b)} when "
-        f"{what_broke}.{extra}")}
+def _saturation_cause(
+    component: str | None, t_sat: float, t_b: float, what_broke: str, extra: str
+) -> dict:
+    return {
+        "kind": "saturation",
+        "component": component,
+        "t_s": t_sat,
+        "explanation": (
+            f"{component} saturated at {_t(t_sat)}, before the first breach at {_t(t_b)} when "
+            f"{what_broke}.{extra}"
+        ),
+    }
 
 
 def compute_impact(view: VariantView) -> dict[str, Any]:
@@ -141,7 +183,9 @@ def compute_impact(view: VariantView) -> dict[str, Any]:
         "first_breach_s": first.start_s if first else None,
         "error_budget_burned_fraction": failed / allowed if allowed > 0 else None,
         "spend_usd": view.total("spend_usd"),
-        "budget_usd_for_horizon": view.contract.budget_usd_per_month * view.contract.duration_s / (730 * 3600),
+        "budget_usd_for_horizon": view.contract.budget_usd_per_month
+        * view.contract.duration_s
+        / (730 * 3600),
         "monthly_cost_usd": view.monthly_cost_usd,
         "budget_usd_per_month": view.contract.budget_usd_per_month,
     }
@@ -149,20 +193,36 @@ def compute_impact(view: VariantView) -> dict[str, Any]:
 
 def build_timeline(view: VariantView) -> list[dict[str, Any]]:
     """Engine events of replication 0 plus the SLA breach episodes, in time order."""
-    rows = [{"t_s": float(e.t_s), "kind": e.kind, "component": e.component, "detail": e.detail}
-            for e in view.events]
+    rows = [
+        {"t_s": float(e.t_s), "kind": e.kind, "component": e.component, "detail": e.detail}
+        for e in view.events
+    ]
     for episode in view.breach.episodes:
-        rows.append({"t_s": episode.start_s, "kind": "sla_breach_start", "component": None,
-                     "detail": f"SLA breached ({episode.criterion})"})
-        rows.append({"t_s": episode.end_s, "kind": "sla_breach_end", "component": None,
-                     "detail": "SLA met again"})
+        rows.append(
+            {
+                "t_s": episode.start_s,
+                "kind": "sla_breach_start",
+                "component": None,
+                "detail": f"SLA breached ({episode.criterion})",
+            }
+        )
+        rows.append(
+            {
+                "t_s": episode.end_s,
+                "kind": "sla_breach_end",
+                "component": None,
+                "detail": "SLA met again",
+            }
+        )
     rows.sort(key=lambda r: r["t_s"])
     for row in rows:
         row["t_label"] = _t(row["t_s"])
     return rows
 
 
-def write_summary(*, root_cause: dict, impact: dict, factors: list[dict], fixes: list[dict], passed: bool) -> str:
+def write_summary(
+    *, root_cause: dict, impact: dict, factors: list[dict], fixes: list[dict], passed: bool
+) -> str:
     """One plain-language paragraph for the learner."""
     parts = []
     if impact["first_breach_s"] is None:
@@ -170,21 +230,30 @@ def write_summary(*, root_cause: dict, impact: dict, factors: list[dict], fixes:
     else:
         parts.append(
             f"The SLA was first breached at {_t(impact['first_breach_s'])} and stayed breached for "
-            f"{impact['minutes_in_breach']:.1f} minutes in total.")
+            f"{impact['minutes_in_breach']:.1f} minutes in total."
+        )
     if root_cause["kind"] != "none":
         parts.append(root_cause["explanation"])
     if impact["failed_requests"] > 0:
         burned = impact["error_budget_burned_fraction"]
         budget = f", {burned:.0%} of the error budget" if burned is not None else ""
-        parts.append(f"About {impact['failed_requests']:,.0f} of {impact['offered_requests']:,.0f} "
-                     f"requests failed{budget}.")
+        parts.append(
+            f"About {impact['failed_requests']:,.0f} of {impact['offered_requests']:,.0f} "
+            f"requests failed{budget}."
+        )
     if factors:
         titles = dict.fromkeys(f["title"].lower() for f in factors)  # de-duplicated, in order
         parts.append("Contributing: " + ", ".join(titles) + ".")
     helpful = [f for f in fixes if f["passes"] or f["delta_points"] > 0]
     if helpful:
         best = max(helpful, key=lambda f: f["delta_points"])
-        parts.append(f"Rerun on the same seed, \"{best['title']}\" would have changed the score by "
-                     f"{best['delta_points']:+.0f} points" + (" and passed." if best["passes"] else "."))
-    parts.append("The design passes its contract." if passed else "The design does not pass its contract yet.")
+        parts.append(
+            f'Rerun on the same seed, "{best["title"]}" would have changed the score by '
+            f"{best['delta_points']:+.0f} points" + (" and passed." if best["passes"] else ".")
+        )
+    parts.append(
+        "The design passes its contract."
+        if passed
+        else "The design does not pass its contract yet."
+    )
     return " ".join(parts)

@@ -134,9 +134,7 @@ def per_replication_criteria(
     """
     offered = np.asarray(per_replication["offered"], dtype=float)
     succeeded = np.asarray(per_replication["succeeded"], dtype=float)
-    availability = np.divide(
-        succeeded, offered, out=np.ones_like(offered), where=offered > 0
-    )
+    availability = np.divide(succeeded, offered, out=np.ones_like(offered), where=offered > 0)
     latency = np.asarray(per_replication[contract.latency_key], dtype=float)
     cost_met = np.full(offered.shape, monthly_cost_usd <= contract.budget_usd_per_month)
     availability_met = availability >= contract.availability
@@ -179,8 +177,10 @@ def score_variant(
     points_r = 100.0 * (
         W_AVAIL * availability_subscore(c["availability"], contract.availability)
         + W_LATENCY * ratio_subscore(c["latency_ms"], contract.latency_ms)
-        + W_COST * ratio_subscore(np.full(c["availability"].shape, monthly_cost_usd),
-                                  contract.budget_usd_per_month)
+        + W_COST
+        * ratio_subscore(
+            np.full(c["availability"].shape, monthly_cost_usd), contract.budget_usd_per_month
+        )
     )
     points_r = np.where(c["contract_met"], points_r, np.minimum(points_r, MISS_CAP))
     p_met = float(np.mean(c["contract_met"]))

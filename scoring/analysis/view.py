@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from simulations.engine.spec import Incident
 from scoring.analysis.breach import Breach, find_breach
 from scoring.analysis.rules import Contract
+from simulations.engine.spec import Incident
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,7 @@ class VariantView:
         if incident.component is None:
             return []
         return [
-            cid for cid, c in self._components.items()
-            if incident.component in (cid, c.get("type"))
+            cid for cid, c in self._components.items() if incident.component in (cid, c.get("type"))
         ]
 
     # series ------------------------------------------------------------------------------------

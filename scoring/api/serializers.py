@@ -11,9 +11,20 @@ class ScoreSerializer(serializers.ModelSerializer):
     class Meta:
         model = Score
         fields = [
-            "passed", "points", "p_contract_met", "p_availability_met", "p_latency_met", "p_cost_met",
-            "availability", "availability_target", "latency_percentile", "latency_ms",
-            "latency_target_ms", "monthly_cost_usd", "budget_usd_per_month", "replications",
+            "passed",
+            "points",
+            "p_contract_met",
+            "p_availability_met",
+            "p_latency_met",
+            "p_cost_met",
+            "availability",
+            "availability_target",
+            "latency_percentile",
+            "latency_ms",
+            "latency_target_ms",
+            "monthly_cost_usd",
+            "budget_usd_per_month",
+            "replications",
             "created_at",
         ]
         read_only_fields = fields
@@ -25,7 +36,13 @@ class PostMortemSerializer(serializers.ModelSerializer):
     class Meta:
         model = PostMortem
         fields = [
-            "summary", "root_cause", "contributing_factors", "impact", "minutes_in_breach",
-            "timeline", "fixes", "created_at",
+            "summary",
+            "root_cause",
+            "contributing_factors",
+            "impact",
+            "minutes_in_breach",
+            "timeline",
+            "fixes",
+            "created_at",
         ]
         read_only_fields = fields

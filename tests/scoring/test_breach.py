@@ -55,5 +55,5 @@ def test_latency_key_picks_the_nearest_reported_percentile_at_or_above():
 
 def test_trailing_sum_matches_a_loop():
     values = np.arange(10, dtype=float)
-    expected = [sum(values[max(0, i - 2):i + 1]) for i in range(10)]
+    expected = [sum(values[max(0, i - 2) : i + 1]) for i in range(10)]
     np.testing.assert_allclose(trailing_sum(values, 3), expected)

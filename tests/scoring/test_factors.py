@@ -24,7 +24,9 @@ def ramp(peak, n=600):
 def test_catalogue_rows_are_complete_and_codes_unique():
     assert len({f.code for f in CATALOGUE}) == len(CATALOGUE)
     for factor in CATALOGUE:
-        assert factor.title and factor.detected_when and factor.lesson_hint and callable(factor.detect)
+        assert (
+            factor.title and factor.detected_when and factor.lesson_hint and callable(factor.detect)
+        )
 
 
 def test_a_healthy_well_built_design_has_no_factors():
@@ -32,8 +34,11 @@ def test_a_healthy_well_built_design_has_no_factors():
 
 
 def test_under_provisioned_tier_with_its_peak_and_time():
-    [found] = [f for f in detect_factors(view(series=with_series(**{"utilization:db": ramp(0.93)})))
-               if f["code"] == "under_provisioned"]
+    [found] = [
+        f
+        for f in detect_factors(view(series=with_series(**{"utilization:db": ramp(0.93)})))
+        if f["code"] == "under_provisioned"
+    ]
     assert found["component"] == "db"
     assert found["data"]["peak_utilization"] == pytest.approx(0.93)
     assert found["data"]["at_s"] == 599
@@ -48,14 +53,31 @@ def test_utilization_at_the_threshold_is_not_under_provisioned():
 def test_hot_pool_without_autoscaling_but_not_with_it():
     hot = with_series(**{"utilization:app": ramp(0.95)})
     assert "no_autoscaling" in codes(view(series=hot))
-    scaled = design(autoscaling={"min": 3, "max": 10, "target_utilization": 0.6,
-                                 "cooldown_s": 60, "cold_start_s": 10})
+    scaled = design(
+        autoscaling={
+            "min": 3,
+            "max": 10,
+            "target_utilization": 0.6,
+            "cooldown_s": 60,
+            "cold_start_s": 10,
+        }
+    )
     assert "no_autoscaling" not in codes(view(series=hot, doc=scaled))
 
 
+def scaled(cold_start_s):
+    return design(
+        autoscaling={
+            "min": 3,
+            "max": 10,
+            "target_utilization": 0.6,
+            "cooldown_s": 60,
+            "cold_start_s": cold_start_s,
+        }
+    )
+
+
 def test_slow_cold_start_needs_a_breach_a_scale_out_and_a_long_boot():
-    scaled = lambda cold: design(autoscaling={"min": 3, "max": 10, "target_utilization": 0.6,  # noqa: E731
-                                              "cooldown_s": 60, "cold_start_s": cold})
     breached = outage(healthy_series(), 200, 300)
     scale_out = [Event(210, "scale_out", "app")]
     assert "slow_cold_start" in codes(view(series=breached, doc=scaled(90), events=scale_out))
@@ -67,15 +89,22 @@ def test_slow_cold_start_needs_a_breach_a_scale_out_and_a_long_boot():
 def test_cold_cache_after_a_flush_cites_the_flush_and_the_dip():
     hit = np.full(600, 0.9)
     hit[300:360] = np.linspace(0.0, 0.9, 60)
-    v = view(series=with_series(**{"hit_ratio:cache": hit}), events=[Event(300, "cache_flushed", "cache")])
+    v = view(
+        series=with_series(**{"hit_ratio:cache": hit}),
+        events=[Event(300, "cache_flushed", "cache")],
+    )
     [found] = [f for f in detect_factors(v) if f["code"] == "cold_cache"]
     assert found["data"]["flushed_at_s"] == 300
-    assert found["data"]["hit_ratio_min"] == 0.0 and found["data"]["hit_ratio_steady"] == pytest.approx(0.9)
+    assert found["data"]["hit_ratio_min"] == 0.0 and found["data"][
+        "hit_ratio_steady"
+    ] == pytest.approx(0.9)
     assert "flushed at T+05:00" in found["evidence"]
 
 
 def test_steady_hit_ratio_is_not_a_cold_cache():
-    assert "cold_cache" not in codes(view(series=with_series(**{"hit_ratio:cache": np.full(600, 0.85)})))
+    assert "cold_cache" not in codes(
+        view(series=with_series(**{"hit_ratio:cache": np.full(600, 0.85)}))
+    )
 
 
 def test_no_cache_on_a_read_heavy_route():
@@ -93,24 +122,36 @@ def test_single_instance_pool_is_a_single_point_of_failure():
 def test_failed_database_without_replica_is_a_single_point_of_failure():
     failure = [incident("db_primary_failure", 100, 300, "db")]
     assert "single_point_of_failure" in codes(view(incidents=failure))
-    assert "single_point_of_failure" not in codes(view(incidents=failure, doc=design(read_replicas=1)))
+    assert "single_point_of_failure" not in codes(
+        view(incidents=failure, doc=design(read_replicas=1))
+    )
 
 
 def test_zone_outage_flags_single_zone_components_on_the_path():
     outage_ = [incident("az_outage", 100, 300, zone="a")]
-    found = [f["component"] for f in detect_factors(view(incidents=outage_))
-             if f["code"] == "single_point_of_failure"]
+    found = [
+        f["component"]
+        for f in detect_factors(view(incidents=outage_))
+        if f["code"] == "single_point_of_failure"
+    ]
     assert found == ["app", "db"]
     assert "single_point_of_failure" not in codes(view(incidents=outage_, doc=design(zones=2)))
 
 
-RETRY_EDGE = {"from": "app", "to": "db", "retries": {"max_attempts": 3, "backoff_ms": 0, "jitter": False}}
+RETRY_EDGE = {
+    "from": "app",
+    "to": "db",
+    "retries": {"max_attempts": 3, "backoff_ms": 0, "jitter": False},
+}
 
 
 def test_retries_without_jitter_when_requests_failed():
     failing = outage(healthy_series(), 100, 200)
-    [found] = [f for f in detect_factors(view(series=failing, doc=design(edges=[RETRY_EDGE])))
-               if f["code"] == "retries_without_jitter"]
+    [found] = [
+        f
+        for f in detect_factors(view(series=failing, doc=design(edges=[RETRY_EDGE])))
+        if f["code"] == "retries_without_jitter"
+    ]
     assert found["data"]["max_attempts"] == 3 and found["data"]["failed_requests"] == 10_000
     assert "jitter and backoff" in found["evidence"]
 
@@ -124,7 +165,9 @@ def test_retries_with_jitter_and_backoff_or_without_failures_are_fine():
 
 def test_connection_pool_oversubscribing_the_database():
     edge = {"from": "app", "to": "db", "pool_size": 40}
-    [found] = [f for f in detect_factors(view(doc=design(edges=[edge]))) if f["code"] == "pool_exhaustion"]
+    [found] = [
+        f for f in detect_factors(view(doc=design(edges=[edge]))) if f["code"] == "pool_exhaustion"
+    ]
     assert "120" in found["evidence"]  # 3 instances x 40 > 100 max_connections
     assert "pool_exhaustion" not in codes(view(doc=design(edges=[{**edge, "pool_size": 30}])))
 
@@ -132,8 +175,11 @@ def test_connection_pool_oversubscribing_the_database():
 def test_queue_backlog_above_one_second_of_traffic():
     backlog = np.zeros(600)
     backlog[300] = 250.0  # 2.5 s of 100 rps
-    [found] = [f for f in detect_factors(view(series=with_series(**{"backlog:app": backlog})))
-               if f["code"] == "queue_backlog"]
+    [found] = [
+        f
+        for f in detect_factors(view(series=with_series(**{"backlog:app": backlog})))
+        if f["code"] == "queue_backlog"
+    ]
     assert found["data"]["seconds_of_traffic"] == pytest.approx(2.5)
     backlog[300] = 80.0
     assert "queue_backlog" not in codes(view(series=with_series(**{"backlog:app": backlog})))
@@ -141,7 +187,9 @@ def test_queue_backlog_above_one_second_of_traffic():
 
 def test_replica_lag():
     assert "replica_lag" in codes(view(series=with_series(**{"replica_lag_s:db": ramp(4.0)})))
-    assert "replica_lag" not in codes(view(series=with_series(**{"replica_lag_s:db": np.full(600, 0.2)})))
+    assert "replica_lag" not in codes(
+        view(series=with_series(**{"replica_lag_s:db": np.full(600, 0.2)}))
+    )
 
 
 def test_over_budget_with_the_overspend():

@@ -37,13 +37,29 @@ def test_saturated_pool_first_gets_more_instances_and_the_input_is_untouched():
 
 
 def test_every_proposal_is_a_design_the_engine_accepts():
-    doc = design(instances=1, cache=False, edges=[{"from": "app", "to": "db", "pool_size": 200,
-                 "retries": {"max_attempts": 3, "backoff_ms": 0, "jitter": False}}])
-    v = view(series=outage(healthy_series(), 305, 400), doc=doc, cost=1800.0,
-             incidents=[incident("dependency_slowdown", 300, 60, "db", factor=5)],
-             events=[Event(280, "saturation_start", "app")])
+    doc = design(
+        instances=1,
+        cache=False,
+        edges=[
+            {
+                "from": "app",
+                "to": "db",
+                "pool_size": 200,
+                "retries": {"max_attempts": 3, "backoff_ms": 0, "jitter": False},
+            }
+        ],
+    )
+    v = view(
+        series=outage(healthy_series(), 305, 400),
+        doc=doc,
+        cost=1800.0,
+        incidents=[incident("dependency_slowdown", 300, 60, "db", factor=5)],
+        events=[Event(280, "saturation_start", "app")],
+    )
     found = proposals(v)
-    assert {"scale_out", "add_cache", "jitter_backoff", "circuit_breaker"} <= {c.code for c in found}
+    assert {"scale_out", "add_cache", "jitter_backoff", "circuit_breaker"} <= {
+        c.code for c in found
+    }
     for candidate in found:
         parse_design(candidate.design)  # raises DesignError if not
     assert len({c.design_change for c in found}) == len(found)  # no duplicates
@@ -56,15 +72,25 @@ def test_cache_is_inserted_before_the_database_on_the_read_route():
 
 
 def test_jitter_fix_turns_on_jitter_and_backoff():
-    edge = {"from": "app", "to": "db", "retries": {"max_attempts": 3, "backoff_ms": 0, "jitter": False}}
+    edge = {
+        "from": "app",
+        "to": "db",
+        "retries": {"max_attempts": 3, "backoff_ms": 0, "jitter": False},
+    }
     v = view(series=outage(healthy_series(), 100, 200), doc=design(edges=[edge]))
     [fix] = [c for c in proposals(v) if c.code == "jitter_backoff"]
-    assert fix.design["edges"][0]["retries"] == {"max_attempts": 3, "backoff_ms": 50.0, "jitter": True}
+    assert fix.design["edges"][0]["retries"] == {
+        "max_attempts": 3,
+        "backoff_ms": 50.0,
+        "jitter": True,
+    }
 
 
 def test_circuit_breaker_is_added_on_calls_into_the_slow_dependency():
-    v = view(series=outage(healthy_series(), 305, 400),
-             incidents=[incident("dependency_slowdown", 300, 60, "db", factor=5)])
+    v = view(
+        series=outage(healthy_series(), 305, 400),
+        incidents=[incident("dependency_slowdown", 300, 60, "db", factor=5)],
+    )
     [fix] = [c for c in proposals(v) if c.code == "circuit_breaker"]
     breakers = {(e["from"], e["to"]) for e in fix.design["edges"] if e.get("circuit_breaker")}
     assert breakers == {("app", "db"), ("cache", "db")}
@@ -74,7 +100,9 @@ def test_over_budget_right_sizes_the_least_busy_tier():
     doc = design(instances=6)
     series = healthy_series()
     series["utilization:app"] = series["utilization:app"] * 0 + 0.2
-    [fix] = [c for c in proposals(view(series=series, doc=doc, cost=2000.0)) if c.code == "right_size"]
+    [fix] = [
+        c for c in proposals(view(series=series, doc=doc, cost=2000.0)) if c.code == "right_size"
+    ]
     # cache (5 %) is the least busy tier with a size to shed; the load balancer has none
     assert fix.design_change == "cache: size medium → small (peak utilization 5%)"
     assert component(fix.design, "cache")["size"] == "small"
@@ -85,7 +113,9 @@ def test_over_budget_shrinks_an_idle_fixed_pool_by_instances():
     series = healthy_series()
     for key in ("utilization:app", "utilization:db", "utilization:lb"):
         series[key] = series[key] * 0 + (0.2 if key == "utilization:app" else 0.7)
-    [fix] = [c for c in proposals(view(series=series, doc=doc, cost=2000.0)) if c.code == "right_size"]
+    [fix] = [
+        c for c in proposals(view(series=series, doc=doc, cost=2000.0)) if c.code == "right_size"
+    ]
     assert component(fix.design, "app")["instances"] == 2  # ceil(6 x 0.2 / 0.6)
 
 
@@ -94,8 +124,16 @@ def test_healthy_design_gets_no_fix():
 
 
 # Fixes aimed at one component; the others act on the whole route or edge set.
-TARGETED = {"scale_out", "enable_autoscaling", "raise_autoscaling_floor", "upsize_database",
-            "add_read_replica", "circuit_breaker", "resize_connection_pool", "spread_zones"}
+TARGETED = {
+    "scale_out",
+    "enable_autoscaling",
+    "raise_autoscaling_floor",
+    "upsize_database",
+    "add_read_replica",
+    "circuit_breaker",
+    "resize_connection_pool",
+    "spread_zones",
+}
 
 
 @pytest.mark.parametrize("fix", [f for f in FIXES if f.code in TARGETED], ids=lambda f: f.code)

@@ -24,9 +24,11 @@ from tests.scoring.builders import (
 
 def test_root_cause_is_the_incident_that_precedes_the_breach():
     # given an instance failure at 300 s and an outage from 305 s, and a later saturation
-    v = view(series=outage(healthy_series(), 305, 400),
-             incidents=[incident("instance_failure", 300, 120, "app", count=2)],
-             events=[Event(300, "incident_start", "app"), Event(310, "saturation_start", "app")])
+    v = view(
+        series=outage(healthy_series(), 305, 400),
+        incidents=[incident("instance_failure", 300, 120, "app", count=2)],
+        events=[Event(300, "incident_start", "app"), Event(310, "saturation_start", "app")],
+    )
     cause = find_root_cause(v)
     assert cause["kind"] == "instance_failure"
     assert cause["component"] == "app" and cause["t_s"] == 300
@@ -34,54 +36,70 @@ def test_root_cause_is_the_incident_that_precedes_the_breach():
 
 
 def test_incident_by_component_type_is_resolved_to_the_design_component():
-    v = view(series=outage(healthy_series(), 305, 400),
-             incidents=[incident("dependency_slowdown", 300, 60, "database", factor=5)])
+    v = view(
+        series=outage(healthy_series(), 305, 400),
+        incidents=[incident("dependency_slowdown", 300, 60, "database", factor=5)],
+    )
     assert find_root_cause(v)["component"] == "db"
 
 
 def test_root_cause_is_the_first_saturated_component_without_an_incident():
     series = slow(healthy_series(), 250, 600, p99_ms=800.0)
-    v = view(series=series, events=[Event(200, "saturation_start", "db"),
-                                    Event(240, "saturation_start", "app")])
+    v = view(
+        series=series,
+        events=[Event(200, "saturation_start", "db"), Event(240, "saturation_start", "app")],
+    )
     cause = find_root_cause(v)
     assert (cause["kind"], cause["component"], cause["t_s"]) == ("saturation", "db", 200)
 
 
 def test_incident_after_the_breach_is_not_the_root_cause():
     series = slow(healthy_series(), 100, 600, p99_ms=800.0)
-    v = view(series=series, incidents=[incident("traffic_spike", 400, 60, multiplier=3)],
-             events=[Event(90, "saturation_start", "app")])
+    v = view(
+        series=series,
+        incidents=[incident("traffic_spike", 400, 60, multiplier=3)],
+        events=[Event(90, "saturation_start", "app")],
+    )
     assert find_root_cause(v)["kind"] == "saturation"
 
 
 def test_incident_long_over_before_the_breach_is_not_the_root_cause():
     end = 100 + 30
     series = slow(healthy_series(), end + INCIDENT_AFTERMATH_S + 10, 600, p99_ms=800.0)
-    v = view(series=series, incidents=[incident("traffic_spike", 100, 30, multiplier=3)],
-             events=[Event(end + INCIDENT_AFTERMATH_S, "saturation_start", "app")])
+    v = view(
+        series=series,
+        incidents=[incident("traffic_spike", 100, 30, multiplier=3)],
+        events=[Event(end + INCIDENT_AFTERMATH_S, "saturation_start", "app")],
+    )
     assert find_root_cause(v)["kind"] == "saturation"
 
 
 def test_incident_on_a_component_the_design_lacks_is_a_no_op():
-    v = view(series=slow(healthy_series(), 300, 600, p99_ms=800.0),
-             incidents=[incident("cache_flush", 290, component="cdn")],
-             events=[Event(295, "saturation_start", "app")])
+    v = view(
+        series=slow(healthy_series(), 300, 600, p99_ms=800.0),
+        incidents=[incident("cache_flush", 290, component="cdn")],
+        events=[Event(295, "saturation_start", "app")],
+    )
     assert find_root_cause(v)["component"] == "app"
 
 
 def test_already_saturated_component_outranks_the_last_straw_incident():
-    v = view(series=outage(healthy_series(), 305, 400),
-             incidents=[incident("traffic_spike", 300, 60, multiplier=2)],
-             events=[Event(120, "saturation_start", "db")])
+    v = view(
+        series=outage(healthy_series(), 305, 400),
+        incidents=[incident("traffic_spike", 300, 60, multiplier=2)],
+        events=[Event(120, "saturation_start", "db")],
+    )
     cause = find_root_cause(v)
     assert (cause["kind"], cause["component"]) == ("saturation", "db")
     assert "traffic spike" in cause["explanation"]
 
 
 def test_saturation_that_ended_before_the_incident_does_not_outrank_it():
-    v = view(series=outage(healthy_series(), 305, 400),
-             incidents=[incident("traffic_spike", 300, 60, multiplier=2)],
-             events=[Event(120, "saturation_start", "db"), Event(150, "saturation_end", "db")])
+    v = view(
+        series=outage(healthy_series(), 305, 400),
+        incidents=[incident("traffic_spike", 300, 60, multiplier=2)],
+        events=[Event(120, "saturation_start", "db"), Event(150, "saturation_end", "db")],
+    )
     assert find_root_cause(v)["kind"] == "traffic_spike"
 
 
@@ -116,9 +134,13 @@ def test_impact_arithmetic():
 
 
 def test_timeline_merges_events_and_breach_episodes_in_time_order():
-    v = view(series=outage(healthy_series(), 200, 320),
-             events=[Event(190, "incident_start", "app", "2 instances fail"),
-                     Event(330, "incident_end", "app")])
+    v = view(
+        series=outage(healthy_series(), 200, 320),
+        events=[
+            Event(190, "incident_start", "app", "2 instances fail"),
+            Event(330, "incident_end", "app"),
+        ],
+    )
     kinds = [row["kind"] for row in build_timeline(v)]
     assert kinds == ["incident_start", "sla_breach_start", "sla_breach_end", "incident_end"]
     assert build_timeline(v)[1]["t_label"] == "T+03:20"
@@ -128,8 +150,10 @@ def test_summary_names_breach_cause_losses_and_best_measured_fix():
     v = view(series=outage(healthy_series(), 200, 320))
     impact = compute_impact(v)
     cause = find_root_cause(v)
-    fixes = [{"title": "Add 50 % more instances", "delta_points": 12.0, "passes": True},
-             {"title": "Add a read replica", "delta_points": -1.0, "passes": False}]
+    fixes = [
+        {"title": "Add 50 % more instances", "delta_points": 12.0, "passes": True},
+        {"title": "Add a read replica", "delta_points": -1.0, "passes": False},
+    ]
     text = write_summary(root_cause=cause, impact=impact, factors=[], fixes=fixes, passed=False)
     assert "T+03:20" in text and "2.0 minutes" in text
     assert "12,000 of 60,000 requests failed" in text

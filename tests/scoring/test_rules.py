@@ -11,8 +11,13 @@ from scoring.analysis.rules import (
     score_variant,
 )
 
-CONTRACT = Contract(availability=0.995, latency_percentile=99, latency_ms=300.0,
-                    budget_usd_per_month=1500.0, duration_s=3600.0)
+CONTRACT = Contract(
+    availability=0.995,
+    latency_percentile=99,
+    latency_ms=300.0,
+    budget_usd_per_month=1500.0,
+    duration_s=3600.0,
+)
 
 
 def totals(availability, latency_ms, offered=100_000):
@@ -21,8 +26,12 @@ def totals(availability, latency_ms, offered=100_000):
     latency = np.broadcast_to(np.asarray(latency_ms, dtype=float), availability.shape)
     offered_arr = np.full(availability.shape, float(offered))
     succeeded = np.round(offered_arr * availability)
-    return {"offered": offered_arr, "succeeded": succeeded, "failed": offered_arr - succeeded,
-            "latency_p99_ms": latency.copy()}
+    return {
+        "offered": offered_arr,
+        "succeeded": succeeded,
+        "failed": offered_arr - succeeded,
+        "latency_p99_ms": latency.copy(),
+    }
 
 
 def test_meeting_every_criterion_in_every_replication_scores_100_and_passes():
@@ -122,10 +131,19 @@ def test_nothing_succeeded_means_no_latency_and_latency_not_met():
 
 
 def test_latency_key_follows_the_sla_percentile():
-    contract = Contract(availability=0.99, latency_percentile=99.9, latency_ms=500.0,
-                        budget_usd_per_month=100.0, duration_s=60.0)
-    per_rep = {"offered": np.array([10.0]), "succeeded": np.array([10.0]),
-               "latency_p99_ms": np.array([100.0]), "latency_p99.9_ms": np.array([800.0])}
+    contract = Contract(
+        availability=0.99,
+        latency_percentile=99.9,
+        latency_ms=500.0,
+        budget_usd_per_month=100.0,
+        duration_s=60.0,
+    )
+    per_rep = {
+        "offered": np.array([10.0]),
+        "succeeded": np.array([10.0]),
+        "latency_p99_ms": np.array([100.0]),
+        "latency_p99.9_ms": np.array([800.0]),
+    }
     facts = score_variant(per_rep, 50.0, contract)
     assert contract.latency_key == "latency_p99.9_ms"
     assert facts.latency_ms == 800.0 and facts.p_latency_met == 0.0

@@ -124,14 +124,14 @@ def _text_token(content: str) -> Token:
     return token
 
 
-def _link_glossary_terms(tokens: list[Token]) -> None:
+def _link_glossary_terms(tokens: list[Token], exclude: str) -> None:
     index = glossary_index()
     if not index:
         return
     entries = {e.phrase.lower(): e for e in index}
     pattern = _term_pattern(tuple(e.phrase for e in index))
     base_url = reverse("courses:glossary")
-    linked: set[str] = set()
+    linked: set[str] = {exclude}  # treated as already linked, so never linked
     for i, block in enumerate(tokens):
         if block.type != "inline" or not block.children:
             continue
@@ -164,7 +164,7 @@ def sanitize_html(fragment: str) -> str:
     )
 
 
-def render_markdown(text: str, *, glossary: bool = True) -> SafeString:
+def render_markdown(text: str, *, glossary: bool = True, glossary_exclude: str = "") -> SafeString:
     """Render author Markdown to sanitised HTML, safe to drop into a template.
 
     Parameters
@@ -174,6 +174,8 @@ def render_markdown(text: str, *, glossary: bool = True) -> SafeString:
     glossary : bool
         Link the first occurrence of each glossary term (or alias) to ``/glossary/#<slug>``
         with its short definition as the tooltip (costs one cached lookup).
+    glossary_exclude : str
+        A glossary slug never to link (a term's own definition does not link to itself).
 
     Returns
     -------
@@ -184,7 +186,7 @@ def render_markdown(text: str, *, glossary: bool = True) -> SafeString:
         return mark_safe("")
     tokens = _md.parse(text)
     if glossary:
-        _link_glossary_terms(tokens)
+        _link_glossary_terms(tokens, glossary_exclude)
     rendered = _md.renderer.render(tokens, _md.options, {})
     return mark_safe(sanitize_html(rendered))  # noqa: S308 — sanitised by nh3 just above
 

@@ -170,6 +170,7 @@ def glossary_view(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     page = Paginator(glossary_search(query=query), GLOSSARY_PAGE_SIZE).get_page(
         request.GET.get("page"))
-    terms = [(term, render_markdown(term.long)) for term in page.object_list]
+    terms = [(term, render_markdown(term.long, glossary_exclude=term.slug))
+             for term in page.object_list]
     return render(request, "courses/glossary.html",
                   {"terms": terms, "page_obj": page, "query": query})

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 from config.models import TimeStampedModel
 from courses.validators import validate_sources, validate_string_list
@@ -231,7 +232,7 @@ class GlossaryTerm(TimeStampedModel):
     )
 
     class Meta:
-        ordering = ["term"]
+        ordering = [Lower("term")]
 
     def __str__(self) -> str:
         return self.term

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Lower
 
 from accounts.models import User
 from config.errors import NotFoundError
@@ -156,7 +157,7 @@ def glossary_search(*, query: str = "") -> QuerySet[GlossaryTerm]:
     Aliases live in a JSON list; matching them with ``icontains`` on the JSON text works on
     SQLite and Postgres alike and is plenty for a few hundred terms.
     """
-    terms = GlossaryTerm.objects.order_by("term")
+    terms = GlossaryTerm.objects.order_by(Lower("term"), "slug")
     query = query.strip()
     if query:
         terms = terms.filter(

@@ -62,7 +62,8 @@ def requirements_for(*, user: User, courses: list[Course]) -> dict[int, Requirem
     """ "What you still need" for each course: lessons not done, the quiz, scenarios not passed.
 
     ``courses`` must come from a selector that prefetched ``required_scenarios``; this adds
-    four queries however many courses (lessons, completions, quizzes, attempts).
+    five queries however many courses (lessons, completions, quizzes, attempts, and the
+    scenarios passed — only when some course requires one).
     """
     course_ids = [c.id for c in courses]
     lessons_by_course: dict[int, list[Lesson]] = defaultdict(list)

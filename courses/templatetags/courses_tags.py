@@ -13,6 +13,12 @@ def markdown_filter(text: str):
     return render_markdown(text)
 
 
+@register.filter(name="markdown_plain")
+def markdown_plain_filter(text: str):
+    """``{{ text|markdown_plain }}``: block Markdown → sanitised HTML without glossary links."""
+    return render_markdown(text, glossary=False)
+
+
 @register.filter(name="markdown_inline")
 def markdown_inline_filter(text: str):
     """``{{ text|markdown_inline }}``: inline Markdown → sanitised HTML (no ``<p>``)."""

@@ -136,3 +136,10 @@ def test_glossary_can_be_turned_off(db):
 
 def test_empty_input_renders_empty(db):
     assert render_markdown("") == "" and render_markdown("   \n") == ""
+
+
+def test_a_definition_does_not_link_to_itself(db):
+    GlossaryTermFactory(slug="p99", term="p99", short="Tail.")
+    GlossaryTermFactory(slug="p50", term="p50", short="Median.")
+    html = render_markdown("The p99 sits above the p50.", glossary_exclude="p99")
+    assert 'href="/glossary/#p99"' not in html and 'href="/glossary/#p50"' in html

@@ -46,7 +46,9 @@ class Scenario(TimeStampedModel):
     pressure = models.CharField(max_length=20, choices=Pressure.choices, default=Pressure.BASICS)
     level = models.CharField(max_length=2, choices=Level.choices, default=Level.A1)
     order = models.PositiveIntegerField(default=0)
-    spec = models.JSONField(help_text="The engine's scenario document (traffic, SLA, budget, incidents).")
+    spec = models.JSONField(
+        help_text="The engine's scenario document (traffic, SLA, budget, incidents)."
+    )
     starter_design = models.JSONField(help_text="The engine design document a learner begins from.")
     is_published = models.BooleanField(default=True)
 
@@ -62,7 +64,9 @@ class Scenario(TimeStampedModel):
 class Design(models.Model):
     """A design document as a learner submitted it; immutable, so every run can be reproduced."""
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="designs")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="designs"
+    )
     scenario = models.ForeignKey(Scenario, on_delete=models.PROTECT, related_name="designs")
     document = models.JSONField(help_text="The engine design document (components, routes, edges).")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -112,19 +116,26 @@ class Run(TimeStampedModel):
 
     Status = RunStatus
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="runs")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="runs"
+    )
     scenario = models.ForeignKey(Scenario, on_delete=models.PROTECT, related_name="runs")
     design = models.ForeignKey(Design, on_delete=models.PROTECT, related_name="runs")
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
     seed = models.PositiveIntegerField(help_text="Root seed of the engine's random draws.")
     replications = models.PositiveSmallIntegerField(default=DEFAULT_REPLICATIONS)
     scenario_snapshot = models.JSONField(
-        help_text="The scenario's engine document at submission time; later edits do not change this run."
+        help_text="The scenario's engine document when submitted; later edits don't change it."
     )
     engine_version = models.CharField(max_length=20)
-    failure_reason = models.TextField(blank=True, help_text="Shown to the learner when the run failed.")
-    attempts = models.PositiveSmallIntegerField(default=0, help_text="How many times a worker claimed it.")
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    failure_reason = models.TextField(
+        blank=True, help_text="Shown to the learner when the run failed."
+    )
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="How many times a worker claimed it."
+    )
+    # NULL, not "", when absent: the unique (owner, key) constraint must ignore keyless runs.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -174,14 +185,20 @@ class Run(TimeStampedModel):
 class RunResult(models.Model):
     """The engine's per-tick series, event log and per-replication totals for a succeeded run."""
 
-    run = models.OneToOneField(Run, on_delete=models.CASCADE, primary_key=True, related_name="result")
+    run = models.OneToOneField(
+        Run, on_delete=models.CASCADE, primary_key=True, related_name="result"
+    )
     tick_s = models.FloatField(help_text="Tick length [s].")
     times_s = models.JSONField(help_text="Start of each tick [s], a list of n_ticks floats.")
     series = models.JSONField(
         help_text="Per-tick bands over replications: {name: {mean, p05, p95}}, each n_ticks floats."
     )
-    per_replication = models.JSONField(help_text="Whole-run totals: {name: [one float per replication]}.")
-    events = models.JSONField(help_text="Event log of replication 0: [{t_s, kind, component, detail}].")
+    per_replication = models.JSONField(
+        help_text="Whole-run totals: {name: [one float per replication]}."
+    )
+    events = models.JSONField(
+        help_text="Event log of replication 0: [{t_s, kind, component, detail}]."
+    )
     monthly_cost_usd = models.FloatField(help_text="Steady design cost [USD/month].")
     created_at = models.DateTimeField(auto_now_add=True)
 

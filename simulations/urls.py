@@ -1,8 +1,11 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from simulations import views
 
 app_name = "simulations"
 urlpatterns = [
-    path("scenarios/", TemplateView.as_view(template_name="courses/placeholder.html"), name="scenario_list"),
-    path("runs/", TemplateView.as_view(template_name="courses/placeholder.html"), name="run_list"),
+    path("scenarios/", views.scenario_list, name="scenario_list"),
+    path("scenarios/<slug:slug>/", views.scenario_detail, name="scenario_detail"),
+    path("runs/", views.run_list, name="run_list"),
+    path("runs/<int:pk>/", views.run_detail, name="run_detail"),
 ]

@@ -1,0 +1,147 @@
+"""``/api/v1/scenarios/`` and ``/api/v1/runs/``: validate, call a service or selector, render."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from simulations import selectors, specs
+from simulations.api.serializers import (
+    RunAcceptedSerializer,
+    RunDetailSerializer,
+    RunListSerializer,
+    RunSeriesSerializer,
+    RunSubmitSerializer,
+    ScenarioDetailSerializer,
+    ScenarioListSerializer,
+)
+from simulations.services.runs import SubmissionError, run_submit
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Any unique string up to 255 characters. Re-sending a submission with the same "
+    "key returns the run created the first time (200) instead of creating another.",
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List published scenarios", tags=["scenarios"]),
+    retrieve=extend_schema(
+        summary="A scenario: brief, SLA, budget, engine document and starter design",
+        tags=["scenarios"],
+    ),
+)
+class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):
+    """The scenario library; readable without logging in."""
+
+    lookup_field = "slug"
+    permission_classes = [AllowAny]
+
+    def get_queryset(self):
+        return selectors.scenario_list()
+
+    def get_serializer_class(self):
+        return ScenarioDetailSerializer if self.action == "retrieve" else ScenarioListSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(summary="My runs, newest first", tags=["runs"]),
+    retrieve=extend_schema(
+        summary="A run: status, then score and post-mortem once succeeded",
+        tags=["runs"],
+        responses={
+            200: RunDetailSerializer,
+            404: OpenApiResponse(description="Not yours, or no such run."),
+        },
+    ),
+)
+class RunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The learner's own runs; another learner's run is a 404."""
+
+    throttle_scope = "run_submit"
+    lookup_value_regex = "[0-9]+"  # any other id is simply not a run: 404 from the router
+
+    def get_queryset(self):
+        return selectors.run_list(user=self.request.user)
+
+    def get_serializer_class(self):
+        return RunDetailSerializer if self.action == "retrieve" else RunListSerializer
+
+    def get_throttles(self):
+        # Only submissions cost worker time; reads stay unthrottled.
+        return [ScopedRateThrottle()] if self.action == "create" else super().get_throttles()
+
+    def retrieve(self, request, pk: int):
+        run = selectors.run_get(user=request.user, run_id=int(pk))
+        return Response(RunDetailSerializer(run, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        summary="Submit a design for a scenario",
+        description="Validates the design against the engine's schema and the scenario; every "
+        "problem is reported with a JSON pointer into the design, and nothing is enqueued. A valid "
+        "design is stored with a queued run and simulated by a worker: poll the returned `url`.",
+        tags=["runs"],
+        parameters=[IDEMPOTENCY_HEADER],
+        request=RunSubmitSerializer,
+        responses={
+            202: OpenApiResponse(RunAcceptedSerializer, description="Queued; poll `url`."),
+            200: OpenApiResponse(
+                RunAcceptedSerializer, description="Replay of an Idempotency-Key."
+            ),
+            400: OpenApiResponse(
+                description='Invalid: `{"design": [{"pointer", "message"}], ...}`'
+            ),
+            422: OpenApiResponse(description="Idempotency-Key reused for a different submission."),
+        },
+    )
+    def create(self, request):
+        data = RunSubmitSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key") or None
+        if key is not None and len(key) > 255:
+            raise serializers.ValidationError({"idempotency_key": ["Use at most 255 characters."]})
+        try:
+            run, created = run_submit(
+                owner=request.user,
+                scenario_slug=data.validated_data["scenario"],
+                design_doc=data.validated_data["design"],
+                idempotency_key=key,
+                **{k: v for k, v in data.validated_data.items() if k in ("replications", "seed")},
+            )
+        except SubmissionError as exc:
+            raise serializers.ValidationError(exc.problems) from exc
+        body = RunAcceptedSerializer(run, context=self.get_serializer_context()).data
+        headers = {"Location": body["url"]}
+        if not created:
+            return Response(
+                body, status=status.HTTP_200_OK, headers={**headers, "Idempotent-Replayed": "true"}
+            )
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
+
+    @extend_schema(
+        summary="Per-tick series of a succeeded run (for charts)",
+        tags=["runs"],
+        responses={
+            200: RunSeriesSerializer,
+            404: OpenApiResponse(description="Not yours, or not succeeded."),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def series(self, request, pk: int):
+        result = selectors.run_result_get(user=request.user, run_id=int(pk))
+        return Response(
+            specs.series_document(result=result, scenario_doc=result.run.scenario_snapshot)
+        )

@@ -1,0 +1,1 @@
+"""Writes: ``runs`` (submit, execute, fail, reconcile) and ``scenarios`` (import)."""

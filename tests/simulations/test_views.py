@@ -1,0 +1,190 @@
+"""Web pages: scenario library, designer form (works without JS), my runs, one run."""
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from simulations.models import Run, RunStatus
+from simulations.services.runs import run_execute, run_fail, run_submit
+from tests.simulations.conftest import FAST_REPLICATIONS, INSTANCES_POINTER
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def web(client, user):
+    client.force_login(user)
+    return client
+
+
+def detail_url(scenario):
+    return reverse("simulations:scenario_detail", args=[scenario.slug])
+
+
+def test_scenario_library_groups_by_pressure(client, scenario):
+    response = client.get(reverse("simulations:scenario_list"))
+    assert response.status_code == 200
+    ((label, scenarios),) = response.context["groups"]
+    assert label == scenario.get_pressure_display()
+    assert scenarios == [scenario]
+    assert detail_url(scenario) in response.content.decode()
+
+
+def test_scenario_page_shows_brief_contract_incidents_and_the_starter_design(web, scenario):
+    response = web.get(detail_url(scenario))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<strong>Ticket" in html  # the Markdown brief, rendered
+    assert (
+        f"p{scenario.spec['sla']['latency_percentile']} ≤ {scenario.spec['sla']['latency_ms']} ms"
+        in html
+    )
+    assert "Instance failure" in html
+    shown = json.loads(response.context["form"]["design"].value())
+    assert shown == scenario.starter_design
+
+
+def test_anonymous_visitors_can_read_but_not_submit(client, scenario, starter_design):
+    assert client.get(detail_url(scenario)).status_code == 200
+    response = client.post(detail_url(scenario), {"design": json.dumps(starter_design)})
+    assert response.status_code == 302 and reverse("accounts:login") in response["Location"]
+    assert not Run.objects.exists()
+
+
+def test_submitting_the_form_redirects_to_the_run_page(web, scenario, starter_design):
+    response = web.post(
+        detail_url(scenario), {"design": json.dumps(starter_design), "idempotency_key": "page-1"}
+    )
+    run = Run.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("simulations:run_detail", args=[run.pk])
+
+
+def test_submitting_the_same_page_twice_gives_one_run(web, scenario, starter_design):
+    form = {"design": json.dumps(starter_design), "idempotency_key": "page-1"}
+    first = web.post(detail_url(scenario), form)
+    second = web.post(detail_url(scenario), form)
+    assert first["Location"] == second["Location"]
+    assert Run.objects.count() == 1
+
+
+def test_resubmitting_an_old_page_with_an_edited_design_asks_before_a_new_run(
+    web, scenario, starter_design
+):
+    web.post(detail_url(scenario), {"design": json.dumps(starter_design), "idempotency_key": "p"})
+    edited = {**starter_design, "routes": {**starter_design["routes"], "write": ["app", "db"]}}
+
+    response = web.post(
+        detail_url(scenario), {"design": json.dumps(edited), "idempotency_key": "p"}
+    )
+
+    assert response.status_code == 400
+    assert "already submitted" in response.content.decode()
+    fresh_key = response.context["form"]["idempotency_key"].value()
+    assert fresh_key != "p"
+    again = web.post(
+        detail_url(scenario), {"design": json.dumps(edited), "idempotency_key": fresh_key}
+    )
+    assert again.status_code == 302
+    assert Run.objects.count() == 2
+
+
+def test_invalid_json_is_shown_next_to_the_form(web, scenario):
+    response = web.post(
+        detail_url(scenario), {"design": '{"components": [', "idempotency_key": "x"}
+    )
+    assert response.status_code == 400
+    assert "This is not valid JSON" in response.content.decode()
+    assert not Run.objects.exists()
+
+
+def test_engine_problems_are_listed_with_their_pointers(web, scenario, broken_design):
+    typed = json.dumps(broken_design, indent=2)
+    response = web.post(detail_url(scenario), {"design": typed, "idempotency_key": "x"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert f"<code>{INSTANCES_POINTER}</code>" in html
+    assert 'aria-invalid="true"' in html
+    assert response.context["form"]["design"].value() == typed  # the learner's text is kept
+    assert not Run.objects.exists()
+
+
+def test_edit_and_rerun_prefills_the_runs_design(web, user, scenario, starter_design):
+    changed = {**starter_design, "routes": {**starter_design["routes"], "write": ["app", "db"]}}
+    run, _ = run_submit(owner=user, scenario_slug=scenario.slug, design_doc=changed)
+    response = web.get(detail_url(scenario), {"from_run": run.pk})
+    assert json.loads(response.context["form"]["design"].value()) == changed
+
+
+def test_run_page_of_a_queued_run_polls_and_has_a_noscript_hint(
+    web, user, scenario, starter_design
+):
+    run, _ = run_submit(owner=user, scenario_slug=scenario.slug, design_doc=starter_design)
+    html = web.get(reverse("simulations:run_detail", args=[run.pk])).content.decode()
+    assert "<progress" in html and "<noscript>" in html
+    assert f'data-api-url="{reverse("api-run-detail", args=[run.pk])}"' in html
+    assert "js/run_page.js" in html
+
+
+def test_run_page_of_a_succeeded_run_has_report_charts_and_a_table(
+    web, user, scenario, starter_design
+):
+    run, _ = run_submit(
+        owner=user,
+        scenario_slug=scenario.slug,
+        design_doc=starter_design,
+        replications=FAST_REPLICATIONS,
+    )
+    run_execute(run_id=run.pk)
+    response = web.get(reverse("simulations:run_detail", args=[run.pk]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="score-heading"' in html  # scoring/_run_report.html
+    assert html.count("<canvas") == 4
+    assert "vendor/chart.umd.min.js" in html
+    names = [row["name"] for row in response.context["summary_rows"]]
+    assert "offered_rps" in names and "latency_p99_ms" in names
+
+
+def test_run_page_of_a_failed_run_shows_the_reason(web, user, scenario, starter_design):
+    run, _ = run_submit(owner=user, scenario_slug=scenario.slug, design_doc=starter_design)
+    run_fail(run_id=run.pk, reason="The engine refused this run:\n/components/1: too big")
+    html = web.get(reverse("simulations:run_detail", args=[run.pk])).content.decode()
+    assert "The run failed" in html and "/components/1: too big" in html
+    assert "<canvas" not in html
+
+
+def test_another_learners_run_page_is_404(web, other_user, scenario, starter_design):
+    theirs, _ = run_submit(owner=other_user, scenario_slug=scenario.slug, design_doc=starter_design)
+    assert web.get(reverse("simulations:run_detail", args=[theirs.pk])).status_code == 404
+
+
+def test_run_list_empty_state(web):
+    response = web.get(reverse("simulations:run_list"))
+    assert "You have not run a design yet" in response.content.decode()
+
+
+def test_run_list_paginates_without_n_plus_one(
+    web, user, scenario, starter_design, django_assert_max_num_queries
+):
+    for i in range(23):
+        run, _ = run_submit(owner=user, scenario_slug=scenario.slug, design_doc=starter_design)
+        if i % 3 == 0:
+            run_fail(run_id=run.pk, reason="stopped")
+    # session + user + count + page; independent of the 20 rows shown
+    with django_assert_max_num_queries(5):
+        first = web.get(reverse("simulations:run_list"))
+    second = web.get(reverse("simulations:run_list"), {"page": 2})
+    assert len(first.context["page"].object_list) == 20
+    assert len(second.context["page"].object_list) == 3
+    assert 'rel="next"' in first.content.decode()
+    assert {r.status for r in first.context["page"].object_list} == {
+        RunStatus.QUEUED,
+        RunStatus.FAILED,
+    }
+
+
+def test_run_pages_need_a_login(client, scenario):
+    response = client.get(reverse("simulations:run_list"))
+    assert response.status_code == 302

@@ -1,0 +1,152 @@
+"""The benchmark plan: which configurations are measured, and how the figures combine.
+
+Sections (issue 3, "Fast"):
+
+a. one hour at 1 s ticks, the eleven-component design, 64 replications — median wall time on
+   one core and peak memory; targets ≤ 0.25 s and ≤ 200 MB;
+b. eight design variants × 64 replications in one call — ratio to (a); target ≤ 3×;
+c. the three-tier network (LB → app → cache → DB) in the engine and in the SimPy per-request
+   reference at matched accuracy — the speed ratio; target ≥ 1,000×;
+d. scaling of wall time with ticks, replications and components.
+
+"Matched accuracy" in (c): the reference simulates the same traffic the engine summarises —
+the same horizon and the same number of independent replications — so both estimate each
+per-tick and whole-run statistic from the same amount of sampled randomness. The reference is
+timed on a shorter horizon and scaled linearly (a per-request simulation costs a fixed time per
+request; the measured requests per second are reported alongside).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+
+from tests.bench.networks import THREE_TIER_RPS, three_tier_doc
+from tests.engine.builders import LARGE_MIX, large_design, scenario_doc
+
+TARGETS = {"a_median_s": 0.25, "a_peak_mb": 200.0, "b_ratio": 3.0, "c_speedup": 1000.0}
+
+
+def _plan(quick: bool) -> dict:
+    if quick:
+        return {
+            "duration_s": 120,
+            "replications": 4,
+            "repeats": 1,
+            "des_horizon_s": 5,
+            "ticks": [60, 120],
+            "reps": [2, 4],
+        }
+    return {
+        "duration_s": 3600,
+        "replications": 64,
+        "repeats": 5,
+        "des_horizon_s": 60,
+        "ticks": [900, 1800, 3600, 7200],
+        "reps": [16, 64, 256],
+    }
+
+
+def _subprocess(job: dict) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.bench.worker", json.dumps(job)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark worker failed for {job['kind']}:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _variants(design: dict, n: int) -> list[dict]:
+    """``n`` variants of ``design`` differing in the app pool's instance count."""
+    out = []
+    for i in range(n):
+        doc = json.loads(json.dumps(design))
+        for comp in doc["components"]:
+            if comp["id"] == "app":
+                comp["instances"] = comp["instances"] + i
+        out.append(doc)
+    return out
+
+
+def _engine(scenario: dict, designs: list[dict], replications: int, repeats: int) -> dict:
+    return _subprocess(
+        {
+            "kind": "engine",
+            "scenario": scenario,
+            "designs": designs,
+            "replications": replications,
+            "repeats": repeats,
+        }
+    )
+
+
+def run_bench(*, quick: bool = False, progress: Callable[[str], None] = print) -> dict:
+    """Run every section and return the figures as a JSON-safe dict."""
+    plan = _plan(quick)
+    big = large_design()
+    n_components = len(big["components"])
+    scenario = scenario_doc(rps=1000, duration_s=plan["duration_s"], mix=LARGE_MIX)
+    reps, repeats = plan["replications"], plan["repeats"]
+
+    progress("a: single design")
+    a = _engine(scenario, [big], reps, repeats)
+    progress("b: eight variants")
+    b = _engine(scenario, _variants(big, 8), reps, repeats)
+
+    progress("c: three-tier engine vs SimPy reference")
+    tier_scenario, tier_design = three_tier_doc(plan["duration_s"])
+    c_engine = _engine(tier_scenario, [tier_design], reps, repeats)
+    c_des = _subprocess({"kind": "des", "rps": THREE_TIER_RPS, "horizon_s": plan["des_horizon_s"]})
+    des_per_request_s = c_des["wall_s"] / c_des["requests"]
+    des_matched_s = des_per_request_s * THREE_TIER_RPS * plan["duration_s"] * reps
+
+    progress("d: scaling")
+    scaling = {"ticks": [], "replications": [], "components": []}
+    for ticks in plan["ticks"]:
+        sc = scenario_doc(rps=1000, duration_s=ticks, mix=LARGE_MIX)
+        r = _engine(sc, [big], reps, max(1, repeats // 2))
+        scaling["ticks"].append({"ticks": ticks, "median_s": r["median_s"]})
+    for n in plan["reps"]:
+        r = _engine(scenario, [big], n, max(1, repeats // 2))
+        scaling["replications"].append({"replications": n, "median_s": r["median_s"]})
+    scaling["components"].append(
+        {"components": len(tier_design["components"]), "median_s": c_engine["median_s"]}
+    )
+    scaling["components"].append({"components": n_components, "median_s": a["median_s"]})
+
+    return {
+        "config": {
+            "duration_s": plan["duration_s"],
+            "tick_s": 1.0,
+            "replications": reps,
+            "repeats": repeats,
+            "components": n_components,
+            "quick": quick,
+        },
+        "targets": TARGETS,
+        "a": {
+            "median_s": a["median_s"],
+            "min_s": a["min_s"],
+            "traced_peak_mb": a["traced_peak_mb"],
+            "maxrss_mb": a["maxrss_mb"],
+        },
+        "b": {
+            "variants": 8,
+            "median_s": b["median_s"],
+            "ratio_to_a": b["median_s"] / a["median_s"],
+        },
+        "c": {
+            "engine_median_s": c_engine["median_s"],
+            "des_measured_s": c_des["wall_s"],
+            "des_measured_requests": c_des["requests"],
+            "des_requests_per_s": 1.0 / des_per_request_s,
+            "des_matched_s": des_matched_s,
+            "speedup": des_matched_s / c_engine["median_s"],
+        },
+        "d": scaling,
+    }

@@ -1,0 +1,47 @@
+"""The three-tier network of bench section (c), as an engine document and as a SimPy network.
+
+Both describe the same system: reads go LB → app pool → cache → DB (cache-aside), writes go
+LB → app → DB; the app pool is c = instances × concurrency servers, the DB ``max_connections``
+servers, service times exponential with the same means.
+"""
+
+from __future__ import annotations
+
+from tests.engine.builders import PoolSpec, ThreeTier, scenario_doc
+from tests.engine.reference.des import Network, Station
+
+THREE_TIER_RPS = 200.0
+THREE_TIER_MIX = {"read": 0.9, "write": 0.1}
+# The cache's hit ratio in the reference is fixed at a value typical of the engine's steady state
+# for this cache; the speed of a per-request simulation does not depend on it.
+THREE_TIER_HIT_RATIO = 0.8
+
+THREE_TIER = ThreeTier(
+    app=PoolSpec(instances=3, concurrency=8, service_ms=25.0, queue_per_instance=200),
+    db_connections=20,
+    db_read_ms=4.0,
+    db_write_ms=10.0,
+)
+
+
+def three_tier_doc(duration_s: float) -> tuple[dict, dict]:
+    """(scenario, design) documents for the engine."""
+    return (
+        scenario_doc(rps=THREE_TIER_RPS, duration_s=duration_s, mix=THREE_TIER_MIX),
+        THREE_TIER.design(),
+    )
+
+
+def three_tier_des(rps: float) -> tuple[Network, float]:
+    """The same network for the SimPy reference, and its arrival rate [1/s]."""
+    t = THREE_TIER
+    network = Network(
+        stations=(
+            Station("app", t.app.servers, {"read": t.app.service_ms, "write": t.app.service_ms}),
+            Station("cache", 4, {"read": t.cache_get_ms}, hit_ratio=THREE_TIER_HIT_RATIO),
+            Station("db", t.db_connections, {"read": t.db_read_ms, "write": t.db_write_ms}),
+        ),
+        routes={"read": ("app", "cache", "db"), "write": ("app", "db")},
+        mix=THREE_TIER_MIX,
+    )
+    return network, rps

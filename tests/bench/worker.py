@@ -1,0 +1,88 @@
+"""One benchmark measurement, run in a fresh subprocess pinned to one core.
+
+Invoked as ``python -m tests.bench.worker '<json job>'``; prints one JSON line. A fresh process
+per measurement keeps peak memory (``ru_maxrss``) attributable to that configuration and stops
+one measurement's heap from warming the next.
+
+Thread-pool variables are set before numpy is imported: BLAS threads would otherwise use the
+second core and the figure would not be "one core".
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import json  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+
+
+def _pin_to_one_core() -> int | None:
+    try:
+        cpu = max(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+        return cpu
+    except (AttributeError, OSError):  # not Linux: report unpinned
+        return None
+
+
+def measure_engine(job: dict) -> dict:
+    """Median wall time of ``job["repeats"]`` engine runs, then one traced run for memory."""
+    from simulations import engine
+
+    scenario = engine.parse_scenario(job["scenario"])
+    designs = [engine.parse_design(d, scenario) for d in job["designs"]]
+    run = lambda: engine.simulate(  # noqa: E731
+        scenario, designs, replications=job["replications"], seed=job.get("seed", 0)
+    )
+    run()  # warm-up: imports, first-touch allocations
+    times = []
+    for _ in range(job["repeats"]):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    tracemalloc.start()
+    run()
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "runs": len(times),
+        "traced_peak_mb": traced_peak / 2**20,
+    }
+
+
+def measure_des(job: dict) -> dict:
+    """Wall time of the SimPy reference on ``job["horizon_s"]`` seconds of the same network."""
+    import numpy as np
+
+    from tests.bench.networks import three_tier_des
+
+    network, rate = three_tier_des(job["rps"])
+    from tests.engine.reference.des import simulate_network
+
+    t0 = time.perf_counter()
+    res = simulate_network(network, np.full(int(job["horizon_s"]), rate), 1.0, seed=1)
+    elapsed = time.perf_counter() - t0
+    return {"wall_s": elapsed, "requests": int(res.offered)}
+
+
+def main() -> None:
+    job = json.loads(sys.argv[1])
+    cpu = _pin_to_one_core()
+    out = measure_engine(job) if job["kind"] == "engine" else measure_des(job)
+    out["cpu"] = cpu
+    # Linux reports ru_maxrss in kB: the whole process, interpreter and numpy included.
+    out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Per-tick and whole-run latency percentiles from the recorded station state.
+
+For every tick, replication and variant, each station's recorded arrival intensity, offered
+load, servers and backlog give its Erlang C wait law (:mod:`simulations.engine.queueing`) and
+its backlog delay; each path of each class combines its stations (:mod:`.latency`), and the
+mixture over paths and classes (weighted by arrivals and cache hit ratios) is inverted on a
+grid. Identical mixtures (the common case in steady state, where every replication sees the
+same expected load) are evaluated once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulations.engine.latency import GRID_S, grid_quantiles, path_mean, path_survival
+from simulations.engine.queueing import allen_cunneen_factor, wait_parameters
+
+TICK_PROBS = (0.50, 0.95, 0.99)
+RUN_PROBS = (0.50, 0.90, 0.95, 0.99, 0.999)
+_QUANT = 4096.0  # parameters equal to 1 part in ~4096 (in log2) share one evaluation
+
+
+def station_waits(plan, v: int, buf, ticks: slice) -> dict[str, np.ndarray]:
+    """Wait-law parameters of every station of variant ``v`` over a chunk of ticks.
+
+    Returns
+    -------
+    dict of ndarray, each shaped (n, S, R)
+        ``p_wait`` [-], ``theta`` [1/s], ``delay`` [s] (backlog beyond the stationary
+        queue, divided by the drain rate), ``waiting`` [requests] (the larger of the fluid
+        backlog and the stationary mean queue L_q) and ``in_service`` [requests].
+    """
+    net = plan.net
+    lam, load, m2 = buf.lam[:, v], buf.load[:, v], buf.m2[:, v]
+    servers, qmid = buf.servers[:, v], buf.qmid[:, v]
+    per = net.per_instance[v][None, :, None]
+    group = np.where(net.pooled[v][None, :, None], servers, per)
+    group = np.maximum(np.round(group), 1.0)
+    safe_lam = np.maximum(lam, 1e-12)
+    mean_s = np.where(lam > 0, load / safe_lam, 1.0)
+    mean_s = np.maximum(mean_s, 1e-9)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cs2 = np.where(lam > 0, m2 * safe_lam / np.maximum(load, 1e-300) ** 2 - 1.0, 1.0)
+    factor = allen_cunneen_factor(plan.scenario.burstiness, np.maximum(cs2, 0.0))
+    total = np.maximum(servers, 1e-12)
+    rho_load = load / total
+    p_wait, theta, lq = wait_parameters(group, rho_load * group, mean_s, factor)
+    queueing = ~net.delay[None, :, None] & (servers > 0) & (lam > 0)
+    p_wait = np.where(queueing, p_wait, 0.0)
+    theta = np.where(queueing, theta, 1.0)
+    lq_total = np.where(queueing, lq * total / group, 0.0)
+    drain = total / mean_s
+    delay = np.where(queueing, np.maximum(qmid - lq_total, 0.0) / drain, 0.0)
+    waiting = np.maximum(buf.qend[:, v], lq_total)
+    in_service = np.minimum(load, np.where(np.isfinite(servers), servers, load))
+    return {
+        "p_wait": p_wait,
+        "theta": theta,
+        "delay": delay,
+        "waiting": waiting,
+        "in_service": in_service,
+    }
+
+
+def chunk_mixture(plan, v: int, buf, ticks: slice):
+    """Mixture components (one per class path) for variant ``v`` over a chunk of ticks.
+
+    Returns
+    -------
+    weight, shift, mu, p_wait, theta, cut : ndarray, each (n, R, J)
+        Arrival weight [requests] and the path law parameters (see ``latency.py``).
+    """
+    net = plan.net
+    waits = station_waits(plan, v, buf, ticks)
+    buf.waits = waits
+    slow = plan.timeline.slow[ticks, v][:, :, None]  # (n, S, 1)
+    # Mixture weights use the expected class rates: the realized class mix of a tick is noise
+    # around it, not a different latency law. (Whole-run weights use realized counts.)
+    rates = plan.rates[ticks][:, :, None]  # (n, K, 1)
+    comps = {name: [] for name in ("weight", "shift", "mu", "p_wait", "theta", "cut")}
+    for k, cls in enumerate(net.classes):
+        for path in net.paths[v][cls]:
+            weight = np.broadcast_to(
+                rates[:, k] * path.static_weight, (rates.shape[0], plan.shape[3])
+            )
+            for s in path.miss_caches:
+                weight = weight * (1.0 - buf.hit[:, v, net.cache_of[s]])
+            if path.hit_cache is not None:
+                weight = weight * buf.hit[:, v, net.cache_of[path.hit_cache]]
+            stages = path.client_stations
+            svc = net.svc[v, stages, k][None, :, None] * slow[:, stages]  # (n, n_st, 1)
+            svc = np.broadcast_to(svc, (svc.shape[0], len(stages), weight.shape[1]))
+            p_w = waits["p_wait"][:, stages]
+            th = waits["theta"][:, stages]
+            mean_w = p_w / th
+            top_s = svc.argmax(axis=1)[:, None]
+            top_w = mean_w.argmax(axis=1)[:, None]
+            big_s = np.take_along_axis(svc, top_s, 1)[:, 0]
+            comps["shift"].append(
+                waits["delay"][:, stages].sum(axis=1)
+                + svc.sum(axis=1)
+                - big_s
+                + mean_w.sum(axis=1)
+                - np.take_along_axis(mean_w, top_w, 1)[:, 0]
+            )
+            comps["mu"].append(1.0 / np.maximum(big_s, 1e-9))
+            comps["p_wait"].append(np.take_along_axis(p_w, top_w, 1)[:, 0])
+            comps["theta"].append(np.take_along_axis(th, top_w, 1)[:, 0])
+            comps["weight"].append(weight)
+            comps["cut"].append(np.full_like(weight, np.inf))
+    return tuple(
+        np.stack(comps[name], axis=-1)
+        for name in ("weight", "shift", "mu", "p_wait", "theta", "cut")
+    )
+
+
+def chunk_percentiles(plan, v: int, buf, ticks: slice, run_acc: np.ndarray) -> dict:
+    """Per-tick percentiles and mean for a chunk; adds the chunk to the whole-run survival.
+
+    Parameters
+    ----------
+    run_acc : ndarray, shape (R, n_grid)
+        Accumulated arrival-weighted survival over ticks (updated in place).
+
+    Returns
+    -------
+    dict of ndarray
+        ``p50``, ``p95``, ``p99`` and ``mean`` latency [s], each (n, R); ``waiting`` and
+        ``in_service`` per station, each (n, S, R) [requests].
+    """
+    weight, shift, mu, p_wait, theta, cut = chunk_mixture(plan, v, buf, ticks)
+    n, n_r, n_j = weight.shape
+    total = plan.arrivals[ticks].sum(axis=1)  # (n, R) realized requests, for run figures
+    expected = weight.sum(axis=-1, keepdims=True)
+    norm = np.where(expected > 0, weight / np.maximum(expected, 1e-300), 1.0 / n_j)
+    mean = (norm * path_mean(shift, mu, p_wait, theta, cut)).sum(axis=-1)
+    params = np.stack([norm, shift, mu, p_wait, theta, cut], axis=-1).reshape(n * n_r, -1)
+    keys = _quantized_keys(params)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    uniq = params[first].reshape(len(first), n_j, 6)
+    surv = path_survival(GRID_S, *(uniq[..., i] for i in range(1, 6)))  # (U, J, G)
+    mix = np.einsum("uj,ujg->ug", uniq[..., 0], surv)
+    q = grid_quantiles(mix, TICK_PROBS)[inverse.ravel()].reshape(n, n_r, len(TICK_PROBS))
+    replication = np.repeat(np.arange(n_r)[None, :], n, axis=0).ravel()
+    counts = np.bincount(
+        replication * len(first) + inverse.ravel(),
+        weights=total.ravel(),
+        minlength=n_r * len(first),
+    ).reshape(n_r, len(first))
+    run_acc += counts @ mix
+    return {
+        "p50": q[..., 0],
+        "p95": q[..., 1],
+        "p99": q[..., 2],
+        "mean": mean,
+        "waiting": buf.waits["waiting"],
+        "in_service": buf.waits["in_service"],
+    }
+
+
+def _quantized_keys(params: np.ndarray) -> np.ndarray:
+    """One int64 hash per row of parameters quantized to ~0.02 % (log scale)."""
+    finite = np.where(np.isfinite(params), params, 1e300)
+    code = np.round(np.log2(np.maximum(np.abs(finite), 1e-300)) * _QUANT).astype(np.int64)
+    code = code * 2 + (finite < 0)
+    mult = np.int64(1_000_003)
+    key = np.zeros(params.shape[0], dtype=np.int64)
+    with np.errstate(over="ignore"):
+        for j in range(params.shape[1]):
+            key = key * mult + code[:, j]
+    return key
+
+
+def run_percentiles(run_acc: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """Whole-run quantiles from the accumulated survival, shape (R, len(RUN_PROBS)) [s]."""
+    surv = run_acc / np.maximum(total[:, None], 1e-300)
+    return grid_quantiles(surv, RUN_PROBS)

@@ -1,0 +1,484 @@
+"""The field tables of the scenario and design documents, and the JSON Schemas built from them.
+
+This module is the single source of truth for what a document may contain: every number has a
+unit and a bound here. :data:`SCENARIO_SCHEMA` and :data:`DESIGN_SCHEMA` are generated from the
+same tables that :func:`simulations.engine.spec.parse_scenario` and ``parse_design`` validate
+against, so the published schema and the validator cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from simulations.engine.fields import (
+    Bool,
+    Enum,
+    Ident,
+    Mapping,
+    Num,
+    Obj,
+    Seq,
+    Tagged,
+    to_schema,
+)
+
+REQUEST_CLASSES = ("read", "write", "async_job", "static", "realtime", "ingest")
+SIZES = ("small", "medium", "large", "xlarge")
+PERCENTILES = (50, 90, 95, 99, 99.9)
+ZONES = ("a", "b", "c")
+
+MAX_DURATION_S = 86_400.0  # one simulated day
+MAX_TICKS = 86_400
+
+_T = Num(0, MAX_DURATION_S, "time since the start of the scenario", "[s]")
+_DURATION = Num(0, MAX_DURATION_S, "how long it lasts", "[s]", exclusive_minimum=True)
+_RPS = Num(0, 1_000_000, "request rate", "[1/s]")
+_TARGET = Ident("component id or component type in the design")
+
+# --------------------------------------------------------------------------------------------
+# scenario
+# --------------------------------------------------------------------------------------------
+CURVE = Tagged(
+    "kind",
+    {
+        "constant": Obj({"rps": _RPS}, "flat load", ("rps",)),
+        "ramp": Obj(
+            {"start_rps": _RPS, "end_rps": _RPS},
+            "linear from start to end",
+            ("start_rps", "end_rps"),
+        ),
+        "diurnal": Obj(
+            {
+                "base_rps": _RPS,
+                "peak_rps": _RPS,
+                "peak_at_s": _T,
+                "period_s": Num(60, 7 * MAX_DURATION_S, "cycle length; default duration_s", "[s]"),
+            },
+            "cosine day: base at the trough, peak at peak_at_s",
+            ("base_rps", "peak_rps", "peak_at_s"),
+        ),
+        "spike": Obj(
+            {"base_rps": _RPS, "spike_rps": _RPS, "at_s": _T, "duration_s": _DURATION},
+            "base load with one rectangular spike",
+            ("base_rps", "spike_rps", "at_s", "duration_s"),
+        ),
+    },
+    "offered load over time, before incidents",
+)
+
+INCIDENT = Tagged(
+    "kind",
+    {
+        "instance_failure": Obj(
+            {
+                "duration_s": _DURATION,
+                "component": _TARGET,
+                "count": Num(
+                    1, 1000, "instances that fail", "[instances]", integer=True, default=1
+                ),
+            },
+            "instances crash and come back after duration_s",
+            ("duration_s", "component"),
+        ),
+        "cache_flush": Obj({"component": _TARGET}, "the cache loses all its keys", ("component",)),
+        "cache_node_loss": Obj(
+            {
+                "component": _TARGET,
+                "count": Num(1, 64, "cache nodes lost", "[nodes]", integer=True, default=1),
+            },
+            "cache nodes die; their share of keys is lost and capacity shrinks",
+            ("component",),
+        ),
+        "traffic_spike": Obj(
+            {"duration_s": _DURATION, "multiplier": Num(0, 100, "load multiplier", "[-]")},
+            "all classes multiplied for a while",
+            ("duration_s", "multiplier"),
+        ),
+        "dependency_slowdown": Obj(
+            {
+                "duration_s": _DURATION,
+                "component": _TARGET,
+                "factor": Num(1, 1000, "service-time multiplier", "[-]"),
+            },
+            "a component's service times are multiplied",
+            ("duration_s", "component", "factor"),
+        ),
+        "db_primary_failure": Obj(
+            {
+                "component": _TARGET,
+                "duration_s": Num(
+                    1, MAX_DURATION_S, "outage length without replicas", "[s]", default=300
+                ),
+            },
+            "primary dies: failover to a replica after failover_s, else outage",
+            ("component",),
+        ),
+        "az_outage": Obj(
+            {"duration_s": _DURATION, "zone": Enum(ZONES, "availability zone lost")},
+            "one availability zone is lost; components spread over zones lose their share",
+            ("duration_s", "zone"),
+        ),
+        "bad_deploy": Obj(
+            {
+                "duration_s": _DURATION,
+                "component": _TARGET,
+                "error_rate": Num(0, 1, "fraction of requests that fail until rollback", "[-]"),
+            },
+            "a release fails a fraction of requests until it is rolled back",
+            ("duration_s", "component", "error_rate"),
+        ),
+        "capacity_loss": Obj(
+            {
+                "duration_s": _DURATION,
+                "component": _TARGET,
+                "fraction": Num(0, 0.99, "fraction of capacity lost (noisy neighbour)", "[-]"),
+            },
+            "a component runs slower: service rate times (1 - fraction)",
+            ("duration_s", "component", "fraction"),
+        ),
+    },
+    "a timed incident",
+    common={"at_s": _T},
+    common_required=("at_s",),
+)
+
+SCENARIO = Obj(
+    {
+        "duration_s": Num(60, MAX_DURATION_S, "simulated horizon", "[s]"),
+        "tick_s": Num(0.05, 3600, "time step", "[s]", default=1.0),
+        "traffic": Obj(
+            {
+                "curve": CURVE,
+                "mix": Mapping(
+                    REQUEST_CLASSES,
+                    Num(0, 1, "fraction of requests of this class", "[-]"),
+                    "request mix; fractions sum to 1",
+                ),
+                "burstiness": Num(
+                    1,
+                    50,
+                    "squared coefficient of variation of inter-arrival times",
+                    "[-]",
+                    default=1.0,
+                ),
+                "key_space": Obj(
+                    {
+                        "keys": Num(
+                            1, 1e10, "distinct keys", "[keys]", integer=True, default=1_000_000
+                        ),
+                        "zipf_s": Num(0, 2, "Zipf popularity exponent", "[-]", default=0.99),
+                    },
+                    "key popularity, drives cache hit ratios",
+                ),
+            },
+            "offered load",
+            ("curve", "mix"),
+        ),
+        "sla": Obj(
+            {
+                "availability": Num(
+                    0.5, 0.99999, "fraction of offered requests that succeed", "[-]", default=0.995
+                ),
+                "latency_percentile": Enum(PERCENTILES, "which end-to-end percentile", 99),
+                "latency_ms": Num(1, 600_000, "target for that percentile", "[ms]", default=300),
+            },
+            "service level agreement",
+        ),
+        "budget_usd_per_month": Num(0, 10_000_000, "monthly budget", "[USD/month]", default=1500),
+        "incidents": Seq(INCIDENT, "timed incidents", max_items=64),
+    },
+    "a scenario: horizon, traffic, SLA, budget and incidents",
+    ("duration_s", "traffic"),
+)
+
+# --------------------------------------------------------------------------------------------
+# design
+# --------------------------------------------------------------------------------------------
+_SIZE = Enum(SIZES, "instance size (price and speed table in costs.py)", "medium")
+_ZONES = Num(
+    1, 3, "availability zones the instances are spread over", "[zones]", integer=True, default=1
+)
+_SERVICE = Mapping(
+    REQUEST_CLASSES,
+    Num(0.01, 600_000, "mean service time", "[ms]"),
+    "mean service time per request class (exponentially distributed)",
+)
+_INSTANCES = Num(1, 1000, "instances", "[instances]", integer=True, default=2)
+_CONCURRENCY = Num(
+    1, 1024, "requests served at once per instance", "[requests]", integer=True, default=8
+)
+_QUEUE = Num(
+    0,
+    1_000_000,
+    "waiting requests per instance before drops",
+    "[requests]",
+    integer=True,
+    default=200,
+)
+
+AUTOSCALING = Obj(
+    {
+        "min": Num(1, 1000, "fewest instances", "[instances]", integer=True, default=1),
+        "max": Num(1, 1000, "most instances", "[instances]", integer=True, default=10),
+        "target_utilization": Num(0.1, 0.95, "utilization the scaler aims for", "[-]", default=0.6),
+        "cooldown_s": Num(0, 3600, "wait between scaling actions", "[s]", default=60),
+        "cold_start_s": Num(0, 1800, "boot time before a new instance serves", "[s]", default=30),
+    },
+    "target-tracking autoscaling",
+    optional_object=True,
+)
+
+_POOL_FIELDS = {
+    "size": _SIZE,
+    "instances": _INSTANCES,
+    "concurrency": _CONCURRENCY,
+    "service_time_ms": _SERVICE,
+    "max_queue_per_instance": _QUEUE,
+    "zones": _ZONES,
+    "autoscaling": AUTOSCALING,
+    "shed_after_ms": Num(
+        1,
+        600_000,
+        "load shedding: reject arrivals whose predicted queue "
+        "wait exceeds this (429, counted apart)",
+        "[ms]",
+        default=None,
+    ),
+}
+
+COMPONENT = Tagged(
+    "type",
+    {
+        "load_balancer": Obj(
+            {
+                "algorithm": Enum(
+                    ("round_robin", "least_connections"),
+                    "how requests are spread over a pool",
+                    "least_connections",
+                ),
+                "health_check_interval_s": Num(1, 300, "health-check period", "[s]", default=5),
+                "unhealthy_threshold": Num(
+                    1, 10, "failed checks before removal", "[checks]", integer=True, default=2
+                ),
+            },
+            "layer-7 load balancer in front of a pool",
+        ),
+        "app_pool": Obj(_POOL_FIELDS, "stateless service instances", ("service_time_ms",)),
+        "worker_pool": Obj(
+            {
+                **_POOL_FIELDS,
+                "max_receives": Num(
+                    1,
+                    100,
+                    "deliveries before dead-lettering",
+                    "[attempts]",
+                    integer=True,
+                    default=3,
+                ),
+            },
+            "consumers of a queue",
+            ("service_time_ms",),
+        ),
+        "cache": Obj(
+            {
+                "size": _SIZE,
+                "memory_gb": Num(0.01, 4096, "memory for items across all nodes", "[GB]"),
+                "item_kb": Num(0.01, 102_400, "mean item size", "[kB]", default=4),
+                "ttl_s": Num(1, 604_800, "time to live of an item", "[s]", default=300),
+                "nodes": Num(
+                    1,
+                    64,
+                    "cache nodes (keys sharded across them)",
+                    "[nodes]",
+                    integer=True,
+                    default=1,
+                ),
+                "coalescing": Bool("concurrent misses on one key wait for one fetch", False),
+                "service_time_ms": Num(0.01, 1000, "time per get", "[ms]", default=0.5),
+            },
+            "cache-aside in-memory cache; hits return, misses continue",
+            ("memory_gb",),
+        ),
+        "cdn": Obj(
+            {
+                "cache_gb": Num(0.1, 1_000_000, "edge cache capacity", "[GB]", default=100),
+                "item_kb": Num(0.1, 10_000_000, "mean object size", "[kB]", default=256),
+                "ttl_s": Num(1, 2_592_000, "time to live at the edge", "[s]", default=3600),
+                "edge_ms": Num(0.1, 1000, "latency of an edge hit", "[ms]", default=15),
+            },
+            "edge cache; hits return, misses continue to the origin",
+        ),
+        "rate_limiter": Obj(
+            {
+                "rate_rps": Num(0.1, 10_000_000, "token refill rate", "[1/s]"),
+                "burst": Num(1, 100_000_000, "bucket size", "[requests]", default=None),
+            },
+            "token bucket: excess requests are shed with 429 (counted apart from errors)",
+            ("rate_rps",),
+        ),
+        "database": Obj(
+            {
+                "size": _SIZE,
+                "max_connections": Num(
+                    1,
+                    100_000,
+                    "connections (running + waiting)",
+                    "[connections]",
+                    integer=True,
+                    default=100,
+                ),
+                "service_time_ms": _SERVICE,
+                "read_replicas": Num(0, 15, "read replicas", "[replicas]", integer=True, default=0),
+                "failover_s": Num(1, 3600, "time to promote a replica", "[s]", default=30),
+                "apply_threads": Num(
+                    1, 64, "replica apply parallelism", "[threads]", integer=True, default=1
+                ),
+                "shards": Num(
+                    1, 256, "shards (each a primary)", "[shards]", integer=True, default=1
+                ),
+                "shard_skew": Num(0, 2, "Zipf exponent of load over shards", "[-]", default=0),
+                "hot_row_fraction": Num(
+                    0, 1, "fraction of writes contending on one row lock", "[-]", default=0
+                ),
+                "zones": _ZONES,
+            },
+            "relational database: primary, optional read replicas, optional shards",
+            ("service_time_ms",),
+        ),
+        "queue": Obj(
+            {
+                "max_depth": Num(
+                    1,
+                    1e9,
+                    "messages held before rejecting",
+                    "[messages]",
+                    integer=True,
+                    default=100_000,
+                ),
+            },
+            "message queue: producers return once enqueued; workers drain it",
+        ),
+        "object_storage": Obj(
+            {
+                "first_byte_ms": Num(0.1, 10_000, "time to first byte", "[ms]", default=20),
+                "max_rps": Num(1, 1e7, "request-rate ceiling", "[1/s]", default=5500),
+            },
+            "blob store billed per request and per GB",
+        ),
+        "realtime_gateway": Obj(
+            {
+                "size": _SIZE,
+                "instances": _INSTANCES,
+                "concurrency": _CONCURRENCY,
+                "fanout": Num(1, 10_000, "deliveries per message", "[deliveries]", default=1),
+                "service_time_ms": Num(0.01, 10_000, "time per delivery", "[ms]", default=0.2),
+                "max_queue_per_instance": _QUEUE,
+                "zones": _ZONES,
+            },
+            "websocket gateway: each message is fanned out to subscribers",
+        ),
+        "stream": Obj(
+            {
+                "partitions": Num(1, 4096, "partitions", "[partitions]", integer=True, default=8),
+                "consumers": Num(
+                    1,
+                    4096,
+                    "consumer instances in the group",
+                    "[consumers]",
+                    integer=True,
+                    default=4,
+                ),
+                "record_ms": Num(0.01, 60_000, "consumer time per record", "[ms]", default=2),
+                "retention_records": Num(
+                    1, 1e12, "records kept before the oldest are lost", "[records]", default=1e9
+                ),
+            },
+            "partitioned log with a consumer group; lag = records not yet consumed",
+        ),
+    },
+    "one component of the design",
+    common={"id": Ident("component id, unique in the design")},
+    common_required=("id",),
+)
+
+EDGE = Obj(
+    {
+        "from": Ident("calling component id"),
+        "to": Ident("called component id"),
+        "timeout_ms": Num(1, 600_000, "caller gives up after", "[ms]", default=None),
+        "pool_size": Num(
+            1,
+            100_000,
+            "connections per caller instance",
+            "[connections]",
+            integer=True,
+            default=None,
+        ),
+        "bulkhead": Num(
+            1,
+            100_000,
+            "concurrent calls allowed per caller instance",
+            "[requests]",
+            integer=True,
+            default=None,
+        ),
+        "idempotency_keys": Bool("retried writes carry an idempotency key", False),
+        "retries": Obj(
+            {
+                "max_attempts": Num(
+                    1, 10, "attempts including the first", "[attempts]", integer=True, default=3
+                ),
+                "backoff_ms": Num(
+                    0, 600_000, "first backoff, doubled per attempt", "[ms]", default=0
+                ),
+                "jitter": Bool("full jitter: wait uniform in [0, backoff]", False),
+            },
+            "retry failed calls",
+            optional_object=True,
+        ),
+        "circuit_breaker": Obj(
+            {
+                "error_rate": Num(
+                    0.01, 1, "error fraction that opens the breaker", "[-]", default=0.5
+                ),
+                "open_s": Num(0.1, 3600, "how long it stays open", "[s]", default=10),
+                "half_open_probes": Num(
+                    1, 10_000, "trial calls when half-open", "[requests]", integer=True, default=5
+                ),
+                "min_calls": Num(
+                    1,
+                    1_000_000,
+                    "calls per tick before the rate counts",
+                    "[requests]",
+                    integer=True,
+                    default=20,
+                ),
+            },
+            "fail fast while the callee is failing",
+            optional_object=True,
+        ),
+    },
+    "policies on a call edge",
+    ("from", "to"),
+)
+
+DESIGN = Obj(
+    {
+        "components": Seq(COMPONENT, "the components", min_items=1, max_items=32),
+        "routes": Mapping(
+            REQUEST_CLASSES,
+            Seq(Ident("component id"), "path", min_items=1, max_items=12),
+            "path of each request class through the components",
+        ),
+        "edges": Seq(EDGE, "call-edge policies", max_items=128),
+    },
+    "a design: components, routes, call-edge policies",
+    ("components", "routes"),
+)
+
+
+def _document_schema(node: Obj, title: str) -> dict:
+    schema = to_schema(node)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title, **schema}
+
+
+SCENARIO_SCHEMA: dict = _document_schema(SCENARIO, "Loadline scenario")
+DESIGN_SCHEMA: dict = _document_schema(DESIGN, "Loadline design")

@@ -26,6 +26,7 @@ class ProfileForm(forms.Form):
     """The learner's e-mail and time zone (streak days run midnight to midnight there)."""
 
     email = forms.EmailField(required=False, help_text="Optional; never shown to others.")
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)

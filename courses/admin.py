@@ -90,14 +90,19 @@ class LessonAdmin(admin.ModelAdmin):
     readonly_fields = ("preview_link",)
     actions = ["publish", "unpublish"]
     fieldsets = (
-        (None, {"fields": ("course", "title", "slug", "order", "minutes", "status",
-                           "preview_link")}),
+        (
+            None,
+            {"fields": ("course", "title", "slug", "order", "minutes", "status", "preview_link")},
+        ),
         ("Content", {"fields": ("body", "recall_prompts", "recap", "sources", "scenario")}),
     )
 
     def get_urls(self):
-        preview = path("<int:pk>/preview/", self.admin_site.admin_view(self.preview_view),
-                       name="courses_lesson_preview")
+        preview = path(
+            "<int:pk>/preview/",
+            self.admin_site.admin_view(self.preview_view),
+            name="courses_lesson_preview",
+        )
         return [preview, *super().get_urls()]
 
     @admin.display(description="Preview")
@@ -112,8 +117,12 @@ class LessonAdmin(admin.ModelAdmin):
         lesson = get_object_or_404(Lesson.objects.select_related("course"), pk=pk)
         if not self.has_view_permission(request, lesson):
             raise PermissionDenied
-        page = lesson_page(course_slug=lesson.course.slug, lesson_slug=lesson.slug,
-                           user=request.user, include_drafts=True)
+        page = lesson_page(
+            course_slug=lesson.course.slug,
+            lesson_slug=lesson.slug,
+            user=request.user,
+            include_drafts=True,
+        )
         context = lesson_template_context(page, preview=True)
         return TemplateResponse(request, "courses/lesson_detail.html", context)
 
@@ -129,7 +138,10 @@ class LessonAdmin(admin.ModelAdmin):
 
 
 class ChoiceInlineFormSet(BaseInlineFormSet):
-    """Blocks saving a question whose choices break the rules (no correct one; several on single)."""
+    """Blocks saving a question whose choices break the rules.
+
+    No correct choice, or several correct choices on a single-answer question.
+    """
 
     def clean(self):
         super().clean()
@@ -203,8 +215,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Enrollment)
 class EnrollmentAdmin(ReadOnlyAdmin):
-    list_display = ("learner", "course", "percent", "lessons_done", "lessons_total",
-                    "last_activity_at")
+    list_display = (
+        "learner",
+        "course",
+        "percent",
+        "lessons_done",
+        "lessons_total",
+        "last_activity_at",
+    )
     list_filter = ("course",)
     search_fields = ("learner__username", "course__title")
     list_select_related = ("learner", "course")

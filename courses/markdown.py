@@ -29,9 +29,35 @@ _md = (
 )
 
 _ALLOWED_TAGS = {
-    "p", "br", "hr", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote",
-    "em", "strong", "del", "s", "code", "pre", "a", "img", "sub", "sup", "kbd",
-    "table", "thead", "tbody", "tr", "th", "td",
+    "p",
+    "br",
+    "hr",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "em",
+    "strong",
+    "del",
+    "s",
+    "code",
+    "pre",
+    "a",
+    "img",
+    "sub",
+    "sup",
+    "kbd",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
 }
 _ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
@@ -40,7 +66,9 @@ _ALLOWED_ATTRIBUTES = {
     "th": {"style"},
     "td": {"style"},
     "ol": {"start"},
-    "h2": {"id"}, "h3": {"id"}, "h4": {"id"},
+    "h2": {"id"},
+    "h3": {"id"},
+    "h4": {"id"},
 }
 
 
@@ -98,8 +126,13 @@ def _glossary_link(matched: str, entry: GlossaryEntry, base_url: str) -> Token:
     return token
 
 
-def _link_text(token: Token, entries: dict[str, GlossaryEntry], pattern: re.Pattern[str],
-               linked: set[str], base_url: str) -> list[Token]:
+def _link_text(
+    token: Token,
+    entries: dict[str, GlossaryEntry],
+    pattern: re.Pattern[str],
+    linked: set[str],
+    base_url: str,
+) -> list[Token]:
     out: list[Token] = []
     text, cursor = token.content, 0
     for match in pattern.finditer(text):
@@ -108,7 +141,7 @@ def _link_text(token: Token, entries: dict[str, GlossaryEntry], pattern: re.Patt
             continue
         linked.add(entry.slug)
         if match.start() > cursor:
-            out.append(_text_token(text[cursor:match.start()]))
+            out.append(_text_token(text[cursor : match.start()]))
         out.append(_glossary_link(match.group(0), entry, base_url))
         cursor = match.end()
     if not out:

@@ -40,5 +40,7 @@ def question_choice_problems(*, kind: str, correct_flags: list[bool]) -> list[st
     if n_correct == 0:
         problems.append("A question needs at least one correct choice.")
     elif kind == "single" and n_correct > 1:
-        problems.append(f"A single-answer question needs exactly one correct choice, not {n_correct}.")
+        problems.append(
+            f"A single-answer question needs exactly one correct choice, not {n_correct}."
+        )
     return problems

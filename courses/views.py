@@ -45,8 +45,9 @@ def catalogue_view(request: HttpRequest) -> HttpResponse:
     enrollments = {}
     if request.user.is_authenticated:
         enrollments = {e.course_id: e for e in enrollment_list(user=request.user)}
-    return render(request, "courses/catalogue.html",
-                  {"sections": catalogue(), "enrollments": enrollments})
+    return render(
+        request, "courses/catalogue.html", {"sections": catalogue(), "enrollments": enrollments}
+    )
 
 
 def course_detail_view(request: HttpRequest, slug: str) -> HttpResponse:
@@ -55,7 +56,9 @@ def course_detail_view(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "course": course,
         "lessons": lessons,
-        "done_ids": done_lesson_ids(user=request.user, lesson_ids=[lesson.id for lesson in lessons]),
+        "done_ids": done_lesson_ids(
+            user=request.user, lesson_ids=[lesson.id for lesson in lessons]
+        ),
         "enrollment": enrollment_get(user=request.user, course=course),
         "has_quiz": hasattr(course, "quiz"),
         "description_html": render_markdown(course.description),
@@ -104,8 +107,10 @@ def lesson_complete_view(request: HttpRequest, slug: str, lesson_slug: str) -> H
     except NotFoundError as exc:
         raise Http404(exc.message) from exc
     enrollment, _ = lesson_complete(learner=request.user, lesson=page.lesson)
-    messages.success(request, f"“{page.lesson.title}” marked complete — {enrollment.percent} % "
-                              "of the course done.")
+    messages.success(
+        request,
+        f"“{page.lesson.title}” marked complete — {enrollment.percent} % of the course done.",
+    )
     if page.next is not None:
         return redirect("courses:lesson_detail", slug=slug, lesson_slug=page.next.slug)
     return redirect("courses:course_detail", slug=slug)
@@ -133,14 +138,19 @@ def quiz_view(request: HttpRequest, slug: str) -> HttpResponse:
     error = None
     if request.method == "POST":
         try:
-            attempt = quiz_attempt_submit(learner=request.user, quiz=quiz,
-                                          answers=_answers_from_post(request, quiz))
+            attempt = quiz_attempt_submit(
+                learner=request.user, quiz=quiz, answers=_answers_from_post(request, quiz)
+            )
         except (ValidationError, DomainError) as exc:
             error = "; ".join(getattr(exc, "messages", None) or [str(exc)])
         else:
             return redirect("courses:attempt_detail", slug=slug, attempt_id=attempt.id)
-    return render(request, "courses/quiz.html",
-                  {"course": course, "quiz": quiz, "error": error}, status=400 if error else 200)
+    return render(
+        request,
+        "courses/quiz.html",
+        {"course": course, "quiz": quiz, "error": error},
+        status=400 if error else 200,
+    )
 
 
 @login_required
@@ -148,11 +158,17 @@ def attempt_detail_view(request: HttpRequest, slug: str, attempt_id: int) -> Htt
     attempt = attempt_get(user=request.user, attempt_id=attempt_id)
     if attempt is None or attempt.quiz.course.slug != slug:
         raise Http404("No such attempt.")
-    return render(request, "courses/attempt_detail.html", {
-        "attempt": attempt, "course": attempt.quiz.course, "quiz": attempt.quiz,
-        "reviews": attempt_review(attempt=attempt),
-        "percent": round(attempt.score * 100),
-    })
+    return render(
+        request,
+        "courses/attempt_detail.html",
+        {
+            "attempt": attempt,
+            "course": attempt.quiz.course,
+            "quiz": attempt.quiz,
+            "reviews": attempt_review(attempt=attempt),
+            "percent": round(attempt.score * 100),
+        },
+    )
 
 
 @login_required
@@ -161,16 +177,20 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     enrollments = list(enrollment_list(user=request.user))
     needs = requirements_for(user=request.user, courses=[e.course for e in enrollments])
     rows = [(e, needs[e.course_id]) for e in enrollments]
-    return render(request, "courses/dashboard.html",
-                  {"rows": rows, "streak": streak_for(user=request.user)})
+    return render(
+        request, "courses/dashboard.html", {"rows": rows, "streak": streak_for(user=request.user)}
+    )
 
 
 def glossary_view(request: HttpRequest) -> HttpResponse:
     """All terms (or those matching ``?q=``), each with an anchor for the auto-links."""
     query = request.GET.get("q", "").strip()[:100]
     page = Paginator(glossary_search(query=query), GLOSSARY_PAGE_SIZE).get_page(
-        request.GET.get("page"))
-    terms = [(term, render_markdown(term.long, glossary_exclude=term.slug))
-             for term in page.object_list]
-    return render(request, "courses/glossary.html",
-                  {"terms": terms, "page_obj": page, "query": query})
+        request.GET.get("page")
+    )
+    terms = [
+        (term, render_markdown(term.long, glossary_exclude=term.slug)) for term in page.object_list
+    ]
+    return render(
+        request, "courses/glossary.html", {"terms": terms, "page_obj": page, "query": query}
+    )

@@ -35,13 +35,23 @@ class CourseSerializer(serializers.ModelSerializer):
     stage = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     level = serializers.SlugRelatedField(slug_field="code", read_only=True)
     lessons = LessonSummarySerializer(source="published_lessons", many=True, read_only=True)
-    minutes_total = serializers.IntegerField(read_only=True, allow_null=True,
-                                             help_text="Sum of lesson estimates [min].")
+    minutes_total = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Sum of lesson estimates [min]."
+    )
 
     class Meta:
         model = Course
-        fields = ["slug", "title", "stage", "level", "order", "summary", "description",
-                  "minutes_total", "lessons"]
+        fields = [
+            "slug",
+            "title",
+            "stage",
+            "level",
+            "order",
+            "summary",
+            "description",
+            "minutes_total",
+            "lessons",
+        ]
 
 
 class LessonDetailSerializer(serializers.Serializer):
@@ -51,10 +61,14 @@ class LessonDetailSerializer(serializers.Serializer):
     slug = serializers.CharField(source="lesson.slug")
     title = serializers.CharField(source="lesson.title")
     order = serializers.IntegerField(source="lesson.order")
-    minutes = serializers.IntegerField(source="lesson.minutes", help_text="Estimated reading time [min].")
+    minutes = serializers.IntegerField(
+        source="lesson.minutes", help_text="Estimated reading time [min]."
+    )
     body = serializers.CharField(source="lesson.body", help_text="Markdown source.")
     body_html = serializers.CharField(help_text="Sanitised HTML with glossary links.")
-    recall_prompts = serializers.ListField(source="lesson.recall_prompts", child=serializers.CharField())
+    recall_prompts = serializers.ListField(
+        source="lesson.recall_prompts", child=serializers.CharField()
+    )
     recap = serializers.CharField(source="lesson.recap")
     recap_html = serializers.CharField()
     sources = SourceSerializer(source="lesson.sources", many=True)
@@ -99,8 +113,9 @@ class QuizSerializer(serializers.Serializer):
 
 class AnswerInputSerializer(serializers.Serializer):
     question = serializers.IntegerField(min_value=1)
-    choices = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=True,
-                                    max_length=50)
+    choices = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), allow_empty=True, max_length=50
+    )
 
 
 class AttemptInputSerializer(serializers.Serializer):
@@ -136,8 +151,9 @@ class AttemptSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     quiz = serializers.CharField(source="quiz.slug")
-    score = serializers.DecimalField(max_digits=5, decimal_places=4,
-                                     help_text="Fraction of questions fully right [0–1].")
+    score = serializers.DecimalField(
+        max_digits=5, decimal_places=4, help_text="Fraction of questions fully right [0–1]."
+    )
     correct_count = serializers.IntegerField()
     question_count = serializers.IntegerField()
     passed = serializers.BooleanField()
@@ -172,8 +188,17 @@ class ProgressSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Enrollment
-        fields = ["course", "course_title", "enrolled_at", "lessons_done", "lessons_total",
-                  "percent", "last_activity_at", "resume_lesson", "still_needed"]
+        fields = [
+            "course",
+            "course_title",
+            "enrolled_at",
+            "lessons_done",
+            "lessons_total",
+            "percent",
+            "last_activity_at",
+            "resume_lesson",
+            "still_needed",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(StillNeededSerializer)

@@ -54,10 +54,12 @@ class LevelViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=[
-        OpenApiParameter("stage", str, description="Stage slug, e.g. request-path"),
-        OpenApiParameter("level", str, description="Level code, e.g. A2"),
-    ]),
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("stage", str, description="Stage slug, e.g. request-path"),
+            OpenApiParameter("level", str, description="Level code, e.g. A2"),
+        ]
+    ),
 )
 @extend_schema(tags=["curriculum"])
 class CourseViewSet(viewsets.ReadOnlyModelViewSet):
@@ -68,38 +70,48 @@ class CourseViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "slug"
 
     def get_queryset(self):
-        return course_list(stage=self.request.query_params.get("stage"),
-                           level=self.request.query_params.get("level"))
+        return course_list(
+            stage=self.request.query_params.get("stage"),
+            level=self.request.query_params.get("level"),
+        )
 
     def get_permissions(self):
         if self.action in ("enroll", "complete_lesson", "quiz", "attempts"):
             return [IsAuthenticated()]
         return super().get_permissions()
 
-    @extend_schema(tags=["progress"], request=None, responses={200: ProgressSerializer,
-                                                               201: ProgressSerializer})
+    @extend_schema(
+        tags=["progress"],
+        request=None,
+        responses={200: ProgressSerializer, 201: ProgressSerializer},
+    )
     @action(detail=True, methods=["post"])
     def enroll(self, request, slug=None):
         """Enroll in this course (idempotent: 201 the first time, 200 afterwards)."""
         course = course_get(slug=slug)
         enrollment, created = enrollment_create(learner=request.user, course=course)
-        return _progress_response(request, enrollment,
-                                  status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return _progress_response(
+            request, enrollment, status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
 
     @extend_schema(responses=LessonDetailSerializer)
     @action(detail=True, methods=["get"], url_path=r"lessons/(?P<lesson_slug>[-\w]+)")
     def lesson(self, request, slug=None, lesson_slug=None):
         """One published lesson: Markdown, sanitised HTML, recall prompts, recap, sources."""
         page = lesson_page(course_slug=slug, lesson_slug=lesson_slug, user=request.user)
-        data = {"course": page.course, "lesson": page.lesson, "previous": page.previous,
-                "next": page.next, "is_done": page.is_done,
-                "body_html": render_markdown(page.lesson.body),
-                "recap_html": render_markdown(page.lesson.recap)}
+        data = {
+            "course": page.course,
+            "lesson": page.lesson,
+            "previous": page.previous,
+            "next": page.next,
+            "is_done": page.is_done,
+            "body_html": render_markdown(page.lesson.body),
+            "recap_html": render_markdown(page.lesson.recap),
+        }
         return Response(LessonDetailSerializer(data).data)
 
     @extend_schema(tags=["progress"], request=None, responses=ProgressSerializer)
-    @action(detail=True, methods=["post"],
-            url_path=r"lessons/(?P<lesson_slug>[-\w]+)/complete")
+    @action(detail=True, methods=["post"], url_path=r"lessons/(?P<lesson_slug>[-\w]+)/complete")
     def complete_lesson(self, request, slug=None, lesson_slug=None):
         """Mark a lesson complete (enrolling if needed); completing it again changes nothing."""
         page = lesson_page(course_slug=slug, lesson_slug=lesson_slug, user=request.user)
@@ -115,8 +127,12 @@ class CourseViewSet(viewsets.ReadOnlyModelViewSet):
             raise Http404("This course has no quiz.")
         return Response(QuizSerializer(quiz).data)
 
-    @extend_schema(tags=["progress"], methods=["post"], request=AttemptInputSerializer,
-                   responses={201: AttemptResultSerializer})
+    @extend_schema(
+        tags=["progress"],
+        methods=["post"],
+        request=AttemptInputSerializer,
+        responses={201: AttemptResultSerializer},
+    )
     @extend_schema(tags=["progress"], methods=["get"], responses=AttemptSerializer(many=True))
     @action(detail=True, methods=["get", "post"], url_path="quiz/attempts")
     def attempts(self, request, slug=None):
@@ -127,13 +143,15 @@ class CourseViewSet(viewsets.ReadOnlyModelViewSet):
             raise Http404("This course has no quiz.")
         if request.method == "GET":
             attempts = QuizAttempt.objects.filter(learner=request.user, quiz=quiz).select_related(
-                "quiz")
+                "quiz"
+            )
             page = self.paginate_queryset(attempts)
             return self.get_paginated_response(AttemptSerializer(page, many=True).data)
         data = AttemptInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        attempt = quiz_attempt_submit(learner=request.user, quiz=quiz,
-                                      answers=data.validated_data["answers"])
+        attempt = quiz_attempt_submit(
+            learner=request.user, quiz=quiz, answers=data.validated_data["answers"]
+        )
         attempt.review = attempt_review(attempt=attempt)
         return Response(AttemptResultSerializer(attempt).data, status=status.HTTP_201_CREATED)
 
@@ -144,9 +162,13 @@ def _progress_response(request, enrollment, code: int) -> Response:
     return Response(ProgressSerializer(enrollment, context={"needs": needs}).data, status=code)
 
 
-@extend_schema_view(list=extend_schema(parameters=[
-    OpenApiParameter("q", str, description="Search term, alias or short definition"),
-]))
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="Search term, alias or short definition"),
+        ]
+    )
+)
 @extend_schema(tags=["curriculum"])
 class GlossaryViewSet(viewsets.ReadOnlyModelViewSet):
     """Glossary terms, alphabetical; ``?q=`` searches terms, aliases and definitions."""
@@ -159,9 +181,13 @@ class GlossaryViewSet(viewsets.ReadOnlyModelViewSet):
         return glossary_search(query=self.request.query_params.get("q", ""))
 
 
-@extend_schema_view(retrieve=extend_schema(parameters=[
-    OpenApiParameter("course", str, OpenApiParameter.PATH, description="Course slug"),
-]))
+@extend_schema_view(
+    retrieve=extend_schema(
+        parameters=[
+            OpenApiParameter("course", str, OpenApiParameter.PATH, description="Course slug"),
+        ]
+    )
+)
 @extend_schema(tags=["progress"])
 class ProgressViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """My enrollments: done / total / percent, last activity, resume lesson, what I still need."""

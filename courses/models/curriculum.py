@@ -76,11 +76,16 @@ class Course(TimeStampedModel):
     summary = models.CharField(max_length=300, help_text="One line for the catalogue.")
     description = models.TextField(blank=True, help_text="Markdown.")
     prerequisites = models.ManyToManyField(
-        "self", symmetrical=False, blank=True, related_name="unlocks",
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="unlocks",
         help_text="Courses a learner should finish first (recommended, not enforced).",
     )
     required_scenarios = models.ManyToManyField(
-        "simulations.Scenario", blank=True, related_name="required_by_courses",
+        "simulations.Scenario",
+        blank=True,
+        related_name="required_by_courses",
         help_text="Scenarios a learner must pass for the certificate.",
     )
     status = models.CharField(
@@ -108,7 +113,8 @@ class Lesson(TimeStampedModel):
     title = models.CharField(max_length=200)
     order = models.PositiveSmallIntegerField(help_text="Position within the course.")
     minutes = models.PositiveSmallIntegerField(
-        default=5, validators=[MinValueValidator(1), MaxValueValidator(120)],
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
         help_text="Estimated reading time [min].",
     )
     status = models.CharField(
@@ -116,16 +122,25 @@ class Lesson(TimeStampedModel):
     )
     body = models.TextField(help_text="Markdown; headings start at ##; no raw HTML.")
     recall_prompts = models.JSONField(
-        default=list, blank=True, validators=[validate_string_list],
+        default=list,
+        blank=True,
+        validators=[validate_string_list],
         help_text="A list of questions to answer before moving on.",
     )
     recap = models.TextField(blank=True, help_text="Markdown; 3–5 bullet points.")
     sources = models.JSONField(
-        default=list, blank=True, validators=[validate_sources], help_text='[{"title": …, "url": …}]'
+        default=list,
+        blank=True,
+        validators=[validate_sources],
+        help_text='[{"title": …, "url": …}]',
     )
     scenario = models.ForeignKey(
-        "simulations.Scenario", on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="lessons", help_text="The tiny simulation this lesson ends in.",
+        "simulations.Scenario",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="lessons",
+        help_text="The tiny simulation this lesson ends in.",
     )
 
     objects = PublishedQuerySet.as_manager()
@@ -133,7 +148,9 @@ class Lesson(TimeStampedModel):
     class Meta:
         ordering = ["course", "order", "slug"]
         constraints = [
-            models.UniqueConstraint(fields=["course", "slug"], name="lesson_unique_slug_per_course"),
+            models.UniqueConstraint(
+                fields=["course", "slug"], name="lesson_unique_slug_per_course"
+            ),
             models.CheckConstraint(condition=Q(minutes__gte=1), name="lesson_minutes_positive"),
         ]
         # The course page lists a course's lessons in order: served by the unique (course, slug)
@@ -154,7 +171,9 @@ class Quiz(TimeStampedModel):
     slug = models.SlugField(max_length=80, unique=True)
     title = models.CharField(max_length=200)
     pass_threshold = models.DecimalField(
-        max_digits=3, decimal_places=2, default=Decimal("0.70"),
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("0.70"),
         validators=[MinValueValidator(0), MaxValueValidator(1)],
         help_text="Fraction of questions that must be answered fully right [0–1].",
     )
@@ -209,7 +228,9 @@ class Choice(TimeStampedModel):
     class Meta:
         ordering = ["question", "order", "id"]
         constraints = [
-            models.CheckConstraint(condition=~Q(explanation=""), name="choice_explanation_required"),
+            models.CheckConstraint(
+                condition=~Q(explanation=""), name="choice_explanation_required"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -222,13 +243,18 @@ class GlossaryTerm(TimeStampedModel):
     slug = models.SlugField(max_length=80, unique=True)
     term = models.CharField(max_length=120)
     aliases = models.JSONField(
-        default=list, blank=True, validators=[validate_string_list],
+        default=list,
+        blank=True,
+        validators=[validate_string_list],
         help_text="Other spellings, matched too (case-insensitive, whole words).",
     )
     short = models.CharField(max_length=160, help_text="One sentence, shown in tooltips.")
     long = models.TextField(blank=True, help_text="Markdown: a paragraph or two, with an example.")
     sources = models.JSONField(
-        default=list, blank=True, validators=[validate_sources], help_text='[{"title": …, "url": …}]'
+        default=list,
+        blank=True,
+        validators=[validate_sources],
+        help_text='[{"title": …, "url": …}]',
     )
 
     class Meta:

@@ -31,7 +31,9 @@ class Enrollment(TimeStampedModel):
     class Meta:
         ordering = ["-last_activity_at", "-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["learner", "course"], name="enrollment_unique_learner_course"),
+            models.UniqueConstraint(
+                fields=["learner", "course"], name="enrollment_unique_learner_course"
+            ),
             models.CheckConstraint(condition=Q(percent__lte=100), name="enrollment_percent_le_100"),
             models.CheckConstraint(
                 condition=Q(lessons_done__lte=models.F("lessons_total")),
@@ -59,7 +61,9 @@ class LessonProgress(models.Model):
     class Meta:
         verbose_name_plural = "lesson progress"
         constraints = [
-            models.UniqueConstraint(fields=["learner", "lesson"], name="lessonprogress_unique_learner_lesson"),
+            models.UniqueConstraint(
+                fields=["learner", "lesson"], name="lessonprogress_unique_learner_lesson"
+            ),
         ]
         indexes = [
             # The streak: a learner's completions over the last year, by time.
@@ -91,7 +95,9 @@ class QuizAttempt(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(score__gte=0) & Q(score__lte=1), name="quizattempt_score_fraction"),
+            models.CheckConstraint(
+                condition=Q(score__gte=0) & Q(score__lte=1), name="quizattempt_score_fraction"
+            ),
             models.CheckConstraint(
                 condition=Q(correct_count__lte=models.F("question_count")),
                 name="quizattempt_correct_le_questions",
@@ -99,16 +105,18 @@ class QuizAttempt(models.Model):
         ]
         indexes = [
             # The counting attempt and the streak: a learner's attempts at a quiz, newest first.
-            models.Index(fields=["learner", "quiz", "-created_at"], name="quizattempt_learner_quiz_idx"),
+            models.Index(
+                fields=["learner", "quiz", "-created_at"], name="quizattempt_learner_quiz_idx"
+            ),
             # The streak: a learner's attempts over the last year, by time.
             models.Index(fields=["learner", "created_at"], name="quizattempt_streak_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.learner} · {self.quiz} · {self.score}"
 
     def save(self, *args, **kwargs):
         # An invariant, not workflow: a graded attempt is a historical fact and never rewritten.
         if self.pk is not None and not self._state.adding:
             raise ValueError("Quiz attempts are immutable; submit a new attempt instead.")
         super().save(*args, **kwargs)
-
-    def __str__(self) -> str:
-        return f"{self.learner} · {self.quiz} · {self.score}"

@@ -35,8 +35,11 @@ def course_list(*, stage: str | None = None, level: str | None = None) -> QueryS
             minutes_total=Sum("lessons__minutes", filter=Q(lessons__status=PUBLISHED)),
         )
         .prefetch_related(
-            Prefetch("lessons", queryset=Lesson.objects.published().order_by("order", "slug"),
-                     to_attr="published_lessons"),
+            Prefetch(
+                "lessons",
+                queryset=Lesson.objects.published().order_by("order", "slug"),
+                to_attr="published_lessons",
+            ),
         )
         .order_by("stage__order", "order", "slug")
     )
@@ -99,11 +102,7 @@ def course_get(*, slug: str, include_drafts: bool = False) -> Course:
 
 def course_quiz(*, course: Course) -> Quiz | None:
     """The course's quiz with questions and choices in order (3 queries), or ``None``."""
-    return (
-        Quiz.objects.filter(course=course)
-        .prefetch_related("questions__choices")
-        .first()
-    )
+    return Quiz.objects.filter(course=course).prefetch_related("questions__choices").first()
 
 
 def done_lesson_ids(*, user: User | None, lesson_ids: list[int]) -> set[int]:
@@ -111,8 +110,9 @@ def done_lesson_ids(*, user: User | None, lesson_ids: list[int]) -> set[int]:
     if user is None or not user.is_authenticated or not lesson_ids:
         return set()
     return set(
-        LessonProgress.objects.filter(learner=user, lesson_id__in=lesson_ids)
-        .values_list("lesson_id", flat=True)
+        LessonProgress.objects.filter(learner=user, lesson_id__in=lesson_ids).values_list(
+            "lesson_id", flat=True
+        )
     )
 
 
@@ -128,8 +128,9 @@ class LessonPage:
     is_done: bool
 
 
-def lesson_page(*, course_slug: str, lesson_slug: str, user: User | None,
-                include_drafts: bool = False) -> LessonPage:
+def lesson_page(
+    *, course_slug: str, lesson_slug: str, user: User | None, include_drafts: bool = False
+) -> LessonPage:
     """A lesson with previous/next within its course and whether ``user`` completed it.
 
     ``include_drafts`` (the admin preview) shows draft lessons and courses exactly as learners

@@ -38,8 +38,11 @@ def counting_attempts(*, user: User, quizzes: list[Quiz]) -> dict[int, QuizAttem
     )
     for attempt in attempts:  # oldest first, so a later attempt replaces an earlier one
         best = counting.get(attempt.quiz_id)
-        if (best is None or policies[attempt.quiz_id] == Quiz.GradingPolicy.LATEST
-                or attempt.score >= best.score):
+        if (
+            best is None
+            or policies[attempt.quiz_id] == Quiz.GradingPolicy.LATEST
+            or attempt.score >= best.score
+        ):
             counting[attempt.quiz_id] = attempt
     return counting
 
@@ -49,8 +52,8 @@ class Requirements:
     """What stands between a learner and a course's certificate (server-side facts only)."""
 
     lessons: list[Lesson] = field(default_factory=list)
-    quiz: Quiz | None = None          # set when the quiz still has to be passed
-    quiz_attempt: QuizAttempt | None = None   # the attempt that counts so far, if any
+    quiz: Quiz | None = None  # set when the quiz still has to be passed
+    quiz_attempt: QuizAttempt | None = None  # the attempt that counts so far, if any
     scenarios: list = field(default_factory=list)
 
     @property
@@ -67,16 +70,22 @@ def requirements_for(*, user: User, courses: list[Course]) -> dict[int, Requirem
     """
     course_ids = [c.id for c in courses]
     lessons_by_course: dict[int, list[Lesson]] = defaultdict(list)
-    for lesson in Lesson.objects.published().filter(course_id__in=course_ids).order_by(
-        "order", "slug"
+    for lesson in (
+        Lesson.objects.published().filter(course_id__in=course_ids).order_by("order", "slug")
     ):
         lessons_by_course[lesson.course_id].append(lesson)
-    done = set(LessonProgress.objects.filter(learner=user, lesson__course_id__in=course_ids)
-               .values_list("lesson_id", flat=True))
+    done = set(
+        LessonProgress.objects.filter(learner=user, lesson__course_id__in=course_ids).values_list(
+            "lesson_id", flat=True
+        )
+    )
     quizzes = {q.course_id: q for q in Quiz.objects.filter(course_id__in=course_ids)}
     attempts = counting_attempts(user=user, quizzes=list(quizzes.values()))
-    passed_slugs = passed_scenario_slugs(user=user) if any(
-        c.required_scenarios.all() for c in courses) else set()
+    passed_slugs = (
+        passed_scenario_slugs(user=user)
+        if any(c.required_scenarios.all() for c in courses)
+        else set()
+    )
     result = {}
     for course in courses:
         quiz = quizzes.get(course.id)
@@ -125,10 +134,14 @@ def activity_days(*, user: User, now: datetime | None = None) -> set[date]:
     now = now or timezone.now()
     since = now - timedelta(days=STREAK_WINDOW_DAYS)
     zone = ZoneInfo(user.time_zone)
-    stamps = list(LessonProgress.objects.filter(learner=user, completed_at__gte=since)
-                  .values_list("completed_at", flat=True))
+    stamps = list(
+        LessonProgress.objects.filter(learner=user, completed_at__gte=since).values_list(
+            "completed_at", flat=True
+        )
+    )
     stamps += QuizAttempt.objects.filter(learner=user, created_at__gte=since).values_list(
-        "created_at", flat=True)
+        "created_at", flat=True
+    )
     return {stamp.astimezone(zone).date() for stamp in stamps if stamp <= now}
 
 
@@ -164,12 +177,18 @@ def attempt_review(*, attempt: QuizAttempt) -> list[QuestionReview]:
     for graded in attempt.answers:
         question = questions.get(graded["question"])
         if question is not None:  # a question deleted since the attempt is left out
-            reviews.append(QuestionReview(question=question, chosen=set(graded["choices"]),
-                                          correct=graded["correct"]))
+            reviews.append(
+                QuestionReview(
+                    question=question, chosen=set(graded["choices"]), correct=graded["correct"]
+                )
+            )
     return reviews
 
 
 def attempt_get(*, user: User, attempt_id: int) -> QuizAttempt | None:
     """One of the learner's own attempts (another learner's attempt is ``None`` → 404)."""
-    return (QuizAttempt.objects.filter(learner=user, pk=attempt_id)
-            .select_related("quiz__course").first())
+    return (
+        QuizAttempt.objects.filter(learner=user, pk=attempt_id)
+        .select_related("quiz__course")
+        .first()
+    )

@@ -25,19 +25,48 @@ from courses.validators import question_choice_problems
 STAGE_KEYS = ("slug", "title", "order", "summary")
 LEVEL_KEYS = ("code", "title", "summary")
 TERM_KEYS = ("slug", "term", "aliases", "short", "long", "sources")
-COURSE_KEYS = ("slug", "title", "stage", "level", "order", "summary", "description",
-               "prerequisites", "required_scenarios", "status")
-LESSON_KEYS = ("slug", "title", "order", "minutes", "status", "recall_prompts", "recap",
-               "sources", "scenario")
+COURSE_KEYS = (
+    "slug",
+    "title",
+    "stage",
+    "level",
+    "order",
+    "summary",
+    "description",
+    "prerequisites",
+    "required_scenarios",
+    "status",
+)
+LESSON_KEYS = (
+    "slug",
+    "title",
+    "order",
+    "minutes",
+    "status",
+    "recall_prompts",
+    "recap",
+    "sources",
+    "scenario",
+)
 QUIZ_KEYS = ("slug", "title", "pass_threshold", "grading_policy", "questions")
 QUESTION_KEYS = ("prompt", "kind", "explanation", "choices")
 CHOICE_KEYS = ("text", "correct", "explanation")
 
 # Keys a file may leave out, with the value they mean.
 OPTIONAL = {
-    "summary": "", "description": "", "prerequisites": [], "required_scenarios": [],
-    "status": "draft", "recall_prompts": [], "recap": "", "sources": [], "scenario": None,
-    "aliases": [], "long": "", "explanation": "", "order": None,
+    "summary": "",
+    "description": "",
+    "prerequisites": [],
+    "required_scenarios": [],
+    "status": "draft",
+    "recall_prompts": [],
+    "recap": "",
+    "sources": [],
+    "scenario": None,
+    "aliases": [],
+    "long": "",
+    "explanation": "",
+    "order": None,
 }
 
 
@@ -99,10 +128,14 @@ def _list(raw: Any, path: Path, where: str, problems: Problems) -> list:
 def read_stages(root: Path, problems: Problems) -> tuple[list[dict], list[dict]]:
     path = root / "stages.yaml"
     data = _read_yaml(path, problems) or {}
-    stages = [_record(s, STAGE_KEYS, path, f"stages[{i}]", problems)
-              for i, s in enumerate(_list(data.get("stages"), path, "stages", problems))]
-    levels = [_record(lv, LEVEL_KEYS, path, f"levels[{i}]", problems)
-              for i, lv in enumerate(_list(data.get("levels"), path, "levels", problems))]
+    stages = [
+        _record(s, STAGE_KEYS, path, f"stages[{i}]", problems)
+        for i, s in enumerate(_list(data.get("stages"), path, "stages", problems))
+    ]
+    levels = [
+        _record(lv, LEVEL_KEYS, path, f"levels[{i}]", problems)
+        for i, lv in enumerate(_list(data.get("levels"), path, "levels", problems))
+    ]
     return [s for s in stages if s], [lv for lv in levels if lv]
 
 
@@ -111,8 +144,10 @@ def read_glossary(root: Path, problems: Problems) -> list[dict]:
     if not path.exists():
         return []
     data = _read_yaml(path, problems) or {}
-    terms = [_record(t, TERM_KEYS, path, f"terms[{i}]", problems)
-             for i, t in enumerate(_list(data.get("terms"), path, "terms", problems))]
+    terms = [
+        _record(t, TERM_KEYS, path, f"terms[{i}]", problems)
+        for i, t in enumerate(_list(data.get("terms"), path, "terms", problems))
+    ]
     return [t for t in terms if t]
 
 
@@ -122,7 +157,7 @@ def _split_front_matter(text: str) -> tuple[str, str] | None:
     end = text.find("\n---\n", 3)
     if end == -1:
         return None
-    return text[4:end + 1], text[end + 5:]
+    return text[4 : end + 1], text[end + 5 :]
 
 
 def read_lesson(path: Path, problems: Problems) -> dict | None:
@@ -154,9 +189,10 @@ def read_quiz(path: Path, problems: Problems) -> dict | None:
         question = _record(raw_q, QUESTION_KEYS, path, where, problems)
         if question is None:
             continue
-        choices = [_record(c, CHOICE_KEYS, path, f"{where}.choices[{j}]", problems)
-                   for j, c in enumerate(_list(question["choices"], path, f"{where}.choices",
-                                                problems))]
+        choices = [
+            _record(c, CHOICE_KEYS, path, f"{where}.choices[{j}]", problems)
+            for j, c in enumerate(_list(question["choices"], path, f"{where}.choices", problems))
+        ]
         if None in choices:
             continue
         for j, choice in enumerate(choices):
@@ -195,6 +231,7 @@ def read_courses(root: Path, problems: Problems) -> list[dict]:
 
 
 # Writing ---------------------------------------------------------------------------------------
+
 
 class _Dumper(yaml.SafeDumper):
     """Block style with indented lists, multi-line strings as literal blocks (readable diffs)."""

@@ -45,8 +45,9 @@ class _Loader:
         self.report = LoadReport()
         self.scenarios = dict(Scenario.objects.values_list("slug", "id"))
 
-    def upsert(self, model: type[models.Model], lookup: dict, values: dict, path: Path,
-               where: str = ""):
+    def upsert(
+        self, model: type[models.Model], lookup: dict, values: dict, path: Path, where: str = ""
+    ):
         """Create or update one row; compare first so an unchanged row is not written."""
         obj = model.objects.filter(**lookup).first() if lookup else None
         if obj is None:
@@ -85,19 +86,32 @@ class _Loader:
         stages, levels = read_stages(self.root, self.problems)
         path = self.root / "stages.yaml"
         for i, s in enumerate(stages):
-            self.upsert(Stage, {"slug": s["slug"]},
-                        {"title": s["title"], "order": s["order"], "summary": s["summary"]},
-                        path, f"stages[{i}].")
+            self.upsert(
+                Stage,
+                {"slug": s["slug"]},
+                {"title": s["title"], "order": s["order"], "summary": s["summary"]},
+                path,
+                f"stages[{i}].",
+            )
         for i, lv in enumerate(levels):
-            self.upsert(Level, {"code": lv["code"]},
-                        {"title": lv["title"], "summary": lv["summary"]}, path, f"levels[{i}].")
+            self.upsert(
+                Level,
+                {"code": lv["code"]},
+                {"title": lv["title"], "summary": lv["summary"]},
+                path,
+                f"levels[{i}].",
+            )
 
     def load_glossary(self) -> None:
         path = self.root / "glossary.yaml"
         for i, t in enumerate(read_glossary(self.root, self.problems)):
-            self.upsert(GlossaryTerm, {"slug": t["slug"]},
-                        {k: t[k] for k in ("term", "aliases", "short", "long", "sources")},
-                        path, f"terms[{i}].")
+            self.upsert(
+                GlossaryTerm,
+                {"slug": t["slug"]},
+                {k: t[k] for k in ("term", "aliases", "short", "long", "sources")},
+                path,
+                f"terms[{i}].",
+            )
 
     def load_courses(self) -> None:
         files = read_courses(self.root, self.problems)
@@ -127,8 +141,9 @@ class _Loader:
 
     def link_course(self, course: Course, data: dict) -> None:
         path = data["_path"]
-        prerequisites = set(Course.objects.filter(slug__in=data["prerequisites"])
-                            .values_list("slug", "id"))
+        prerequisites = set(
+            Course.objects.filter(slug__in=data["prerequisites"]).values_list("slug", "id")
+        )
         missing = set(data["prerequisites"]) - {slug for slug, _ in prerequisites}
         for slug in sorted(missing):
             self.problems.add(path, "prerequisites", f"unknown course {slug!r}")
@@ -154,8 +169,19 @@ class _Loader:
                         f"{path}: scenario: scenario {lesson['scenario']!r} is not loaded yet; "
                         "skipped"
                     )
-            values = {k: lesson[k] for k in ("title", "order", "minutes", "status",
-                                             "recall_prompts", "recap", "sources", "body")}
+            values = {
+                k: lesson[k]
+                for k in (
+                    "title",
+                    "order",
+                    "minutes",
+                    "status",
+                    "recall_prompts",
+                    "recap",
+                    "sources",
+                    "body",
+                )
+            }
             values["scenario_id"] = scenario_id
             self.upsert(Lesson, {"course": course, "slug": lesson["slug"]}, values, path)
 
@@ -168,35 +194,56 @@ class _Loader:
         except InvalidOperation:
             self.problems.add(path, "pass_threshold", "must be a number between 0 and 1")
             return
-        row = self.upsert(Quiz, {"slug": quiz["slug"]}, {
-            "course_id": course.id, "title": quiz["title"], "pass_threshold": threshold,
-            "grading_policy": quiz["grading_policy"],
-        }, path)
+        row = self.upsert(
+            Quiz,
+            {"slug": quiz["slug"]},
+            {
+                "course_id": course.id,
+                "title": quiz["title"],
+                "pass_threshold": threshold,
+                "grading_policy": quiz["grading_policy"],
+            },
+            path,
+        )
         if row is None:
             return
         # Questions and choices have no slugs: they are matched by position, so an edited
         # question keeps its id (and past attempts keep pointing at it).
         existing = list(row.questions.order_by("order", "id"))
         for i, q in enumerate(quiz["questions"]):
-            values = {"order": i + 1, "prompt": q["prompt"], "kind": q["kind"],
-                      "explanation": q["explanation"] or ""}
-            question = self._upsert_position(Question, existing, i, {"quiz": row}, values, path,
-                                             f"questions[{i}].")
+            values = {
+                "order": i + 1,
+                "prompt": q["prompt"],
+                "kind": q["kind"],
+                "explanation": q["explanation"] or "",
+            }
+            question = self._upsert_position(
+                Question, existing, i, {"quiz": row}, values, path, f"questions[{i}]."
+            )
             if question is None:
                 continue
             current_choices = list(question.choices.order_by("order", "id"))
             for j, c in enumerate(q["choices"]):
                 self._upsert_position(
-                    Choice, current_choices, j, {"question": question},
-                    {"order": j + 1, "text": c["text"], "is_correct": c["correct"],
-                     "explanation": c["explanation"]},
-                    path, f"questions[{i}].choices[{j}].",
+                    Choice,
+                    current_choices,
+                    j,
+                    {"question": question},
+                    {
+                        "order": j + 1,
+                        "text": c["text"],
+                        "is_correct": c["correct"],
+                        "explanation": c["explanation"],
+                    },
+                    path,
+                    f"questions[{i}].choices[{j}].",
                 )
-            self.delete_extra(current_choices[len(q["choices"]):], "choice")
-        self.delete_extra(existing[len(quiz["questions"]):], "question")
+            self.delete_extra(current_choices[len(q["choices"]) :], "choice")
+        self.delete_extra(existing[len(quiz["questions"]) :], "question")
 
-    def _upsert_position(self, model, existing: list, i: int, parent: dict, values: dict,
-                         path: Path, where: str):
+    def _upsert_position(
+        self, model, existing: list, i: int, parent: dict, values: dict, path: Path, where: str
+    ):
         if i < len(existing):
             return self.upsert(model, {"pk": existing[i].pk}, values, path, where)
         return self.upsert(model, {}, parent | values, path, where)

@@ -29,8 +29,9 @@ def _validated_answers(
         ids = set(choice_ids)
         valid = {c.id for c in question.choices.all()}
         if ids - valid:
+            foreign = sorted(ids - valid)
             raise ValidationError(
-                {"answers": f"Choices {sorted(ids - valid)} do not belong to question {question_id}."}
+                {"answers": f"Choices {foreign} do not belong to question {question_id}."}
             )
         if question.kind == Question.Kind.SINGLE and len(ids) > 1:
             raise ValidationError(
@@ -42,7 +43,10 @@ def _validated_answers(
 
 @transaction.atomic
 def quiz_attempt_submit(
-    *, learner: User, quiz: Quiz, answers: Mapping[int, Iterable[int]],
+    *,
+    learner: User,
+    quiz: Quiz,
+    answers: Mapping[int, Iterable[int]],
     now: datetime | None = None,
 ) -> QuizAttempt:
     """Grade ``answers`` (question id → chosen choice ids) and store a new attempt.

@@ -19,8 +19,12 @@ def fixture_root() -> Path:
 @pytest.fixture
 def scenario(db) -> Scenario:
     return Scenario.objects.create(
-        slug="fixture-scenario", title="Fixture scenario", summary="For tests.", brief="Run it.",
-        spec={}, starter_design={},
+        slug="fixture-scenario",
+        title="Fixture scenario",
+        summary="For tests.",
+        brief="Run it.",
+        spec={},
+        starter_design={},
     )
 
 
@@ -53,5 +57,7 @@ def right_answers(quiz: Quiz) -> dict[int, list[int]]:
 
 def wrong_answers(quiz: Quiz) -> dict[int, list[int]]:
     """Question id → one incorrect choice id."""
-    return {q.id: [next(c.id for c in q.choices.all() if not c.is_correct)]
-            for q in quiz.questions.all()}
+    return {
+        q.id: [next(c.id for c in q.choices.all() if not c.is_correct)]
+        for q in quiz.questions.all()
+    }

@@ -15,8 +15,21 @@ def admin_client(client, django_user_model):
     return client
 
 
-@pytest.mark.parametrize("model", ["stage", "level", "course", "lesson", "quiz", "question",
-                                   "glossaryterm", "enrollment", "lessonprogress", "quizattempt"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "stage",
+        "level",
+        "course",
+        "lesson",
+        "quiz",
+        "question",
+        "glossaryterm",
+        "enrollment",
+        "lessonprogress",
+        "quizattempt",
+    ],
+)
 def test_changelists_render_with_search_and_filters(admin_client, curriculum, model):
     url = reverse(f"admin:courses_{model}_changelist")
     assert admin_client.get(url).status_code == 200
@@ -64,15 +77,24 @@ def _question_post(question: Question, kind: str, correct: list[bool]) -> dict:
     """The question change form as the browser would post it, with choices as an inline."""
     choices = list(question.choices.all())
     data = {
-        "quiz": question.quiz_id, "order": question.order, "prompt": question.prompt,
-        "kind": kind, "explanation": question.explanation,
-        "choices-TOTAL_FORMS": len(choices), "choices-INITIAL_FORMS": len(choices),
-        "choices-MIN_NUM_FORMS": 2, "choices-MAX_NUM_FORMS": 1000,
+        "quiz": question.quiz_id,
+        "order": question.order,
+        "prompt": question.prompt,
+        "kind": kind,
+        "explanation": question.explanation,
+        "choices-TOTAL_FORMS": len(choices),
+        "choices-INITIAL_FORMS": len(choices),
+        "choices-MIN_NUM_FORMS": 2,
+        "choices-MAX_NUM_FORMS": 1000,
     }
     for i, (choice, is_correct) in enumerate(zip(choices, correct, strict=True)):
-        data |= {f"choices-{i}-id": choice.pk, f"choices-{i}-question": question.pk,
-                 f"choices-{i}-order": choice.order, f"choices-{i}-text": choice.text,
-                 f"choices-{i}-explanation": choice.explanation}
+        data |= {
+            f"choices-{i}-id": choice.pk,
+            f"choices-{i}-question": question.pk,
+            f"choices-{i}-order": choice.order,
+            f"choices-{i}-text": choice.text,
+            f"choices-{i}-explanation": choice.explanation,
+        }
         if is_correct:
             data[f"choices-{i}-is_correct"] = "on"
     return data

@@ -42,8 +42,7 @@ def test_draft_courses_are_invisible(api_client, curriculum):
     assert "secret" not in str(api_client.get(COURSES).json())
 
 
-def test_course_list_query_count_does_not_grow(api_client, curriculum,
-                                               django_assert_num_queries):
+def test_course_list_query_count_does_not_grow(api_client, curriculum, django_assert_num_queries):
     with django_assert_num_queries(3):  # count, courses (+stage, level, quiz), lessons
         api_client.get(COURSES)
     for _ in range(6):
@@ -71,14 +70,17 @@ def test_glossary_is_paginated_and_searchable(api_client, curriculum):
     found = api_client.get("/api/v1/glossary/", {"q": "tail latency"}).json()
     assert [t["slug"] for t in found["results"]] == ["p99"]
     assert api_client.get("/api/v1/glossary/p99/").json()["aliases"] == [
-        "99th percentile", "tail latency"]
+        "99th percentile",
+        "tail latency",
+    ]
 
 
 def test_progress_endpoints_need_authentication(api_client, curriculum):
     assert api_client.get("/api/v1/me/progress/").status_code in (401, 403)
     assert api_client.post(f"{COURSES}demo-course/enroll/").status_code in (401, 403)
-    assert api_client.post(f"{COURSES}demo-course/quiz/attempts/", {"answers": []},
-                           format="json").status_code in (401, 403)
+    assert api_client.post(
+        f"{COURSES}demo-course/quiz/attempts/", {"answers": []}, format="json"
+    ).status_code in (401, 403)
 
 
 def test_enroll_is_idempotent(auth_client, user, curriculum):
@@ -108,8 +110,11 @@ def test_quiz_hides_correct_answers(auth_client, curriculum):
 
 def test_submit_attempt_grades_and_explains(auth_client, user, quiz):
     answers = [{"question": q, "choices": c} for q, c in right_answers(quiz).items()]
-    response = auth_client.post(f"{COURSES}demo-course/quiz/attempts/",
-                                {"answers": answers, "score": 0, "passed": False}, format="json")
+    response = auth_client.post(
+        f"{COURSES}demo-course/quiz/attempts/",
+        {"answers": answers, "score": 0, "passed": False},
+        format="json",
+    )
     assert response.status_code == 201
     data = response.json()
     assert data["passed"] is True and data["score"] == "1.0000"
@@ -120,12 +125,15 @@ def test_submit_attempt_grades_and_explains(auth_client, user, quiz):
     assert listing["count"] == 1 and listing["results"][0]["id"] == data["id"]
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({}, "answers"),
-    ({"answers": "nope"}, "answers"),
-    ({"answers": [{"question": "x", "choices": []}]}, "answers"),
-    ({"answers": [{"question": 999999, "choices": []}]}, "answers"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({}, "answers"),
+        ({"answers": "nope"}, "answers"),
+        ({"answers": [{"question": "x", "choices": []}]}, "answers"),
+        ({"answers": [{"question": 999999, "choices": []}]}, "answers"),
+    ],
+)
 def test_bad_attempts_are_400_naming_the_field(auth_client, quiz, payload, field):
     response = auth_client.post(f"{COURSES}demo-course/quiz/attempts/", payload, format="json")
     assert response.status_code == 400
@@ -136,8 +144,10 @@ def test_bad_attempts_are_400_naming_the_field(auth_client, quiz, payload, field
 def test_duplicate_and_wrong_choice_answers_are_400(auth_client, quiz):
     q1, q2 = list(quiz.questions.order_by("order"))[:2]
     dup = {"answers": [{"question": q1.id, "choices": []}, {"question": q1.id, "choices": []}]}
-    assert auth_client.post(f"{COURSES}demo-course/quiz/attempts/", dup,
-                            format="json").status_code == 400
+    assert (
+        auth_client.post(f"{COURSES}demo-course/quiz/attempts/", dup, format="json").status_code
+        == 400
+    )
     foreign = {"answers": [{"question": q1.id, "choices": [q2.choices.first().id]}]}
     response = auth_client.post(f"{COURSES}demo-course/quiz/attempts/", foreign, format="json")
     assert response.status_code == 400 and "answers" in response.json()
@@ -156,8 +166,9 @@ def test_progress_is_scoped_to_the_learner(auth_client, user, other_user, lesson
     assert auth_client.get(f"{COURSES}demo-course/quiz/attempts/").json()["count"] == 0
 
 
-def test_progress_list_query_count_does_not_grow(auth_client, user, curriculum,
-                                                 django_assert_num_queries):
+def test_progress_list_query_count_does_not_grow(
+    auth_client, user, curriculum, django_assert_num_queries
+):
     from courses.models import Course
 
     for course in Course.objects.all():
@@ -176,9 +187,15 @@ def test_progress_list_query_count_does_not_grow(auth_client, user, curriculum,
 def test_schema_documents_the_endpoints(api_client):
     schema = api_client.get("/api/schema/", {"format": "json"}).json()
     paths = schema["paths"]
-    for path in ["/api/v1/courses/", "/api/v1/courses/{slug}/enroll/",
-                 "/api/v1/courses/{slug}/lessons/{lesson_slug}/",
-                 "/api/v1/courses/{slug}/lessons/{lesson_slug}/complete/",
-                 "/api/v1/courses/{slug}/quiz/attempts/", "/api/v1/glossary/",
-                 "/api/v1/me/progress/", "/api/v1/stages/", "/api/v1/levels/"]:
+    for path in [
+        "/api/v1/courses/",
+        "/api/v1/courses/{slug}/enroll/",
+        "/api/v1/courses/{slug}/lessons/{lesson_slug}/",
+        "/api/v1/courses/{slug}/lessons/{lesson_slug}/complete/",
+        "/api/v1/courses/{slug}/quiz/attempts/",
+        "/api/v1/glossary/",
+        "/api/v1/me/progress/",
+        "/api/v1/stages/",
+        "/api/v1/levels/",
+    ]:
         assert path in paths, path

@@ -65,8 +65,9 @@ def test_an_edited_file_updates_its_row_and_keeps_ids(tree, scenario):
     question_ids = list(Question.objects.order_by("order").values_list("id", flat=True))
     lesson_path.write_text(lesson_path.read_text().replace("minutes: 5", "minutes: 9"))
     quiz_path = tree / "courses/demo-course/quiz.yaml"
-    quiz_path.write_text(quiz_path.read_text().replace("What does p99 describe?",
-                                                       "What does the p99 describe?"))
+    quiz_path.write_text(
+        quiz_path.read_text().replace("What does p99 describe?", "What does the p99 describe?")
+    )
 
     report = curriculum_load(root=tree)
 
@@ -98,22 +99,59 @@ def test_scenarios_are_linked_once_they_exist(tree, scenario):
     assert Course.objects.get(slug="second-course").required_scenarios.get() == scenario
 
 
-@pytest.mark.parametrize("relative, old, new, expected", [
-    ("courses/demo-course/course.yaml", "level: A1", "level: Z9", "course.yaml: level: unknown level"),
-    ("courses/demo-course/course.yaml", "summary: A small", "sumary: A small", "course.yaml: sumary: unknown field"),
-    ("courses/demo-course/lessons/02-second-lesson.md", "minutes: 7", "minutes: 0",
-     "02-second-lesson.md: minutes:"),
-    ("courses/demo-course/quiz.yaml", "explanation: That is the average.", "explanation: ''",
-     "quiz.yaml: questions[0].choices[1].explanation: every choice is explained"),
-    ("courses/demo-course/quiz.yaml", "{text: The mean latency, correct: false",
-     "{text: The mean latency, correct: true", "quiz.yaml: questions[0].choices: A single-answer"),
-    ("courses/demo-course/quiz.yaml", "{text: DNS round robin, correct: true",
-     "{text: DNS round robin, correct: false", None),  # still one correct: valid for multiple
-    ("glossary.yaml", "short: Spreads incoming", "short: " + "x" * 200 + " Spreads",
-     "glossary.yaml: terms[1].short: Ensure this value has at most 160 characters"),
-    ("courses/demo-course/lessons/01-first-lesson.md", "url: \"https://www.rfc-editor.org/rfc/rfc9110\"",
-     "url: \"javascript:alert(1)\"", "01-first-lesson.md: sources:"),
-])
+@pytest.mark.parametrize(
+    "relative, old, new, expected",
+    [
+        (
+            "courses/demo-course/course.yaml",
+            "level: A1",
+            "level: Z9",
+            "course.yaml: level: unknown level",
+        ),
+        (
+            "courses/demo-course/course.yaml",
+            "summary: A small",
+            "sumary: A small",
+            "course.yaml: sumary: unknown field",
+        ),
+        (
+            "courses/demo-course/lessons/02-second-lesson.md",
+            "minutes: 7",
+            "minutes: 0",
+            "02-second-lesson.md: minutes:",
+        ),
+        (
+            "courses/demo-course/quiz.yaml",
+            "explanation: That is the average.",
+            "explanation: ''",
+            "quiz.yaml: questions[0].choices[1].explanation: every choice is explained",
+        ),
+        (
+            "courses/demo-course/quiz.yaml",
+            "{text: The mean latency, correct: false",
+            "{text: The mean latency, correct: true",
+            "quiz.yaml: questions[0].choices: A single-answer",
+        ),
+        (
+            "courses/demo-course/quiz.yaml",
+            "{text: DNS round robin, correct: true",
+            "{text: DNS round robin, correct: false",
+            None,
+        ),  # still one correct: valid for multiple
+        (
+            "glossary.yaml",
+            "short: Spreads incoming",
+            "short: " + "x" * 200 + " Spreads",
+            "glossary.yaml: terms[1].short: Ensure this value has at most 160 characters",
+        ),
+        (
+            "courses/demo-course/lessons/01-first-lesson.md",
+            'url: "https://www.rfc-editor.org/rfc/rfc9110"',
+            'url: "javascript:alert(1)"',
+            "01-first-lesson.md: sources:",
+        ),
+    ],
+)
 def test_validation_errors_name_the_file_and_field(tree, scenario, relative, old, new, expected):
     path = tree / relative
     assert old in path.read_text()
@@ -154,7 +192,10 @@ def test_export_writes_admin_edits_and_removes_renamed_lessons(tmp_path, scenari
     curriculum_export(root=tmp_path)
     lessons = sorted(p.name for p in (tmp_path / "courses/demo-course/lessons").iterdir())
     assert lessons == ["01-first-lesson.md", "02-renamed-lesson.md", "03-draft-lesson.md"]
-    assert "title: Renamed" in (tmp_path / "courses/demo-course/lessons/02-renamed-lesson.md").read_text()
+    assert (
+        "title: Renamed"
+        in (tmp_path / "courses/demo-course/lessons/02-renamed-lesson.md").read_text()
+    )
 
 
 def test_load_command_prints_counts_and_is_idempotent(scenario):

@@ -13,25 +13,25 @@ XSS_PAYLOADS = [
     "<script>alert(1)</script>",
     "<img src=x onerror=alert(1)>",
     "<svg onload=alert(1)>",
-    "<a href=\"javascript:alert(1)\">x</a>",
+    '<a href="javascript:alert(1)">x</a>',
     "[click](javascript:alert(1))",
     "[click](JaVaScRiPt:alert(1))",
     "[click](  javascript:alert(1))",
     "[click](vbscript:msgbox(1))",
     "[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
     "![x](javascript:alert(1))",
-    "<iframe src=\"https://evil.example\"></iframe>",
+    '<iframe src="https://evil.example"></iframe>',
     "<body onload=alert(1)>",
-    "<div style=\"background:url(javascript:alert(1))\">x</div>",
-    "<a href=\"&#106;avascript:alert(1)\">x</a>",
+    '<div style="background:url(javascript:alert(1))">x</div>',
+    '<a href="&#106;avascript:alert(1)">x</a>',
     "[x](&#106;avascript:alert(1))",
-    "<math><mi xlink:href=\"javascript:alert(1)\">x</mi></math>",
+    '<math><mi xlink:href="javascript:alert(1)">x</mi></math>',
     "<details open ontoggle=alert(1)>",
     "`<script>alert(1)</script>`",
     "```html\n<script>alert(1)</script>\n```",
     "<<script>script>alert(1)<</script>/script>",
     "<IMG SRC=JaVaScRiPt:alert('XSS')>",
-    "<a href=\"https://ok.example\" onclick=\"alert(1)\">ok</a>",
+    '<a href="https://ok.example" onclick="alert(1)">ok</a>',
 ]
 
 
@@ -53,9 +53,11 @@ def _assert_safe(html: str) -> None:
         assert tag not in {"script", "iframe", "svg", "math", "object", "embed", "style", "body"}
         for name, value in attrs.items():
             assert not name.startswith("on"), f"event attribute {name} on <{tag}>"
-            assert name != "style" or value.replace(" ", "") in {"text-align:right",
-                                                                 "text-align:left",
-                                                                 "text-align:center"}
+            assert name != "style" or value.replace(" ", "") in {
+                "text-align:right",
+                "text-align:left",
+                "text-align:center",
+            }
             if name in {"href", "src"}:
                 scheme = urlsplit((value or "").strip()).scheme.lower()
                 assert scheme in {"", "http", "https", "mailto"}, f"{name}={value!r}"
@@ -81,12 +83,15 @@ def test_safe_markdown_survives(db):
 
 
 def test_glossary_terms_are_linked_once_with_tooltip(db):
-    GlossaryTermFactory(slug="p99", term="p99", aliases=["tail latency"],
-                        short="The latency 99 % of requests beat.")
+    GlossaryTermFactory(
+        slug="p99", term="p99", aliases=["tail latency"], short="The latency 99 % of requests beat."
+    )
     html = render_markdown("Our p99 is high. The p99 again.")
     assert html.count('class="glossary"') == 1
-    assert '<a class="glossary" href="/glossary/#p99" title="The latency 99 % of requests beat."' \
-           ' rel="noopener noreferrer">p99</a>' in html
+    assert (
+        '<a class="glossary" href="/glossary/#p99" title="The latency 99 % of requests beat."'
+        ' rel="noopener noreferrer">p99</a>' in html
+    )
 
 
 def test_aliases_match_case_insensitively_on_word_boundaries(db):
@@ -110,13 +115,13 @@ def test_no_links_inside_code_links_or_headings(db):
     assert 'class="glossary"' not in html
     html = render_markdown("## About p99\n\nNow p99 in text.")
     assert html.count('class="glossary"') == 1
-    assert "<h2 id=\"about-p99\">About p99</h2>" in html
+    assert '<h2 id="about-p99">About p99</h2>' in html
 
 
 def test_tooltip_is_escaped(db):
     GlossaryTermFactory(slug="evil", term="evil", short='Quote " and <b>tag</b>')
     html = render_markdown("An evil word.")
-    assert "title=\"Quote &quot; and &lt;b&gt;tag&lt;/b&gt;\"" in html
+    assert 'title="Quote &quot; and &lt;b&gt;tag&lt;/b&gt;"' in html
 
 
 def test_glossary_changes_invalidate_the_cached_index(db):

@@ -41,14 +41,16 @@ def test_lesson_slug_unique_within_a_course_only():
 
 def test_enrollment_percent_cannot_exceed_100(user):
     with pytest.raises(IntegrityError), transaction.atomic():
-        Enrollment.objects.create(learner=user, course=CourseFactory(), percent=101,
-                                  lessons_done=1, lessons_total=1)
+        Enrollment.objects.create(
+            learner=user, course=CourseFactory(), percent=101, lessons_done=1, lessons_total=1
+        )
 
 
 def test_enrollment_done_cannot_exceed_total(user):
     with pytest.raises(IntegrityError), transaction.atomic():
-        Enrollment.objects.create(learner=user, course=CourseFactory(), lessons_done=3,
-                                  lessons_total=2)
+        Enrollment.objects.create(
+            learner=user, course=CourseFactory(), lessons_done=3, lessons_total=2
+        )
 
 
 def test_choice_needs_an_explanation():
@@ -59,23 +61,37 @@ def test_choice_needs_an_explanation():
 
 def test_pass_threshold_is_a_fraction():
     with pytest.raises(IntegrityError), transaction.atomic():
-        Quiz.objects.create(course=CourseFactory(), slug="q", title="Q",
-                            pass_threshold=Decimal("1.50"))
+        Quiz.objects.create(
+            course=CourseFactory(), slug="q", title="Q", pass_threshold=Decimal("1.50")
+        )
 
 
 def test_attempt_score_is_a_fraction(user):
     quiz = QuizFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
-        QuizAttempt.objects.create(learner=user, quiz=quiz, answers=[], correct_count=1,
-                                   question_count=1, score=Decimal("1.5"), passed=True,
-                                   created_at=timezone.now())
+        QuizAttempt.objects.create(
+            learner=user,
+            quiz=quiz,
+            answers=[],
+            correct_count=1,
+            question_count=1,
+            score=Decimal("1.5"),
+            passed=True,
+            created_at=timezone.now(),
+        )
 
 
 def test_attempts_are_immutable(user):
     quiz = QuizFactory()
     attempt = QuizAttempt.objects.create(
-        learner=user, quiz=quiz, answers=[], correct_count=0, question_count=1,
-        score=Decimal("0"), passed=False, created_at=timezone.now(),
+        learner=user,
+        quiz=quiz,
+        answers=[],
+        correct_count=0,
+        question_count=1,
+        score=Decimal("0"),
+        passed=False,
+        created_at=timezone.now(),
     )
     attempt.passed = True
     with pytest.raises(ValueError, match="immutable"):
@@ -85,8 +101,11 @@ def test_attempts_are_immutable(user):
 
 
 def test_json_fields_are_validated():
-    lesson = LessonFactory.build(course=CourseFactory(), recall_prompts="not a list",
-                                 sources=[{"title": "x", "url": "javascript:alert(1)"}])
+    lesson = LessonFactory.build(
+        course=CourseFactory(),
+        recall_prompts="not a list",
+        sources=[{"title": "x", "url": "javascript:alert(1)"}],
+    )
     with pytest.raises(Exception) as excinfo:
         lesson.full_clean()
     assert set(excinfo.value.message_dict) >= {"recall_prompts", "sources"}

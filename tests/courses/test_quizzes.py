@@ -32,8 +32,12 @@ def test_multiple_answer_needs_exactly_the_correct_set(user, quiz):
     correct = [c.id for c in multiple.choices.all() if c.is_correct]
     wrong = [c.id for c in multiple.choices.all() if not c.is_correct]
     answers = right_answers(quiz)
-    for chosen, expected in [(correct, True), (correct[:1], False), (correct + wrong, False),
-                             ([], False)]:
+    for chosen, expected in [
+        (correct, True),
+        (correct[:1], False),
+        (correct + wrong, False),
+        ([], False),
+    ]:
         answers[multiple.id] = chosen
         attempt = quiz_attempt_submit(learner=user, quiz=quiz, answers=answers)
         graded = next(a for a in attempt.answers if a["question"] == multiple.id)
@@ -42,20 +46,24 @@ def test_multiple_answer_needs_exactly_the_correct_set(user, quiz):
 
 def test_unanswered_questions_count_as_wrong(user, quiz):
     first = quiz.questions.order_by("order").first()
-    attempt = quiz_attempt_submit(learner=user, quiz=quiz,
-                                  answers={first.id: right_answers(quiz)[first.id]})
+    attempt = quiz_attempt_submit(
+        learner=user, quiz=quiz, answers={first.id: right_answers(quiz)[first.id]}
+    )
     assert (attempt.correct_count, attempt.question_count) == (1, 3)
     assert attempt.score == Decimal("0.3333")
 
 
-@pytest.mark.parametrize("threshold, right, passed", [
-    ("0.60", 2, True),    # 2/3 = 0.667 ≥ 0.60
-    ("0.67", 2, False),   # 2/3 < 0.67, though the rounded score 0.6667 is close
-    ("0.66", 2, True),
-    ("1.00", 2, False),
-    ("1.00", 3, True),
-    ("0.00", 0, True),
-])
+@pytest.mark.parametrize(
+    "threshold, right, passed",
+    [
+        ("0.60", 2, True),  # 2/3 = 0.667 ≥ 0.60
+        ("0.67", 2, False),  # 2/3 < 0.67, though the rounded score 0.6667 is close
+        ("0.66", 2, True),
+        ("1.00", 2, False),
+        ("1.00", 3, True),
+        ("0.00", 0, True),
+    ],
+)
 def test_pass_threshold_is_compared_exactly(user, quiz, threshold, right, passed):
     Quiz.objects.filter(pk=quiz.pk).update(pass_threshold=Decimal(threshold))
     quiz.refresh_from_db()
@@ -67,15 +75,28 @@ def test_pass_threshold_is_compared_exactly(user, quiz, threshold, right, passed
     assert attempt.passed is passed
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda answers, quiz: answers.update({999999: []}), "not part of this quiz"),
-    (lambda answers, quiz: answers.update(
-        {quiz.questions.first().id: [quiz.questions.last().choices.first().id]}),
-     "do not belong"),
-    (lambda answers, quiz: answers.update({quiz.questions.filter(kind="single").first().id: [
-        c.id for c in quiz.questions.filter(kind="single").first().choices.all()]}),
-     "single answer"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda answers, quiz: answers.update({999999: []}), "not part of this quiz"),
+        (
+            lambda answers, quiz: answers.update(
+                {quiz.questions.first().id: [quiz.questions.last().choices.first().id]}
+            ),
+            "do not belong",
+        ),
+        (
+            lambda answers, quiz: answers.update(
+                {
+                    quiz.questions.filter(kind="single").first().id: [
+                        c.id for c in quiz.questions.filter(kind="single").first().choices.all()
+                    ]
+                }
+            ),
+            "single answer",
+        ),
+    ],
+)
 def test_invalid_answers_are_rejected_and_nothing_is_stored(user, quiz, mutate, message):
     answers = right_answers(quiz)
     mutate(answers, quiz)

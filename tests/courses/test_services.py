@@ -51,7 +51,10 @@ def test_completing_twice_is_harmless(user, lessons):
     assert LessonProgress.objects.filter(learner=user).count() == 1
     assert LessonProgress.objects.get(learner=user).completed_at == stamp
     assert (again.lessons_done, again.percent, again.last_activity_at) == (
-        first.lessons_done, first.percent, first.last_activity_at)
+        first.lessons_done,
+        first.percent,
+        first.last_activity_at,
+    )
 
 
 def test_draft_lesson_cannot_be_completed(user, course):
@@ -118,8 +121,9 @@ def test_required_scenarios_come_from_scoring(user, curriculum, monkeypatch):
     assert requirements_for(user=user, courses=[second])[second.id].scenarios == []
 
 
-def test_requirements_query_count_does_not_grow_with_courses(user, curriculum,
-                                                            django_assert_num_queries):
+def test_requirements_query_count_does_not_grow_with_courses(
+    user, curriculum, django_assert_num_queries
+):
     from courses.models import Course
     from tests.courses.factories import LessonFactory, QuizFactory
 

@@ -55,7 +55,9 @@ def test_the_same_moments_make_different_days_in_different_zones(user, lessons):
 
 def test_a_late_evening_completion_counts_for_the_local_today(user, lessons):
     user.time_zone = "America/Los_Angeles"  # UTC−8 in January
-    lesson_complete(learner=user, lesson=lessons[0], now=at("2026-01-15T06:00"))  # 22:00 on the 14th
+    lesson_complete(
+        learner=user, lesson=lessons[0], now=at("2026-01-15T06:00")
+    )  # 22:00 on the 14th
     streak = streak_for(user=user, now=at("2026-01-15T07:00"))  # 23:00 on the 14th, local
     assert streak.active_today and streak.current == 1
 

@@ -59,7 +59,9 @@ def test_enroll_needs_login_and_post(client, user, course):
 def test_lesson_page_has_glossary_tooltips_recall_recap_sources_and_pager(client, course):
     url = reverse("courses:lesson_detail", args=[course.slug, "first-lesson"])
     body = client.get(url).content.decode()
-    assert '<a class="glossary" href="/glossary/#p99" title="The latency below which 99 % of' in body
+    assert (
+        '<a class="glossary" href="/glossary/#p99" title="The latency below which 99 % of' in body
+    )
     assert "<details>" in body and "What does p99 measure?" in body
     assert "Recap" in body and "Averages hide the tail." in body
     assert 'href="https://www.rfc-editor.org/rfc/rfc9110"' in body
@@ -72,12 +74,14 @@ def test_mark_complete_then_continue(client, user, course, lessons):
     client.force_login(user)
     url = reverse("courses:lesson_complete", args=[course.slug, lessons[0].slug])
     response = client.post(url)
-    assert response["Location"] == reverse("courses:lesson_detail",
-                                           args=[course.slug, lessons[1].slug])
+    assert response["Location"] == reverse(
+        "courses:lesson_detail", args=[course.slug, lessons[1].slug]
+    )
     client.post(url)  # twice: harmless
     assert LessonProgress.objects.filter(learner=user).count() == 1
-    body = client.get(reverse("courses:lesson_detail",
-                              args=[course.slug, lessons[0].slug])).content.decode()
+    body = client.get(
+        reverse("courses:lesson_detail", args=[course.slug, lessons[0].slug])
+    ).content.decode()
     assert "You completed this lesson" in body
 
 
@@ -105,8 +109,9 @@ def test_quiz_grades_without_javascript_and_explains_every_choice(client, user, 
 def test_quiz_rejects_bad_input_with_400(client, user, course, quiz):
     client.force_login(user)
     question = quiz.questions.first()
-    response = client.post(reverse("courses:quiz", args=[course.slug]),
-                           {f"question-{question.id}": "not-a-number"})
+    response = client.post(
+        reverse("courses:quiz", args=[course.slug]), {f"question-{question.id}": "not-a-number"}
+    )
     assert response.status_code == 400
     assert b"numeric" in response.content
     assert not QuizAttempt.objects.exists()
@@ -135,8 +140,9 @@ def test_dashboard_needs_login(client):
     assert response.status_code == 302
 
 
-def test_dashboard_query_count_does_not_grow_with_enrollments(client, user, curriculum,
-                                                              django_assert_max_num_queries):
+def test_dashboard_query_count_does_not_grow_with_enrollments(
+    client, user, curriculum, django_assert_max_num_queries
+):
     from courses.models import Course
     from courses.services.progress import enrollment_create
     from tests.courses.factories import LessonFactory

@@ -30,8 +30,9 @@ def _progress(page) -> int:
     return int(page.get_by_test_id("progress").first.get_attribute("value"))
 
 
-def test_learner_signs_up_enrolls_reads_completes_and_passes(live_server, page, screenshot,
-                                                              curriculum):
+def test_learner_signs_up_enrolls_reads_completes_and_passes(
+    live_server, page, screenshot, curriculum
+):
     lessons = list(curriculum.lessons.published().order_by("order"))
     quiz = Quiz.objects.prefetch_related("questions__choices").get(course=curriculum)
     right = [c.id for q in quiz.questions.all() for c in q.choices.all() if c.is_correct]
@@ -88,8 +89,9 @@ def test_learner_signs_up_enrolls_reads_completes_and_passes(live_server, page, 
     page.get_by_role("button", name="Submit answers").click()
     page.wait_for_url(re.compile(r"/quiz/attempts/\d+/$"))
     assert "Passed" in page.content()
-    assert page.locator(".explanation").count() == sum(q.choices.count()
-                                                       for q in quiz.questions.all())
+    assert page.locator(".explanation").count() == sum(
+        q.choices.count() for q in quiz.questions.all()
+    )
     screenshot("08-quiz-result")
     page.screenshot(path=str(SCREENSHOTS / "08-quiz-result-first-screen.png"))
 

@@ -9,11 +9,17 @@ from courses.services.curriculum_export import curriculum_export
 
 
 class Command(BaseCommand):
-    help = "Export stages, levels, glossary, courses, lessons and quizzes to files (canonical form)."
+    help = (
+        "Export stages, levels, glossary, courses, lessons and quizzes to files (canonical form)."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--path", type=Path, default=DEFAULT_ROOT,
-                            help="Curriculum root (default: courses/curriculum/).")
+        parser.add_argument(
+            "--path",
+            type=Path,
+            default=DEFAULT_ROOT,
+            help="Curriculum root (default: courses/curriculum/).",
+        )
 
     def handle(self, *args, path: Path, **options):
         written = curriculum_export(root=path)

@@ -14,8 +14,12 @@ class Command(BaseCommand):
     help = "Load stages, levels, glossary, courses, lessons and quizzes from courses/curriculum/."
 
     def add_arguments(self, parser):
-        parser.add_argument("--path", type=Path, default=DEFAULT_ROOT,
-                            help="Curriculum root (default: courses/curriculum/).")
+        parser.add_argument(
+            "--path",
+            type=Path,
+            default=DEFAULT_ROOT,
+            help="Curriculum root (default: courses/curriculum/).",
+        )
 
     def handle(self, *args, path: Path, **options):
         try:
@@ -26,8 +30,10 @@ class Command(BaseCommand):
                 + "\n  ".join(exc.problems)
             ) from exc
         for kind, counts in sorted(report.counts.items()):
-            line = (f"{kind:>20}: {counts[CREATED]} created, {counts[UPDATED]} updated, "
-                    f"{counts[UNCHANGED]} unchanged")
+            line = (
+                f"{kind:>20}: {counts[CREATED]} created, {counts[UPDATED]} updated, "
+                f"{counts[UNCHANGED]} unchanged"
+            )
             if counts[DELETED]:
                 line += f", {counts[DELETED]} deleted"
             self.stdout.write(line)

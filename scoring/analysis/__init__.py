@@ -108,17 +108,19 @@ def _accepted(
 
 def measure_fixes(
     scenario: engine.Scenario,
-    design: engine.Design,
     candidates: Sequence[Candidate],
+    base: ScoreFacts,
     *,
     replications: int,
     seed: int,
 ) -> list[dict]:
-    """Simulate the design and every accepted fix in ONE batch on ``seed``; report the deltas.
+    """Simulate every accepted fix in ONE batch on ``seed``; report the deltas against ``base``.
 
-    The learner's design is simulated again as variant 0 of the batch so that every fix is
-    compared with a baseline that shares its random draws (common random numbers): the delta
-    comes from the change, not from noise.
+    ``base`` is the score of the learner's design simulated with the same ``seed`` and
+    ``replications``. The engine gives every variant of a batch, and every batch on a seed, the
+    same random draws (common random numbers), so a variant's result does not depend on what it
+    is batched with: the delta comes from the change, not from noise, without simulating the
+    learner's design a second time.
 
     Returns
     -------
@@ -132,11 +134,10 @@ def measure_fixes(
         return []
     contract = contract_of(scenario)
     batch = engine.simulate(
-        scenario, [design, *(d for _, d in accepted)], replications=replications, seed=seed
+        scenario, [d for _, d in accepted], replications=replications, seed=seed
     )
-    base = _score(batch, 0, contract)
     rows = []
-    for index, (candidate, _) in enumerate(accepted, start=1):
+    for index, (candidate, _) in enumerate(accepted):
         s = _score(batch, index, contract)
         rows.append(
             {
@@ -199,8 +200,8 @@ def assess(
     impact = compute_impact(view)
     fixes = measure_fixes(
         scenario,
-        design,
         propose_fixes(view, root_cause, factors),
+        score,
         replications=replications,
         seed=seed,
     )

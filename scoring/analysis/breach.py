@@ -3,10 +3,12 @@
 A contract is judged on a whole run, but a post-mortem needs *when*. We read the engine's
 per-tick means over replications (which already smooth one unlucky draw):
 
-* availability: a tick is in breach when ``success_rps / offered_rps < A`` in the tick **and**
-  over the trailing ``BREACH_WINDOW_S`` window (the usual one-minute SLO window). Requiring the
-  window keeps a lone noisy tick from counting as an outage; requiring the tick keeps the
-  window from smearing an outage past its end.
+* availability: a tick is in breach when ``1 - error_rps / offered_rps < A`` in the tick
+  **and** over the trailing ``BREACH_WINDOW_S`` window (the usual one-minute SLO window).
+  Requiring the window keeps a lone noisy tick from counting as an outage; requiring the tick
+  keeps the window from smearing an outage past its end. Errors, not successes, are counted:
+  successes lag arrivals by the response time, so ``success / offered`` dips in the first tick
+  of every run (and after every burst) without a single request failing.
 * latency: a tick is in breach when its percentile named by the SLA is ``> T``. No window here:
   averaging percentiles over a window would delay the onset, whereas a window's p99 crosses the
   target as soon as 1 % of its requests are slow. When the engine does not report that
@@ -81,7 +83,7 @@ def find_breach(
     Parameters
     ----------
     series : mapping of key to ndarray (n_ticks,)
-        Per-tick means: ``offered_rps``, ``success_rps`` [1/s] and at least one
+        Per-tick means: ``offered_rps``, ``error_rps`` [1/s] and at least one
         ``latency_pXX_ms`` [ms].
     times_s : ndarray (n_ticks,)
         Start of each tick [s].
@@ -94,13 +96,17 @@ def find_breach(
     Breach
     """
     offered = np.nan_to_num(np.asarray(series["offered_rps"], dtype=float))
-    success = np.nan_to_num(np.asarray(series["success_rps"], dtype=float))
+    errors = np.nan_to_num(np.asarray(series["error_rps"], dtype=float))
     window = max(1, int(round(BREACH_WINDOW_S / tick_s)))
 
     offered_w = trailing_sum(offered, window)
-    success_w = trailing_sum(success, window)
-    availability = np.divide(success_w, offered_w, out=np.ones_like(offered_w), where=offered_w > 0)
-    tick_availability = np.divide(success, offered, out=np.ones_like(offered), where=offered > 0)
+    errors_w = trailing_sum(errors, window)
+    availability = 1.0 - np.divide(
+        errors_w, offered_w, out=np.zeros_like(offered_w), where=offered_w > 0
+    )
+    tick_availability = 1.0 - np.divide(
+        errors, offered, out=np.zeros_like(offered), where=offered > 0
+    )
     availability_bad = (availability < contract.availability) & (
         tick_availability < contract.availability
     )

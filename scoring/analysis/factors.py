@@ -253,14 +253,14 @@ def _slow_cold_start(view: VariantView) -> Iterator[Finding]:
 def _queue_backlog(view: VariantView) -> Iterator[Finding]:
     offered = view.mean("offered_rps")
     mean_rps = float(offered.mean()) if offered is not None and len(offered) else 0.0
-    for cid in view.components:
-        backlog = view.peak(f"backlog:{cid}")
+    for station in view.stations("backlog"):
+        backlog = view.peak(f"backlog:{station}")
         if backlog is None or mean_rps <= 0 or backlog.value < BACKLOG_SECONDS * mean_rps:
             continue
         yield Finding(
-            component=cid,
+            component=view.component_of(station),
             evidence=(
-                f"{backlog.value:,.0f} requests were waiting at {cid} at {_t(backlog.t_s)}, "
+                f"{backlog.value:,.0f} requests were waiting at {station} at {_t(backlog.t_s)}, "
                 f"{backlog.value / mean_rps:.1f} s of average traffic."
             ),
             data={
@@ -300,15 +300,19 @@ def _over_budget(view: VariantView) -> Iterator[Finding]:
 
 
 def _under_provisioned(view: VariantView) -> Iterator[Finding]:
-    for cid, component in view.components.items():
-        util = view.peak(f"utilization:{cid}")
+    for station in view.stations("utilization"):
+        util = view.peak(f"utilization:{station}")
         if util is None or util.value <= HOT_UTILIZATION:
             continue
+        cid = view.component_of(station)
+        kind = view.components.get(cid, {}).get("type", "component").replace("_", " ")
         yield Finding(
             component=cid,
-            evidence=f"{component.get('type', 'component').replace('_', ' ').capitalize()} {cid} "
-            f"peaked at {util.value:.0%} utilization at {_t(util.t_s)}.",
-            data={"peak_utilization": util.value, "at_s": util.t_s},
+            evidence=(
+                f"{kind.capitalize()} {station} peaked at {util.value:.0%} utilization "
+                f"at {_t(util.t_s)}."
+            ),
+            data={"station": station, "peak_utilization": util.value, "at_s": util.t_s},
         )
 
 

@@ -128,6 +128,9 @@ def _add_cache(doc: dict, cid: str | None, view: VariantView) -> Change | None:
     databases = [c for c in route if types.get(c) == "database"]
     if not databases or {"cache", "cdn"} & set(types.values()):
         return None
+    # Aimed at a component, a cache only relieves the database behind it.
+    if cid is not None and cid not in databases:
+        return None
     new = copy.deepcopy(doc)
     ids = {c["id"] for c in new["components"]}
     cache_id = next(
@@ -325,16 +328,16 @@ FIXES: tuple[Fix, ...] = (
         _add_cache,
     ),
     Fix(
-        "enlarge_cache",
-        "Double the cache memory",
-        frozenset({"cold_cache", "cache_flush"}),
-        _enlarge_cache,
-    ),
-    Fix(
         "coalesce_misses",
         "Coalesce cache misses",
         frozenset({"cold_cache", "cache_flush", "cache_node_loss"}),
         _coalesce_misses,
+    ),
+    Fix(
+        "enlarge_cache",
+        "Double the cache memory",
+        frozenset({"cold_cache", "cache_flush"}),
+        _enlarge_cache,
     ),
     Fix(
         "spread_zones",
@@ -398,7 +401,7 @@ def propose_fixes(view: VariantView, root_cause: dict, factors: list[dict]) -> l
     list of Candidate, each with a new design document; the caller must still validate them.
     """
     reasons = [(root_cause["kind"], root_cause.get("component"))]
-    reasons += [(f["code"], f.get("component") or root_cause.get("component")) for f in factors]
+    reasons += [(f["code"], f.get("component")) for f in factors]
     candidates: list[Candidate] = []
     seen: set[str] = set()
     for reason, component in reasons:

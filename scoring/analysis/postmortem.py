@@ -120,8 +120,7 @@ def find_root_cause(view: VariantView) -> dict[str, Any]:
                 ),
             }
         return _saturation_cause(
-            already.component,
-            already.t_s,
+            already,
             t_b,
             what_broke,
             f" It was already saturated when the {_describe_incident(incident)} hit.",
@@ -131,16 +130,25 @@ def find_root_cause(view: VariantView) -> dict[str, Any]:
         (e for e in view.events_of("saturation_start") if e.t_s <= t_b + view.tick_s), None
     )
     if first is not None:
-        return _saturation_cause(first.component, first.t_s, t_b, what_broke, "")
+        return _saturation_cause(first, t_b, what_broke, "")
 
-    hottest = max(
-        ((cid, view.at(f"utilization:{cid}", t_b)) for cid in view.components),
-        key=lambda pair: -1.0 if pair[1] is None else pair[1],
-        default=(None, None),
+    busiest = max(
+        view.stations("utilization"),
+        key=lambda key: view.at(f"utilization:{key}", t_b),
+        default=None,
     )
-    cid, util = hottest
+    util = None if busiest is None else view.at(f"utilization:{busiest}", t_b)
     if util is not None and util > HOT_UTILIZATION:
-        return _saturation_cause(cid, t_b, t_b, what_broke, f" It was at {util:.0%} utilization.")
+        return {
+            "kind": "saturation",
+            "component": view.component_of(busiest),
+            "t_s": t_b,
+            "explanation": (
+                f"{busiest} was the busiest component, at {util:.0%} utilization, when "
+                f"{what_broke} at {_t(t_b)}: close to full utilization, queueing delay grows "
+                "steeply with every extra request."
+            ),
+        }
     return {
         "kind": "slow_path",
         "component": None,
@@ -152,16 +160,15 @@ def find_root_cause(view: VariantView) -> dict[str, Any]:
     }
 
 
-def _saturation_cause(
-    component: str | None, t_sat: float, t_b: float, what_broke: str, extra: str
-) -> dict:
+def _saturation_cause(event: Any, t_b: float, what_broke: str, extra: str) -> dict:
+    """Root cause from a ``saturation_start`` event (its station may be a component part)."""
     return {
         "kind": "saturation",
-        "component": component,
-        "t_s": t_sat,
+        "component": VariantView.component_of(event.component),
+        "t_s": float(event.t_s),
         "explanation": (
-            f"{component} saturated at {_t(t_sat)}, before the first breach at {_t(t_b)} when "
-            f"{what_broke}.{extra}"
+            f"{event.component} saturated at {_t(event.t_s)}, before the first breach at "
+            f"{_t(t_b)} when {what_broke}.{extra}"
         ),
     }
 
@@ -236,7 +243,12 @@ def write_summary(
         parts.append(root_cause["explanation"])
     if impact["failed_requests"] > 0:
         burned = impact["error_budget_burned_fraction"]
-        budget = f", {burned:.0%} of the error budget" if burned is not None else ""
+        if burned is None:
+            budget = ""
+        elif burned >= 2:  # "52× the error budget" reads better than "5271 %"
+            budget = f", {burned:.0f}× the error budget the SLA allows"
+        else:
+            budget = f", {burned:.0%} of the error budget"
         parts.append(
             f"About {impact['failed_requests']:,.0f} of {impact['offered_requests']:,.0f} "
             f"requests failed{budget}."
@@ -244,7 +256,8 @@ def write_summary(
     if factors:
         titles = dict.fromkeys(f["title"].lower() for f in factors)  # de-duplicated, in order
         parts.append("Contributing: " + ", ".join(titles) + ".")
-    helpful = [f for f in fixes if f["passes"] or f["delta_points"] > 0]
+    # A fix "helps" when it gains points or turns a failing design into a passing one.
+    helpful = [f for f in fixes if f["delta_points"] > 0 or (f["passes"] and not passed)]
     if helpful:
         best = max(helpful, key=lambda f: f["delta_points"])
         parts.append(

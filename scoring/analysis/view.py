@@ -89,6 +89,14 @@ class VariantView:
         ]
 
     # series ------------------------------------------------------------------------------------
+    def stations(self, measure: str) -> list[str]:
+        """Station keys that have a ``<measure>:<key>`` series, e.g. ``["app", "db#replicas"]``.
+
+        A station is a component or one of its parts; the engine names parts ``<id>#<part>``.
+        """
+        prefix = f"{measure}:"
+        return [key[len(prefix) :] for key in self.series if key.startswith(prefix)]
+
     def mean(self, key: str) -> np.ndarray | None:
         """Per-tick mean of a series, or None when the engine did not report it."""
         values = self.series.get(key)
@@ -109,6 +117,11 @@ class VariantView:
             return None
         i = int(np.clip(np.searchsorted(self.times_s, t_s, side="right") - 1, 0, len(values) - 1))
         return float(values[i])
+
+    @staticmethod
+    def component_of(station: str | None) -> str | None:
+        """The component id of a station key (``"db#replicas"`` -> ``"db"``)."""
+        return None if station is None else station.split("#", 1)[0]
 
     @cached_property
     def breach(self) -> Breach:

@@ -40,6 +40,7 @@ def test_slow_tail_breaches_on_latency():
 def test_episodes_closer_than_a_window_merge_but_minutes_count_only_bad_ticks():
     series = outage(healthy_series(), 100, 150)
     series["success_rps"][170:200] = 0.0  # a second outage 20 s after the first ends
+    series["error_rps"][170:200] = series["offered_rps"][170:200]
     b = breach_of(series)
     assert len(b.episodes) == 1 and b.first.end_s == 200.0
     assert b.minutes == pytest.approx(80 / 60)
@@ -57,3 +58,11 @@ def test_trailing_sum_matches_a_loop():
     values = np.arange(10, dtype=float)
     expected = [sum(values[max(0, i - 2) : i + 1]) for i in range(10)]
     np.testing.assert_allclose(trailing_sum(values, 3), expected)
+
+
+def test_successes_lagging_arrivals_are_not_failures():
+    # the first ticks complete fewer requests than arrive (they are still in flight), no errors
+    series = healthy_series()
+    series["success_rps"] = series["success_rps"].copy()
+    series["success_rps"][:3] = [0.0, 40.0, 90.0]
+    assert breach_of(series).first is None

@@ -21,6 +21,9 @@ from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
 
 GLOSSARY_CACHE_KEY = "courses:glossary-index:v1"
+# The signals delete the entry in the cache they can reach; with a per-process cache (the
+# local-memory default) other web processes only notice a glossary edit when it expires.
+GLOSSARY_CACHE_SECONDS = 300
 
 _md = (
     MarkdownIt("commonmark", {"html": False, "typographer": False})
@@ -84,8 +87,9 @@ class GlossaryEntry:
 def glossary_index() -> tuple[GlossaryEntry, ...]:
     """Every linkable phrase, longest first, from the cache or the database.
 
-    Cached in Django's cache (shared between processes when it is Redis); the
-    ``GlossaryTerm`` signals and the curriculum loader delete the entry on any change.
+    Cached in Django's cache (shared between processes when it is Redis) for at most
+    ``GLOSSARY_CACHE_SECONDS``; the ``GlossaryTerm`` signals and the curriculum loader delete
+    the entry on any change.
     """
     entries = cache.get(GLOSSARY_CACHE_KEY)
     if entries is None:
@@ -100,7 +104,7 @@ def glossary_index() -> tuple[GlossaryEntry, ...]:
             for alias in term.aliases:
                 seen.setdefault(alias.lower(), GlossaryEntry(alias, term.slug, term.short))
         entries = tuple(sorted(seen.values(), key=lambda e: (-len(e.phrase), e.phrase.lower())))
-        cache.set(GLOSSARY_CACHE_KEY, entries, timeout=None)
+        cache.set(GLOSSARY_CACHE_KEY, entries, timeout=GLOSSARY_CACHE_SECONDS)
     return entries
 
 

@@ -24,6 +24,7 @@ from courses.selectors.progress import (
     attempt_review,
     enrollment_get,
     enrollment_list,
+    enrollments_by_course,
     requirements_for,
     streak_for,
 )
@@ -42,11 +43,10 @@ def _course_or_404(slug: str):
 
 def catalogue_view(request: HttpRequest) -> HttpResponse:
     """The home page: every stage and its courses by level, with the learner's progress."""
-    enrollments = {}
-    if request.user.is_authenticated:
-        enrollments = {e.course_id: e for e in enrollment_list(user=request.user)}
     return render(
-        request, "courses/catalogue.html", {"sections": catalogue(), "enrollments": enrollments}
+        request,
+        "courses/catalogue.html",
+        {"sections": catalogue(), "enrollments": enrollments_by_course(user=request.user)},
     )
 
 

@@ -109,6 +109,13 @@ def enrollment_list(*, user: User) -> QuerySet[Enrollment]:
     )
 
 
+def enrollments_by_course(*, user: User) -> dict[int, Enrollment]:
+    """The learner's enrollments keyed by course id (one query; empty for anonymous users)."""
+    if user is None or not user.is_authenticated:
+        return {}
+    return {e.course_id: e for e in Enrollment.objects.filter(learner=user)}
+
+
 def enrollment_get(*, user: User, course: Course) -> Enrollment | None:
     """The learner's enrollment in ``course``, or ``None`` (anonymous visitors have none)."""
     if user is None or not user.is_authenticated:
@@ -122,6 +129,7 @@ class Streak:
 
     ``current`` counts back from today, or from yesterday when there is no activity yet today
     (the streak is still alive until the learner's midnight). ``active_today`` says which.
+    ``longest`` looks back ``STREAK_WINDOW_DAYS`` days.
     """
 
     current: int

@@ -254,7 +254,9 @@ def curriculum_load(*, root: Path) -> LoadReport:
     """Load the curriculum tree at ``root`` into the database, idempotently by slug.
 
     Rows are matched by slug (levels by code; quiz questions and choices by position) and only
-    written when a value differs, so a second load reports everything unchanged. Unknown
+    written when a value differs, so a second load reports everything unchanged. Courses and
+    lessons missing from the files are left alone (learners' progress points at them);
+    questions and choices beyond a quiz file's count are deleted. Unknown
     scenario slugs are reported as warnings and skipped. Any invalid file or field raises
     ``CurriculumError`` listing every problem as ``<file>: <field>: <message>``, and nothing is
     written (one transaction).

@@ -3,8 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from courses.models import Enrollment, LessonProgress, QuizAttempt
+from courses.models import Course, Enrollment, LessonProgress, QuizAttempt
 from courses.services.progress import enrollment_create, lesson_complete
+from courses.services.quizzes import quiz_attempt_submit
 from tests.courses.conftest import right_answers, wrong_answers
 from tests.courses.factories import CourseFactory, GlossaryTermFactory, LessonFactory
 
@@ -160,7 +161,6 @@ def test_progress_is_scoped_to_the_learner(auth_client, user, other_user, lesson
     enrollment_create(learner=user, course=lessons[0].course)
     mine = auth_client.get("/api/v1/me/progress/demo-course/").json()
     assert mine["lessons_done"] == 0  # the other learner's completion is not mine
-    from courses.services.quizzes import quiz_attempt_submit
 
     quiz_attempt_submit(learner=other_user, quiz=quiz, answers=wrong_answers(quiz))
     assert auth_client.get(f"{COURSES}demo-course/quiz/attempts/").json()["count"] == 0
@@ -169,7 +169,6 @@ def test_progress_is_scoped_to_the_learner(auth_client, user, other_user, lesson
 def test_progress_list_query_count_does_not_grow(
     auth_client, user, curriculum, django_assert_num_queries
 ):
-    from courses.models import Course
 
     for course in Course.objects.all():
         enrollment_create(learner=user, course=course)

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 
 from courses.markdown import render_markdown
-from courses.models import Choice, Course, GlossaryTerm, Lesson, Quiz, Stage
+from courses.models import Choice, Course, GlossaryTerm, Lesson, Level, Quiz, Stage
 from courses.services.curriculum_load import curriculum_load
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,6 @@ def test_the_three_stages_and_six_levels(loaded):
         "scale-and-isolate",
         "operate",
     ]
-    from courses.models import Level
 
     assert list(Level.objects.values_list("code", flat=True)) == [
         "A1",

@@ -3,12 +3,14 @@
 import pytest
 
 from config.errors import NotFoundError
-from courses.models import Enrollment, LessonProgress, PublicationStatus
+from courses.models import Course, Enrollment, LessonProgress, PublicationStatus
+from courses.selectors import progress
 from courses.selectors.progress import requirements_for
 from courses.services.authoring import course_set_status, lesson_publish, lesson_unpublish
 from courses.services.progress import enrollment_create, lesson_complete
 from courses.services.quizzes import quiz_attempt_submit
 from tests.courses.conftest import right_answers
+from tests.courses.factories import LessonFactory, QuizFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -113,8 +115,6 @@ def test_requirements_complete_after_lessons_and_quiz(user, course, lessons, qui
 
 
 def test_required_scenarios_come_from_scoring(user, curriculum, monkeypatch):
-    from courses.models import Course
-    from courses.selectors import progress
 
     second = Course.objects.prefetch_related("required_scenarios").get(slug="second-course")
     monkeypatch.setattr(progress, "passed_scenario_slugs", lambda user: {"fixture-scenario"})
@@ -124,8 +124,6 @@ def test_required_scenarios_come_from_scoring(user, curriculum, monkeypatch):
 def test_requirements_query_count_does_not_grow_with_courses(
     user, curriculum, django_assert_num_queries
 ):
-    from courses.models import Course
-    from tests.courses.factories import LessonFactory, QuizFactory
 
     for _ in range(5):  # more courses, each with lessons and a quiz
         quiz = QuizFactory()

@@ -3,11 +3,15 @@
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from courses.models import Enrollment, LessonProgress, QuizAttempt
+from courses.models import Course, Enrollment, LessonProgress, QuizAttempt
+from courses.services.progress import enrollment_create, lesson_complete
 from courses.services.quizzes import quiz_attempt_submit
 from tests.courses.conftest import right_answers, wrong_answers
+from tests.courses.factories import CourseFactory, LessonFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,8 +26,6 @@ def test_catalogue_welcomes_anonymous_visitors(client, curriculum):
 
 
 def test_catalogue_shows_progress_for_enrolled_learners(client, user, lessons):
-    from courses.services.progress import lesson_complete
-
     lesson_complete(learner=user, lesson=lessons[0])
     client.force_login(user)
     body = client.get(reverse("courses:catalogue")).content.decode()
@@ -31,8 +33,6 @@ def test_catalogue_shows_progress_for_enrolled_learners(client, user, lessons):
 
 
 def test_course_page_lists_lessons_with_done_marks_and_needs(client, user, course, lessons):
-    from courses.services.progress import lesson_complete
-
     lesson_complete(learner=user, lesson=lessons[0])
     client.force_login(user)
     body = client.get(reverse("courses:course_detail", args=[course.slug])).content.decode()
@@ -125,8 +125,6 @@ def test_another_learners_attempt_is_404(client, user, other_user, course, quiz)
 
 
 def test_dashboard_shows_progress_resume_and_streak(client, user, course, lessons):
-    from courses.services.progress import lesson_complete
-
     lesson_complete(learner=user, lesson=lessons[0])
     client.force_login(user)
     body = client.get(reverse("courses:dashboard")).content.decode()
@@ -143,9 +141,6 @@ def test_dashboard_needs_login(client):
 def test_dashboard_query_count_does_not_grow_with_enrollments(
     client, user, curriculum, django_assert_max_num_queries
 ):
-    from courses.models import Course
-    from courses.services.progress import enrollment_create
-    from tests.courses.factories import LessonFactory
 
     client.force_login(user)
     for course in Course.objects.all():
@@ -171,3 +166,34 @@ def test_unknown_course_and_draft_lesson_are_404(client, curriculum):
     assert client.get(reverse("courses:course_detail", args=["nope"])).status_code == 404
     url = reverse("courses:lesson_detail", args=["demo-course", "draft-lesson"])
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("logged_in", [False, True])
+def test_page_query_counts_do_not_grow_with_the_curriculum(client, user, curriculum, logged_in):
+    """Catalogue, course and lesson pages: the same number of queries for 2 or 8 courses."""
+    if logged_in:
+        client.force_login(user)
+    urls = [
+        reverse("courses:catalogue"),
+        reverse("courses:course_detail", args=["demo-course"]),
+        reverse("courses:lesson_detail", args=["demo-course", "first-lesson"]),
+    ]
+
+    def counts() -> list[int]:
+        result = []
+        for url in urls:
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200
+            result.append(len(queries))
+        return result
+
+    counts()  # warms the glossary index cache
+    before = counts()
+    for _ in range(6):  # more courses in the catalogue, each enrolled and started
+        course = CourseFactory()
+        lessons = LessonFactory.create_batch(4, course=course)
+        enrollment_create(learner=user, course=course)
+        lesson_complete(learner=user, lesson=lessons[0])
+    LessonFactory.create_batch(5, course=Course.objects.get(slug="demo-course"), order=9)
+    assert counts() == before
+    assert max(before) <= 14, before

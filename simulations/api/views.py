@@ -124,7 +124,7 @@ class RunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         except SubmissionError as exc:
             raise serializers.ValidationError(exc.problems) from exc
         body = RunAcceptedSerializer(run, context=self.get_serializer_context()).data
-        headers = {"Location": body["url"]}
+        headers = {"Location": str(body["url"])}  # a DRF Hyperlink; WSGI servers want a plain str
         if not created:
             return Response(
                 body, status=status.HTTP_200_OK, headers={**headers, "Idempotent-Replayed": "true"}

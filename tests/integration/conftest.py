@@ -85,7 +85,10 @@ def celery_worker_process(transactional_db, tmp_path):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": _test_database_url(),
-        "CELERY_TASK_ALWAYS_EAGER": "false",  # read by config/settings/test.py
+        # Both read by config/settings/test.py: a real worker, whose own messages (the
+        # reconciler re-enqueueing a run) go to the queue it consumes.
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
     }
     command = [
         sys.executable,

@@ -55,6 +55,7 @@ def test_submit_answers_202_with_a_url_to_poll(
     assert data["status"] == "queued"
     assert data["url"].endswith(f"/api/v1/runs/{data['id']}/")
     assert response["Location"] == data["url"]
+    assert type(response["Location"]) is str  # WSGI servers refuse str subclasses (DRF Hyperlink)
     assert len(callbacks) == 1
 
 

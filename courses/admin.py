@@ -173,14 +173,38 @@ class QuestionAdmin(admin.ModelAdmin):
     inlines = [ChoiceInline]
 
 
+class QuestionInlineFormSet(BaseInlineFormSet):
+    """Re-checks each question's saved choices when its kind changes (multiple → single)."""
+
+    def clean(self):
+        super().clean()
+        problems = []
+        for form in self.forms:
+            question = form.instance
+            if question.pk is None or not form.cleaned_data or "kind" not in form.changed_data:
+                continue
+            flags = [c.is_correct for c in question.choices.all()]
+            for message in question_choice_problems(
+                kind=form.cleaned_data["kind"], correct_flags=flags
+            ):
+                problems.append(f"Question {question.order}: {message}")
+        if problems:
+            raise ValidationError(problems)
+
+
 class QuestionInline(admin.StackedInline):
-    """Questions in their quiz; choices are edited on each question's own page (linked)."""
+    """Questions in their quiz. New questions are added on the question page, together with
+    their choices, so that a question never exists without a correct choice."""
 
     model = Question
+    formset = QuestionInlineFormSet
     fields = ("order", "prompt", "kind", "explanation")
     extra = 0
     show_change_link = True
     ordering = ("order", "id")
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Quiz)

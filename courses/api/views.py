@@ -20,7 +20,7 @@ from courses.api.serializers import (
     StageSerializer,
 )
 from courses.markdown import render_markdown
-from courses.models import Level, QuizAttempt, Stage
+from courses.models import Level, Stage
 from courses.selectors.catalogue import (
     course_get,
     course_list,
@@ -28,7 +28,12 @@ from courses.selectors.catalogue import (
     glossary_search,
     lesson_page,
 )
-from courses.selectors.progress import attempt_review, enrollment_list, requirements_for
+from courses.selectors.progress import (
+    attempt_list,
+    attempt_review,
+    enrollment_list,
+    requirements_for,
+)
 from courses.services.progress import enrollment_create, lesson_complete
 from courses.services.quizzes import quiz_attempt_submit
 
@@ -142,9 +147,7 @@ class CourseViewSet(viewsets.ReadOnlyModelViewSet):
         if quiz is None:
             raise Http404("This course has no quiz.")
         if request.method == "GET":
-            attempts = QuizAttempt.objects.filter(learner=request.user, quiz=quiz).select_related(
-                "quiz"
-            )
+            attempts = attempt_list(user=request.user, quiz=quiz)
             page = self.paginate_queryset(attempts)
             return self.get_paginated_response(AttemptSerializer(page, many=True).data)
         data = AttemptInputSerializer(data=request.data)

@@ -193,6 +193,11 @@ def attempt_review(*, attempt: QuizAttempt) -> list[QuestionReview]:
     return reviews
 
 
+def attempt_list(*, user: User, quiz: Quiz) -> QuerySet[QuizAttempt]:
+    """The learner's own attempts at ``quiz``, newest first."""
+    return QuizAttempt.objects.filter(learner=user, quiz=quiz).select_related("quiz")
+
+
 def attempt_get(*, user: User, attempt_id: int) -> QuizAttempt | None:
     """One of the learner's own attempts (another learner's attempt is ``None`` → 404)."""
     return (

@@ -123,3 +123,38 @@ def test_switching_to_multiple_allows_two_correct_choices(admin_client, quiz):
     response = admin_client.post(url, _question_post(question, "multiple", [True, True]))
     assert response.status_code == 302
     assert Choice.objects.filter(question=question, is_correct=True).count() == 2
+
+
+def test_quiz_page_cannot_add_choice_less_questions_or_break_a_kind(admin_client, quiz):
+    url = reverse("admin:courses_quiz_change", args=[quiz.pk])
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    assert page.context["inline_admin_formsets"][0].has_add_permission is False
+    questions = list(quiz.questions.order_by("order", "id"))
+    data = {
+        "course": quiz.course_id,
+        "slug": quiz.slug,
+        "title": quiz.title,
+        "pass_threshold": "0.60",
+        "grading_policy": quiz.grading_policy,
+        "questions-TOTAL_FORMS": len(questions),
+        "questions-INITIAL_FORMS": len(questions),
+        "questions-MIN_NUM_FORMS": 0,
+        "questions-MAX_NUM_FORMS": 1000,
+    }
+    for i, q in enumerate(questions):
+        data |= {
+            f"questions-{i}-id": q.pk,
+            f"questions-{i}-quiz": quiz.pk,
+            f"questions-{i}-order": q.order,
+            f"questions-{i}-prompt": q.prompt,
+            f"questions-{i}-kind": q.kind,
+            f"questions-{i}-explanation": q.explanation,
+        }
+    multiple = next(i for i, q in enumerate(questions) if q.kind == "multiple")
+    data[f"questions-{multiple}-kind"] = "single"  # it has two correct choices
+    response = admin_client.post(url, data)
+    assert response.status_code == 200 and b"exactly one correct choice" in response.content
+    assert Question.objects.get(pk=questions[multiple].pk).kind == "multiple"
+    data[f"questions-{multiple}-kind"] = "multiple"
+    assert admin_client.post(url, data).status_code == 302  # unchanged kinds save fine

@@ -262,9 +262,22 @@ _Dumper.add_representer(str, _str_representer)
 _Dumper.add_representer(
     Flow, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)
 )
-_Dumper.add_representer(
-    FlowMap, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v.items(), flow_style=True)
-)
+
+
+def _flow_map_representer(dumper: yaml.SafeDumper, value: FlowMap):
+    # Values double-quoted, as authors write sources: {title: "RFC 9110: …", url: "https://…"}.
+    node = dumper.represent_mapping("tag:yaml.org,2002:map", {}, flow_style=True)
+    for key, item in value.items():
+        item_node = (
+            dumper.represent_scalar("tag:yaml.org,2002:str", item, style='"')
+            if isinstance(item, str)
+            else dumper.represent_data(item)
+        )
+        node.value.append((dumper.represent_data(key), item_node))
+    return node
+
+
+_Dumper.add_representer(FlowMap, _flow_map_representer)
 
 
 def dump_yaml(data: Any) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import expect
 
 from courses.models import Course, Quiz
 from courses.services.curriculum_load import curriculum_load
@@ -105,3 +106,34 @@ def test_learner_signs_up_enrolls_reads_completes_and_passes(
     page.goto(f"{live_server.url}/glossary/?q=latency")
     assert page.locator(".glossary-entry").count() >= 1
     screenshot("10-glossary-search")
+
+
+def test_author_previews_a_draft_lesson_and_publishes_it(
+    live_server, page, screenshot, django_user_model, transactional_db
+):
+    from courses.models import Lesson
+    from tests.courses.conftest import FIXTURE_ROOT
+
+    curriculum_load(root=FIXTURE_ROOT)
+    django_user_model.objects.create_superuser("author", "a@example.com", "pw-author-123")
+    draft = Lesson.objects.get(slug="draft-lesson")
+
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/courses/lesson/")
+    page.get_by_label("Username").fill("author")
+    page.get_by_label("Password").fill("pw-author-123")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/admin/courses/lesson/$"))
+    screenshot("11-admin-lessons")
+
+    # The preview is the learner's lesson template, for a lesson learners cannot see yet.
+    page.goto(f"{live_server.url}/admin/courses/lesson/{draft.pk}/preview/")
+    assert "Preview" in page.content() and "Not yet published." in page.content()
+    screenshot("12-admin-preview-draft")
+
+    page.goto(f"{live_server.url}/admin/courses/lesson/")
+    page.locator(f'input[name="_selected_action"][value="{draft.pk}"]').check()
+    page.locator('select[name="action"]').select_option("publish")
+    page.get_by_role("button", name="Go").click()
+    expect(page.locator(".messagelist")).to_contain_text("1 lesson(s) published.")
+    draft.refresh_from_db()
+    assert draft.status == "published"

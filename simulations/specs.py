@@ -24,6 +24,8 @@ class IncidentWindow(TypedDict):
     component: str | None
     start_s: float
     end_s: float  # equal to start_s for instantaneous incidents (a cache flush, a failover)
+    start: str  # start_s as "T+mm:ss", the notation of post-mortem timelines
+    end: str
 
 
 def problems_from_error(exc: engine.SpecError) -> list[ProblemDict]:
@@ -85,16 +87,51 @@ def incident_windows(scenario_doc: dict[str, Any]) -> list[IncidentWindow]:
     windows: list[IncidentWindow] = []
     for incident in scenario_doc.get("incidents") or []:
         start = float(incident["at_s"])
+        end = start + float(incident.get("duration_s") or 0.0)
         windows.append(
             {
                 "kind": incident["kind"],
                 "label": incident["kind"].replace("_", " "),
                 "component": incident.get("component"),
                 "start_s": start,
-                "end_s": start + float(incident.get("duration_s", 0.0)),
+                "end_s": end,
+                "start": clock(start),
+                "end": clock(end),
             }
         )
     return windows
+
+
+def clock(t_s: float) -> str:
+    """Seconds into a run as ``T+mm:ss`` (``T+1:02:03`` past an hour)."""
+    minutes, seconds = divmod(round(t_s), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"T+{hours}:{minutes:02d}:{seconds:02d}" if hours else f"T+{minutes:02d}:{seconds:02d}"
+
+
+def traffic_description(scenario_doc: dict[str, Any]) -> str:
+    """The traffic curve and request mix in one sentence, e.g. for the scenario page."""
+    curve = scenario_doc["traffic"]["curve"]
+    kind = curve["kind"]
+    if kind == "constant":
+        shape = f"A steady {curve['rps']:g} requests/s"
+    elif kind == "ramp":
+        shape = f"Ramps from {curve['start_rps']:g} to {curve['end_rps']:g} requests/s"
+    elif kind == "diurnal":
+        shape = (
+            f"Follows the daily curve between {curve['base_rps']:g} and {curve['peak_rps']:g} "
+            f"requests/s, peaking at {clock(curve['peak_at_s'])}"
+        )
+    elif kind == "spike":
+        shape = (
+            f"{curve['base_rps']:g} requests/s, spiking to {curve['spike_rps']:g} requests/s "
+            f"from {clock(curve['at_s'])} to {clock(curve['at_s'] + curve['duration_s'])}"
+        )
+    else:  # a curve kind added to the engine later; still say something true
+        shape = f"A {kind.replace('_', ' ')} traffic curve"
+    mix = scenario_doc["traffic"].get("mix") or {}
+    parts = [f"{share * 100:g} % {name.replace('_', ' ')}" for name, share in mix.items()]
+    return f"{shape}; {', '.join(parts)}." if parts else f"{shape}."
 
 
 def series_document(*, result: Any, scenario_doc: dict[str, Any]) -> dict[str, Any]:

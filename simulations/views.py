@@ -51,7 +51,7 @@ def scenario_detail(request, slug: str):
         "brief_html": render_markdown(scenario.brief),
         "notes_html": render_markdown(scenario.teaching_notes) if scenario.teaching_notes else "",
         "facts": specs.contract_facts(scenario.spec),
-        "traffic": scenario.spec["traffic"],
+        "traffic": specs.traffic_description(scenario.spec),
         "duration_min": scenario.spec["duration_s"] / 60,
         "incidents": specs.incident_windows(scenario.spec),
         "form": form,

@@ -201,6 +201,8 @@ class IncidentWindowSerializer(serializers.Serializer):
     component = serializers.CharField(allow_null=True)
     start_s = serializers.FloatField(help_text="[s] from the start of the run")
     end_s = serializers.FloatField(help_text="[s]; equal to start_s for instantaneous incidents")
+    start = serializers.CharField(help_text="start_s as T+mm:ss")
+    end = serializers.CharField(help_text="end_s as T+mm:ss")
 
 
 class EventSerializer(serializers.Serializer):

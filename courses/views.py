@@ -51,6 +51,7 @@ def catalogue_view(request: HttpRequest) -> HttpResponse:
 
 
 def course_detail_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """A course: lessons with done marks, progress, enroll button, what is still needed."""
     course = _course_or_404(slug)
     lessons = course.visible_lessons
     context = {
@@ -71,6 +72,7 @@ def course_detail_view(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def course_enroll_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """POST: enroll (idempotent), then back to the course page."""
     course = _course_or_404(slug)
     _, created = enrollment_create(learner=request.user, course=course)
     if created:
@@ -92,6 +94,7 @@ def lesson_template_context(page: LessonPage, *, preview: bool = False) -> dict:
 
 
 def lesson_detail_view(request: HttpRequest, slug: str, lesson_slug: str) -> HttpResponse:
+    """A published lesson, readable without an account."""
     try:
         page = lesson_page(course_slug=slug, lesson_slug=lesson_slug, user=request.user)
     except NotFoundError as exc:
@@ -102,6 +105,7 @@ def lesson_detail_view(request: HttpRequest, slug: str, lesson_slug: str) -> Htt
 @login_required
 @require_POST
 def lesson_complete_view(request: HttpRequest, slug: str, lesson_slug: str) -> HttpResponse:
+    """POST: mark the lesson complete, then go on to the next lesson (or the course)."""
     try:
         page = lesson_page(course_slug=slug, lesson_slug=lesson_slug, user=request.user)
     except NotFoundError as exc:
@@ -155,6 +159,7 @@ def quiz_view(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def attempt_detail_view(request: HttpRequest, slug: str, attempt_id: int) -> HttpResponse:
+    """One of the learner's own graded attempts, with every choice explained."""
     attempt = attempt_get(user=request.user, attempt_id=attempt_id)
     if attempt is None or attempt.quiz.course.slug != slug:
         raise Http404("No such attempt.")

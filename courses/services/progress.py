@@ -38,8 +38,10 @@ def enrollments_refresh(*, course: Course, learner_ids: Iterable[int] | None = N
         learner_id__in=[e.learner_id for e in enrollments], lesson_id__in=lesson_ids
     ).values_list("learner_id", "lesson_id"):
         done[learner_id].add(lesson_id)
+    now = timezone.now()  # bulk_update does not apply auto_now
     for enrollment in enrollments:
         done_ids = done[enrollment.learner_id]
+        enrollment.updated_at = now
         enrollment.lessons_total = len(lesson_ids)
         enrollment.lessons_done = len(done_ids)
         enrollment.percent = (100 * len(done_ids) // len(lesson_ids)) if lesson_ids else 0

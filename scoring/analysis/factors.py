@@ -185,7 +185,7 @@ def _pool_exhaustion(view: VariantView) -> Iterator[Finding]:
             evidence = (
                 f"{instances:.0f} instances of {source['id']} × {pool_size} pooled connections "
                 f"= {pool_size * instances:.0f} exceeds {target['id']}'s max_connections "
-                f"({max_connections}); requests waited for a connection or were refused."
+                f"({max_connections}): at peak the database refuses the extra connections."
             )
         else:
             evidence = (

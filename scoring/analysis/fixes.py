@@ -299,6 +299,7 @@ FIXES: tuple[Fix, ...] = (
         frozenset(
             {
                 "saturation",
+                "capacity_loss",
                 "under_provisioned",
                 "no_autoscaling",
                 "single_point_of_failure",
@@ -362,7 +363,15 @@ FIXES: tuple[Fix, ...] = (
     Fix(
         "upsize_database",
         "Move the database one size up",
-        frozenset({"saturation", "under_provisioned", "replica_lag", "dependency_slowdown"}),
+        frozenset(
+            {
+                "saturation",
+                "under_provisioned",
+                "replica_lag",
+                "dependency_slowdown",
+                "capacity_loss",
+            }
+        ),
         _upsize_database,
     ),
     Fix(

@@ -167,8 +167,11 @@ def _saturation_cause(event: Any, t_b: float, what_broke: str, extra: str) -> di
         "component": VariantView.component_of(event.component),
         "t_s": float(event.t_s),
         "explanation": (
-            f"{event.component} saturated at {_t(event.t_s)}, before the first breach at "
-            f"{_t(t_b)} when {what_broke}.{extra}"
+            # Events are logged once a change has held a few ticks, so a saturation can be
+            # stamped up to one tick after the breach it caused began.
+            f"{event.component} saturated at {_t(event.t_s)}, "
+            f"{'before' if event.t_s < t_b else 'as'} the first breach began at {_t(t_b)} "
+            f"when {what_broke}.{extra}"
         ),
     }
 

@@ -42,5 +42,32 @@ def clock(value) -> str:
 
 @register.filter
 def humanize_code(value) -> str:
-    """'saturation_start' -> 'Saturation start'."""
-    return str(value or "").replace("_", " ").capitalize()
+    """'saturation_start' -> 'Saturation start'; 'sla_breach_start' -> 'SLA breach start'."""
+    words = str(value or "").split("_")
+    words = ["SLA" if w == "sla" else w for w in words]
+    return " ".join(words)[:1].upper() + " ".join(words)[1:]
+
+
+@register.filter
+def usd(value) -> str:
+    """1055.4 -> '$1,055'; '—' if missing."""
+    if value is None or value == "":
+        return "—"
+    return f"${float(value):,.0f}"
+
+
+@register.filter
+def count(value) -> str:
+    """123018.4 -> '123,018'; '—' if missing."""
+    if value is None or value == "":
+        return "—"
+    return f"{float(value):,.0f}"
+
+
+@register.filter
+def budget_burn(value) -> str:
+    """Error budget burned: 0.55 -> '55 %', 53.6 -> '54× the budget'; '—' if undefined."""
+    if value is None or value == "":
+        return "—"
+    value = float(value)
+    return f"{value:.0f}× the budget" if value >= 2 else f"{value * 100:.0f} %"

@@ -160,3 +160,13 @@ def test_summary_names_breach_cause_losses_and_best_measured_fix():
     assert "Add 50 % more instances" in text and "+12 points" in text
     assert "Add a read replica" not in text
     assert text.endswith("does not pass its contract yet.")
+
+
+def test_saturation_logged_one_tick_after_the_breach_still_explains_it_truthfully():
+    v = view(
+        series=slow(healthy_series(), 250, 600, p99_ms=800.0),
+        events=[Event(251, "saturation_start", "db")],
+    )
+    cause = find_root_cause(v)
+    assert (cause["kind"], cause["component"]) == ("saturation", "db")
+    assert "saturated at T+04:11, as the first breach began at T+04:10" in cause["explanation"]

@@ -46,12 +46,12 @@ def test_report_shows_kpis_postmortem_and_fixes(saved):
     assert f"{score.points:.0f}" in html and "/ 100" in html
     assert '<span class="badge bad">Not passed</span>' in html
     assert "target 99.50 %" in html and "p99 latency" in html and "target ≤ 300 ms" in html
-    assert "budget $1500" in html
+    assert "budget $1,500" in html
     assert escape(postmortem.summary) in html
     assert "Instance failure" in html and "<strong>app</strong>" in html
     assert "Add 50 % more instances" in html and "app: instances 3 → 5" in html
     assert "+20.5" in html and "+1.23 pp" in html and "−40 ms" in html
-    assert "Sla breach start" in html and "T+03:20" in html
+    assert "SLA breach start" in html and "T+03:20" in html
     assert html.count('scope="col"') >= 11  # header cells of the fixes and timeline tables
 
 

@@ -197,3 +197,14 @@ def test_page_query_counts_do_not_grow_with_the_curriculum(client, user, curricu
     LessonFactory.create_batch(5, course=Course.objects.get(slug="demo-course"), order=9)
     assert counts() == before
     assert max(before) <= 14, before
+
+
+def test_scenarios_link_to_their_pages(client, user, curriculum, scenario):
+    client.force_login(user)
+    scenario_url = reverse("simulations:scenario_detail", args=[scenario.slug])
+    course_page = client.get(reverse("courses:course_detail", args=["second-course"]))
+    assert f'href="{scenario_url}"' in course_page.content.decode()  # what you still need
+    lesson_page = client.get(
+        reverse("courses:lesson_detail", args=["second-course", "only-lesson"])
+    )
+    assert f'Try it: <a href="{scenario_url}"' in lesson_page.content.decode()

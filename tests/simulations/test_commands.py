@@ -8,6 +8,8 @@ import pytest
 import yaml
 from django.core.management import CommandError, call_command
 
+from scoring.analysis import assess
+from simulations import engine
 from simulations.models import Scenario
 from tests.simulations.conftest import FAST_REPLICATIONS, SCENARIO_DIR, scenario_document
 
@@ -149,3 +151,17 @@ def test_simulate_unknown_scenario_and_bad_json(scenario, tmp_path):
         simulate("no-such-scenario", str(design))
     with pytest.raises(CommandError, match="not valid JSON"):
         simulate(scenario.slug, str(design))
+
+
+@pytest.mark.parametrize("slug", BUNDLED)
+def test_every_starter_design_leaves_the_learner_something_to_fix(slug):
+    # The starter is plausible (the engine accepts it) but does not already meet its contract.
+    document = scenario_document(slug)
+    assessment = assess(
+        scenario=engine.parse_scenario(document["spec"]),
+        design_doc=document["starter_design"],
+        replications=FAST_REPLICATIONS,
+        seed=0,
+    )
+    assert not assessment.score.passed
+    assert assessment.postmortem.fixes, "the post-mortem should have measured fixes to offer"

@@ -17,6 +17,7 @@ import numpy as np
 
 from scoring.analysis.breach import Breach, find_breach
 from scoring.analysis.rules import Contract
+from simulations.engine import Event
 from simulations.engine.spec import Incident
 
 
@@ -56,7 +57,7 @@ class VariantView:
     tick_s: float
     series: Mapping[str, np.ndarray]
     per_replication: Mapping[str, np.ndarray]
-    events: Sequence[Any]
+    events: Sequence[Event]
     monthly_cost_usd: float
     _components: dict[str, dict] = field(init=False, repr=False)
 
@@ -134,5 +135,5 @@ class VariantView:
         values = self.per_replication.get(key)
         return 0.0 if values is None else float(np.mean(values))
 
-    def events_of(self, *kinds: str) -> list[Any]:
+    def events_of(self, *kinds: str) -> list[Event]:
         return [e for e in self.events if e.kind in kinds]

@@ -7,12 +7,11 @@ each test states the evidence it expects the analysis to find.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from scoring.analysis.rules import Contract
 from scoring.analysis.view import VariantView
+from simulations import engine
 from simulations.engine.spec import Incident
 
 CONTRACT = Contract(
@@ -26,13 +25,9 @@ RPS = 100.0
 N_TICKS = 600  # one tick per second for ten minutes
 
 
-class Event(NamedTuple):
-    """The engine's event shape: t_s [s], kind, component, detail."""
-
-    t_s: float
-    kind: str
-    component: str | None = None
-    detail: str = ""
+def Event(t_s: float, kind: str, component: str | None = None, detail: str = "") -> engine.Event:
+    """An engine event; component and detail optional for brevity (capitalised like the type)."""
+    return engine.Event(t_s=float(t_s), kind=kind, component=component, detail=detail)
 
 
 def design(*, instances=3, autoscaling=None, cache=True, read_replicas=0, edges=(), zones=1):

@@ -122,20 +122,30 @@ def measure_fixes(
     is batched with: the delta comes from the change, not from noise, without simulating the
     learner's design a second time.
 
+    When the engine refuses the batch as too much work, the least relevant fixes are dropped
+    until it fits (possibly all of them).
+
     Returns
     -------
-    list of dict, one per accepted fix: ``code, title, component, answers, design_change,
+    list of dict, one per measured fix: ``code, title, component, answers, design_change,
     design, points, delta_points, p_contract_met, availability, delta_availability [-],
     latency_ms, delta_latency_ms [ms], monthly_cost_usd, delta_monthly_cost_usd [USD/month],
     passes``.
     """
     accepted = _accepted(scenario, candidates)
-    if not accepted:
+    batch = None
+    while accepted and batch is None:
+        try:
+            batch = engine.simulate(
+                scenario, [d for _, d in accepted], replications=replications, seed=seed
+            )
+        except engine.DesignError:
+            # The batch is over the engine's work cap (the learner's design alone was not):
+            # measure fewer fixes, least relevant dropped first, rather than fail the run.
+            accepted = accepted[:-1]
+    if batch is None:
         return []
     contract = contract_of(scenario)
-    batch = engine.simulate(
-        scenario, [d for _, d in accepted], replications=replications, seed=seed
-    )
     rows = []
     for index, (candidate, _) in enumerate(accepted):
         s = _score(batch, index, contract)

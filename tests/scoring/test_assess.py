@@ -197,3 +197,16 @@ def test_invalid_design_raises_spec_error_with_located_problems():
     with pytest.raises(engine.SpecError) as info:
         assess(scenario=scenario(), design_doc=bad, replications=2, seed=1)
     assert any(p.pointer.startswith("/routes/write") for p in info.value.problems)
+
+
+def test_fix_batch_over_the_engines_work_cap_measures_fewer_fixes(monkeypatch):
+    real = engine.simulate
+
+    def capped(s, designs, **kwargs):
+        if len(designs) > 1:  # pretend two variants of this size exceed the cap
+            raise engine.DesignError([engine.Problem("", "too much work")])
+        return real(s, designs, **kwargs)
+
+    monkeypatch.setattr(analysis.engine, "simulate", capped)
+    a = assess(scenario=scenario(), design_doc=design(), replications=2, seed=SEED)
+    assert [f["code"] for f in a.postmortem.fixes] == ["scale_out"]  # the most relevant survives

@@ -85,6 +85,7 @@ class DesResult:
     counts at the timeout), ``outcome`` (OK / DROPPED / TIMED_OUT) and ``klass`` (index into
     ``classes``) are aligned arrays, one entry per request that arrived within the horizon and
     finished (requests still in flight at the end are in ``in_flight_s[-1]`` instead).
+    ``cache_hit`` is 1 (hit), 0 (miss) or -1 (no cache lookup) per request.
     ``backlog[station_id]`` and ``busy[station_id]`` are sampled at each tick start (queued and
     in-service counts); ``in_flight`` is the number of requests in the system at each tick start.
     """
@@ -95,6 +96,7 @@ class DesResult:
     latency_ms: np.ndarray
     outcome: np.ndarray
     klass: np.ndarray
+    cache_hit: np.ndarray
     backlog: dict[str, np.ndarray]
     busy: dict[str, np.ndarray]
     in_flight: np.ndarray
@@ -116,6 +118,11 @@ class DesResult:
     def hit_ratio(self) -> float:
         """Fraction of cache lookups that hit [-] (nan without a cache on any route)."""
         return self.cache_hits / self.cache_lookups if self.cache_lookups else math.nan
+
+    def hit_ratio_since(self, after_s: float) -> float:
+        """Hit ratio of the lookups by requests arriving at or after ``after_s`` [-]."""
+        looked = self.mask(after_s) & (self.cache_hit >= 0)
+        return float(self.cache_hit[looked].mean()) if looked.any() else math.nan
 
 
 def arrival_times(
@@ -224,6 +231,7 @@ def simulate_network(
     n = len(arrivals)
     latency = np.full(n, np.nan)
     outcome = np.full(n, -1, dtype=np.int8)
+    cache_hit = np.full(n, -1, dtype=np.int8)
     counters = {"in_flight": 0, "hits": 0, "lookups": 0}
 
     def service_time(st: Station, klass: str) -> float:
@@ -239,6 +247,7 @@ def simulate_network(
             if st.hit_ratio is not None or (kc and kc.station_id == st.id):
                 counters["lookups"] += 1
                 hit = cache.lookup(int(keys[i]), env.now) if kc else uniforms[i] < st.hit_ratio
+                cache_hit[i] = hit
                 if klass in st.service_ms:
                     yield from _serve(st, klass)
                 if hit:
@@ -297,6 +306,7 @@ def simulate_network(
         latency_ms=latency[done],
         outcome=outcome[done],
         klass=class_of[done],
+        cache_hit=cache_hit[done],
         backlog=backlog,
         busy=busy,
         in_flight=in_flight,

@@ -1,10 +1,12 @@
 """/api/v1/scenarios/ and /api/v1/runs/: scoping, validation, idempotency, query counts."""
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
+from rest_framework.throttling import ScopedRateThrottle
 
 from simulations.models import Design, Run, RunStatus
-from simulations.services.runs import run_fail, run_submit
+from simulations.services.runs import run_execute, run_fail, run_submit
 from tests.simulations.conftest import FAST_REPLICATIONS, INSTANCES_POINTER
 
 pytestmark = pytest.mark.django_db
@@ -214,3 +216,30 @@ def test_run_detail_query_count(
     run, _ = run_submit(owner=user, scenario_slug=scenario.slug, design_doc=starter_design)
     with django_assert_num_queries(1):
         assert auth_client.get(reverse("api-run-detail", args=[run.pk])).status_code == 200
+
+
+def test_succeeded_run_detail_is_one_query(
+    auth_client, user, scenario, starter_design, django_assert_num_queries
+):
+    run, _ = run_submit(
+        owner=user,
+        scenario_slug=scenario.slug,
+        design_doc=starter_design,
+        replications=FAST_REPLICATIONS,
+    )
+    run_execute(run_id=run.pk)
+    with django_assert_num_queries(1):  # run + scenario + design + score + post-mortem, joined
+        data = auth_client.get(reverse("api-run-detail", args=[run.pk])).json()
+    assert data["status"] == "succeeded" and data["postmortem"]["root_cause"]["kind"]
+
+
+def test_only_submissions_are_throttled(auth_client, scenario, starter_design, monkeypatch):
+    cache.clear()
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"run_submit": "2/minute"})
+    statuses = [
+        auth_client.post(RUNS_URL, body(scenario, starter_design), format="json").status_code
+        for _ in range(3)
+    ]
+    assert statuses == [202, 202, 429]
+    assert auth_client.get(RUNS_URL).status_code == 200
+    cache.clear()

@@ -147,6 +147,55 @@ def test_run_page_of_a_succeeded_run_has_report_charts_and_a_table(
     assert "offered_rps" in names and "latency_p99_ms" in names
 
 
+def test_run_page_query_count_is_fixed(
+    web, user, scenario, starter_design, django_assert_max_num_queries
+):
+    run, _ = run_submit(
+        owner=user,
+        scenario_slug=scenario.slug,
+        design_doc=starter_design,
+        replications=FAST_REPLICATIONS,
+    )
+    run_execute(run_id=run.pk)
+    # session + user + the run with everything joined (+ glossary index for Markdown, if any)
+    with django_assert_max_num_queries(4):
+        assert web.get(reverse("simulations:run_detail", args=[run.pk])).status_code == 200
+
+
+def test_admin_lists_runs_and_scenarios(admin_client, user, scenario, starter_design):
+    run, _ = run_submit(owner=user, scenario_slug=scenario.slug, design_doc=starter_design)
+    for url in (
+        reverse("admin:simulations_run_changelist"),
+        reverse("admin:simulations_run_change", args=[run.pk]),
+        reverse("admin:simulations_scenario_change", args=[scenario.pk]),
+        reverse("admin:simulations_design_changelist"),
+    ):
+        assert admin_client.get(url).status_code == 200, url
+
+
+def test_admin_refuses_a_scenario_the_engine_cannot_run(admin_client, scenario):
+    url = reverse("admin:simulations_scenario_change", args=[scenario.pk])
+    spec = {**scenario.spec, "sla": {**scenario.spec["sla"], "availability": 2}}
+    form = {
+        "slug": scenario.slug,
+        "title": scenario.title,
+        "summary": scenario.summary,
+        "brief": scenario.brief,
+        "teaching_notes": "",
+        "pressure": scenario.pressure,
+        "level": scenario.level,
+        "order": 1,
+        "spec": json.dumps(spec),
+        "starter_design": json.dumps(scenario.starter_design),
+        "is_published": "on",
+    }
+    response = admin_client.post(url, form)
+    assert response.status_code == 200  # re-rendered with errors, not saved
+    assert "/spec/sla/availability" in response.content.decode()
+    scenario.refresh_from_db()
+    assert scenario.spec["sla"]["availability"] != 2
+
+
 def test_run_page_of_a_failed_run_shows_the_reason(web, user, scenario, starter_design):
     run, _ = run_submit(owner=user, scenario_slug=scenario.slug, design_doc=starter_design)
     run_fail(run_id=run.pk, reason="The engine refused this run:\n/components/1: too big")

@@ -10,6 +10,10 @@ import json
 import pytest
 from django.core.management import call_command
 
+from simulations import engine
+from simulations.models import Design, Run, Scenario
+from simulations.services.runs import run_execute
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SCENARIO = "request-response-basics"
@@ -78,3 +82,37 @@ def test_invalid_design_is_explained_on_the_form(page, live_server, learner, scr
     assert "/components/1/instances" in alert.inner_text()
     assert page.url.endswith(f"/scenarios/{SCENARIO}/")
     screenshot("e2e-invalid-design")
+
+
+def test_the_run_page_follows_a_queued_run_until_it_succeeds(
+    page, live_server, learner, screenshot
+):
+    # Written directly, not submitted: in this eager test setup a submission would finish at once.
+    scenario = Scenario.objects.get(slug=SCENARIO)
+    design = Design.objects.create(
+        owner=learner, scenario=scenario, document=scenario.starter_design
+    )
+    run = Run.objects.create(
+        owner=learner,
+        scenario=scenario,
+        design=design,
+        seed=5,
+        replications=4,
+        scenario_snapshot=scenario.spec,
+        engine_version=engine.ENGINE_VERSION,
+    )
+    log_in(page, live_server.url, learner.username)
+    page.goto(f"{live_server.url}/runs/{run.pk}/")
+    status = page.locator("#run-status-text")
+    assert "Waiting for a worker" in status.inner_text()
+    assert page.locator("progress").is_visible()
+    screenshot("e2e-run-queued")
+
+    run_execute(run_id=run.pk)  # what a worker would do meanwhile
+
+    # The page polls the API, notices the run finished, and reloads into the report.
+    page.wait_for_selector("#score-heading", timeout=30_000)
+    page.wait_for_function(
+        "() => window.Chart && Chart.getChart(document.getElementById('chart-traffic'))"
+    )
+    assert page.locator("progress").count() == 0

@@ -47,9 +47,6 @@ class Breach:
     """Per-tick verdicts and their summary."""
 
     mask: np.ndarray  # (n_ticks,) bool: tick in breach
-    availability: np.ndarray  # (n_ticks,) windowed availability [-]
-    latency_ms: np.ndarray  # (n_ticks,) per-tick percentile [ms], NaN where nothing succeeded
-    latency_key: str  # series key used for latency
     episodes: tuple[Episode, ...]
     minutes: float  # [min]
 
@@ -121,9 +118,6 @@ def find_breach(
     mask = availability_bad | latency_bad
     return Breach(
         mask=mask,
-        availability=availability,
-        latency_ms=latency,
-        latency_key=key or "",
         episodes=_episodes(mask, availability_bad, times_s, tick_s, merge_gap=window),
         minutes=float(mask.sum() * tick_s / 60.0),
     )

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from scoring.analysis.view import VariantView
+from simulations.engine.schema import SIZES  # cheapest first
 
 MAX_FIXES = 4
-SIZES = ("small", "medium", "large", "xlarge")
 # Utilization to aim for when right-sizing an over-budget tier (leaves headroom for bursts).
 RIGHT_SIZE_TARGET = 0.6
 

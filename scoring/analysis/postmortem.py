@@ -24,7 +24,8 @@ from typing import Any
 
 from scoring.analysis.factors import HOT_UTILIZATION
 from scoring.analysis.labels import clock_label as _t
-from scoring.analysis.view import Incident, VariantView
+from scoring.analysis.view import VariantView
+from simulations.engine.spec import Incident
 
 # How long after an incident ends its aftermath may still explain a breach [s].
 INCIDENT_AFTERMATH_S = 300.0
@@ -43,11 +44,11 @@ class PostMortemFacts:
 
 
 def _incident_active(incident: Incident, t_s: float, tick_s: float) -> bool:
-    """Did ``incident`` start by ``t_s`` and not end more than the aftermath window before it?
+    """Did ``incident`` start by the tick of ``t_s`` and end at most the aftermath window before?
 
     An instantaneous incident (a cache flush: no duration) counts as lasting zero seconds.
     """
-    if incident.at_s > t_s + tick_s:
+    if incident.at_s >= t_s + tick_s:  # starts after the tick [t_s, t_s + tick_s) in breach
         return False
     return incident.at_s + (incident.duration_s or 0.0) + INCIDENT_AFTERMATH_S >= t_s
 

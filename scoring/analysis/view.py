@@ -71,6 +71,7 @@ class VariantView:
         return self._components
 
     def components_of_type(self, *types: str) -> list[dict]:
+        """Components whose ``type`` is one of ``types``, in document order."""
         return [c for c in self._components.values() if c.get("type") in types]
 
     def route(self, request_class: str) -> list[str]:
@@ -79,6 +80,7 @@ class VariantView:
 
     @property
     def edges(self) -> list[dict]:
+        """Call-edge policies (``from``, ``to``, ``retries``, ``pool_size``...)."""
         return list(self.design_doc.get("edges", []))
 
     def targets(self, incident: Incident) -> list[str]:
@@ -136,4 +138,5 @@ class VariantView:
         return 0.0 if values is None else float(np.mean(values))
 
     def events_of(self, *kinds: str) -> list[Event]:
+        """Events of the given kinds, in time order."""
         return [e for e in self.events if e.kind in kinds]

@@ -170,3 +170,12 @@ def test_saturation_logged_one_tick_after_the_breach_still_explains_it_truthfull
     cause = find_root_cause(v)
     assert (cause["kind"], cause["component"]) == ("saturation", "db")
     assert "saturated at T+04:11, as the first breach began at T+04:10" in cause["explanation"]
+
+
+def test_incident_inside_the_first_breached_tick_counts_but_not_one_tick_later():
+    # the breach tick is [300, 301): an incident at 300.5 s lies inside it, one at 301 s does not
+    series = outage(healthy_series(), 300, 400)
+    inside = view(series=series, incidents=[incident("traffic_spike", 300.5, 60, multiplier=3)])
+    later = view(series=series, incidents=[incident("traffic_spike", 301, 60, multiplier=3)])
+    assert find_root_cause(inside)["kind"] == "traffic_spike"
+    assert find_root_cause(later)["kind"] != "traffic_spike"

@@ -73,14 +73,14 @@ class Worker:
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, tmp_path):
-    """A real worker on the test database, consuming a queue unique to this test.
+def start_worker(transactional_db, tmp_path):
+    """Start real workers on the test database, all consuming one queue unique to this test.
 
     The unique queue keeps this test's messages away from any other worker sharing the Redis
     server (another checkout, a developer's `make worker`), and theirs away from this one.
+    ``start_worker()`` returns a running :class:`Worker`; every worker is stopped at teardown.
     """
     queue = f"loadline-it-{uuid.uuid4().hex[:10]}"
-    log = tmp_path / "worker.log"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
@@ -90,41 +90,42 @@ def celery_worker_process(transactional_db, tmp_path):
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "CELERY_TASK_DEFAULT_QUEUE": queue,
     }
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "config",
-        "worker",
-        "--pool=solo",
-        "-Q",
-        queue,
-        "-n",
-        f"{queue}@%h",
-        "--loglevel=INFO",
-        "--without-gossip",
-        "--without-mingle",
-    ]
-    with log.open("w") as sink:
-        process = subprocess.Popen(
-            command, env=env, cwd=settings.BASE_DIR, stdout=sink, stderr=subprocess.STDOUT
-        )
-    worker = Worker(process, log, queue)
-    deadline = time.monotonic() + WORKER_READY_TIMEOUT_S
-    while "ready." not in worker.output():
-        if process.poll() is not None or time.monotonic() > deadline:
-            worker.stop()
-            pytest.fail(f"the celery worker did not start:\n{worker.output()[-4000:]}")
-        time.sleep(0.2)
+    workers: list[Worker] = []
 
-    # This process (and the live server thread in it) now publishes to that queue instead of
+    def start() -> Worker:
+        name = f"{queue}-{len(workers)}"
+        log = tmp_path / f"{name}.log"
+        command = [
+            sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue,
+            "-n", f"{name}@%h", "--loglevel=INFO", "--without-gossip", "--without-mingle",
+        ]  # fmt: skip
+        with log.open("w") as sink:
+            process = subprocess.Popen(
+                command, env=env, cwd=settings.BASE_DIR, stdout=sink, stderr=subprocess.STDOUT
+            )
+        worker = Worker(process, log, queue)
+        workers.append(worker)
+        deadline = time.monotonic() + WORKER_READY_TIMEOUT_S
+        while "ready." not in worker.output():
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the celery worker did not start:\n{worker.output()[-4000:]}")
+            time.sleep(0.2)
+        return worker
+
+    # This process (and the live server thread in it) publishes to that queue instead of
     # running tasks in-process.
     saved = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
     celery_app.conf.task_always_eager = False
     celery_app.conf.task_default_queue = queue
     try:
-        yield worker
+        yield start
     finally:
         celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = saved
-        worker.stop()
+        for worker in workers:
+            worker.stop()
+
+
+@pytest.fixture
+def celery_worker_process(start_worker):
+    """One running worker (see ``start_worker``)."""
+    return start_worker()

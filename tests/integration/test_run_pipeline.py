@@ -1,6 +1,8 @@
 """The submission flow on real services: HTTP → Postgres → Redis → celery worker → Postgres."""
 
 import io
+import os
+import signal
 import time
 from datetime import timedelta
 
@@ -13,8 +15,8 @@ from rest_framework.authtoken.models import Token
 
 from scoring.models import PostMortem, Score
 from simulations import engine
-from simulations.models import Design, Run, RunResult, RunStatus, Scenario
-from simulations.services.runs import STUCK_RUNNING_AFTER
+from simulations.models import MAX_REPLICATIONS, Design, Run, RunResult, RunStatus, Scenario
+from simulations.services.runs import STUCK_RUNNING_AFTER, run_submit
 from simulations.tasks import reconcile_stuck_runs
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -114,3 +116,42 @@ def test_the_reconciler_on_the_worker_recovers_a_run_whose_worker_died(
     assert run.attempts == 2
     assert Score.objects.filter(run=run).count() == 1
     assert "simulations.reconcile_stuck_runs" in celery_worker_process.output()
+
+
+def test_a_worker_killed_mid_run_leaves_the_run_claimed_and_a_new_worker_finishes_it(
+    start_worker, scenarios, user
+):
+    first = start_worker()
+    scenario = Scenario.objects.get(slug="first-bottleneck")
+    # The largest run allowed, so the worker is still simulating when it is killed.
+    run, _ = run_submit(
+        owner=user, scenario_slug=scenario.slug, design_doc=scenario.starter_design,
+        replications=MAX_REPLICATIONS,
+    )  # fmt: skip
+    deadline = time.monotonic() + POLL_TIMEOUT_S
+    while Run.objects.get(pk=run.pk).status == RunStatus.QUEUED:
+        assert time.monotonic() < deadline, first.output()[-4000:]
+        time.sleep(0.05)
+    os.kill(first.process.pid, signal.SIGKILL)  # no warm shutdown: the OOM killer, a lost node
+    first.process.wait()
+
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == (RunStatus.RUNNING, 1), "killed before it could finish"
+    assert not Score.objects.filter(run=run).exists()  # nothing half-written
+    assert not RunResult.objects.filter(run=run).exists()
+
+    # A restarted worker, and the beat's reconciler once the claim has gone stale.
+    second = start_worker()
+    Run.objects.filter(pk=run.pk).update(
+        updated_at=timezone.now() - STUCK_RUNNING_AFTER - timedelta(seconds=5)
+    )
+    reconcile_stuck_runs.delay()
+
+    def poll():
+        run.refresh_from_db()
+        return {"status": run.status}
+
+    assert wait_for_finish(poll, second)["status"] == "succeeded"
+    run.refresh_from_db()
+    assert run.attempts == 2
+    assert Score.objects.filter(run=run).count() == 1

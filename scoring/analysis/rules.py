@@ -192,7 +192,7 @@ def score_variant(
         p_availability_met=float(np.mean(c["availability_met"])),
         p_latency_met=float(np.mean(c["latency_met"])),
         p_cost_met=float(np.mean(c["cost_met"])),
-        points=round(float(np.mean(points_r)), 2),
+        points=float(np.mean(points_r)),
         availability=float(np.mean(c["availability"])),
         availability_target=contract.availability,
         latency_percentile=contract.latency_percentile,

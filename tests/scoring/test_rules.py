@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scoring.analysis.rules import (
     PASS_PROBABILITY,
@@ -147,3 +149,31 @@ def test_latency_key_follows_the_sla_percentile():
     facts = score_variant(per_rep, 50.0, contract)
     assert contract.latency_key == "latency_p99.9_ms"
     assert facts.latency_ms == 800.0 and facts.p_latency_met == 0.0
+
+
+# Properties over arbitrary replications -----------------------------------------------------------
+
+fractions = st.floats(0.0, 1.0)
+latencies = st.floats(1.0, 100_000.0)
+costs = st.floats(0.0, 100_000.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(fractions, latencies), min_size=1, max_size=12), costs)
+def test_points_are_bounded_and_pass_follows_the_rule(reps, cost):
+    availability, latency = zip(*reps, strict=True)
+    facts = score_variant(totals(list(availability), list(latency)), cost, CONTRACT)
+    assert 0.0 <= facts.points <= 100.0
+    assert facts.passed == (facts.p_contract_met >= PASS_PROBABILITY)
+    assert facts.p_contract_met <= min(
+        facts.p_availability_met, facts.p_latency_met, facts.p_cost_met
+    )
+    assert (facts.points == 100.0) == (facts.p_contract_met == 1.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(fractions, fractions, latencies, latencies, costs, costs)
+def test_points_are_monotone_in_every_criterion(a1, a2, l1, l2, c1, c2):
+    better = score_variant(totals([max(a1, a2)], min(l1, l2)), min(c1, c2), CONTRACT)
+    worse = score_variant(totals([min(a1, a2)], max(l1, l2)), max(c1, c2), CONTRACT)
+    assert worse.points <= better.points

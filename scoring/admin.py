@@ -1,6 +1,9 @@
 """Read-only admin for scores and post-mortems: they are facts written by the run pipeline."""
 
+import json
+
 from django.contrib import admin
+from django.utils.html import format_html
 
 from scoring.models import PostMortem, Score
 
@@ -16,6 +19,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def _pretty(value) -> str:
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False))
 
 
 @admin.register(Score)
@@ -52,3 +59,37 @@ class PostMortemAdmin(ReadOnlyAdmin):
     list_select_related = ["run__scenario", "run__owner"]
     search_fields = ["run__owner__username", "run__scenario__slug", "summary"]
     date_hierarchy = "created_at"
+    fields = [
+        "run",
+        "summary",
+        "root_cause_kind",
+        "minutes_in_breach",
+        "root_cause_json",
+        "contributing_factors_json",
+        "impact_json",
+        "fixes_json",
+        "timeline_json",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Root cause")
+    def root_cause_json(self, obj):
+        return _pretty(obj.root_cause)
+
+    @admin.display(description="Contributing factors")
+    def contributing_factors_json(self, obj):
+        return _pretty(obj.contributing_factors)
+
+    @admin.display(description="Impact")
+    def impact_json(self, obj):
+        return _pretty(obj.impact)
+
+    @admin.display(description="What would have helped (modified designs omitted)")
+    def fixes_json(self, obj):
+        return _pretty([{k: v for k, v in fix.items() if k != "design"} for fix in obj.fixes])
+
+    @admin.display(description="Timeline")
+    def timeline_json(self, obj):
+        return _pretty(obj.timeline)

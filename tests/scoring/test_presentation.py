@@ -85,7 +85,10 @@ def test_admin_lists_and_shows_but_never_edits(
     assert listing.status_code == 200 and str(run.scenario) in listing.content.decode()
     detail = admin_client.get(reverse(f"admin:scoring_{model}_change", args=[obj.pk]))
     assert detail.status_code == 200
-    assert 'name="_save"' not in detail.content.decode()  # read-only: no save button
+    page = detail.content.decode()
+    assert 'name="_save"' not in page  # read-only: no save button
+    if model == "postmortem":
+        assert "<pre>" in page and "instance_failure" in page  # JSON shown readable
     assert admin_client.get(reverse(f"admin:scoring_{model}_add")).status_code == 403
     assert (
         admin_client.post(reverse(f"admin:scoring_{model}_delete", args=[obj.pk])).status_code

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import OperationalError
 from django.utils import timezone
 
@@ -326,3 +327,24 @@ def test_a_requeued_run_is_claimed_and_finished_by_the_next_attempt(user, scenar
 
     assert finished.status == RunStatus.SUCCEEDED
     assert finished.attempts == 2
+
+
+def test_a_run_over_its_soft_time_limit_fails_with_advice(
+    user, scenario, starter_design, monkeypatch
+):
+    run, _ = submit(user, scenario, starter_design)
+
+    def too_slow(**kwargs):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(run_services, "assess", too_slow)
+    execute_run.apply(args=[run.pk])
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "took longer than" in run.failure_reason and "fewer replications" in run.failure_reason
+
+
+def test_the_reconciler_never_takes_a_run_a_live_worker_may_still_hold(settings):
+    # A live task is killed at the hard time limit, so a claim older than that is abandoned.
+    assert STUCK_RUNNING_AFTER.total_seconds() > settings.CELERY_TASK_TIME_LIMIT

@@ -16,8 +16,10 @@ def exception_handler(exc, context):
     """
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
-            detail = {field: [e.message % (e.params or {}) for e in errs]
-                      for field, errs in exc.error_dict.items()}
+            detail = {
+                field: [e.message % (e.params or {}) for e in errs]
+                for field, errs in exc.error_dict.items()
+            }
         else:
             detail = {"non_field_errors": exc.messages}
         return Response(detail, status=status.HTTP_400_BAD_REQUEST)

@@ -13,11 +13,17 @@ from config.errors import InvalidStateError, NotFoundError
 
 
 def _import_production_settings(env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in {"DJANGO_SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DJANGO_SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL"}
+    }
     return subprocess.run(
         [sys.executable, "-c", "import config.settings.production"],
-        env={**clean, **env}, capture_output=True, text=True, timeout=60,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -35,19 +41,24 @@ def test_production_settings_refuse_to_start_without_a_secret(missing):
 
 
 def test_production_settings_start_with_every_secret():
-    result = _import_production_settings({
-        "DJANGO_SECRET_KEY": "x" * 50,
-        "DATABASE_URL": "postgres://u@localhost/db",
-        "CELERY_BROKER_URL": "redis://localhost:6379/0",
-    })
+    result = _import_production_settings(
+        {
+            "DJANGO_SECRET_KEY": "x" * 50,
+            "DATABASE_URL": "postgres://u@localhost/db",
+            "CELERY_BROKER_URL": "redis://localhost:6379/0",
+        }
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_debug_is_off_unless_asked_for():
     result = subprocess.run(
         [sys.executable, "-c", "import config.settings.base as s; print(s.DEBUG)"],
-        env={k: v for k, v in os.environ.items() if k != "DJANGO_DEBUG"} | {"DJANGO_SECRET_KEY": "k"},
-        capture_output=True, text=True, timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "DJANGO_DEBUG"}
+        | {"DJANGO_SECRET_KEY": "k"},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.stdout.strip() == "False", result.stderr
 

@@ -10,6 +10,9 @@ from rest_framework.throttling import AnonRateThrottle
     responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
 )
 class ObtainTokenView(ObtainAuthToken):
-    """``POST {"username", "password"}`` → ``{"token"}``; send it as ``Authorization: Token <t>``."""
+    """``POST {"username", "password"}`` → ``{"token"}``.
+
+    Send the token as ``Authorization: Token <token>``; session auth works too.
+    """
 
     throttle_classes = [AnonRateThrottle]

@@ -18,4 +18,7 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 # Each integration test's worker sends and consumes its own queue, so test runs sharing one Redis
 # (two checkouts, CI next to a developer) never take each other's messages.
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
-REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"run_submit": "1000/minute", "anon": "1000/minute"}}
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {"run_submit": "1000/minute", "anon": "1000/minute"},
+}

@@ -8,14 +8,20 @@ machine has two cores); each example is a short run.
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.engine.builders import scenario_doc
 from tests.engine.runner import simulate_docs
 
+# No shrinking: on a 2-core CI box a failing property would spend minutes minimising; the
+# unshrunk example is printed and is small enough to reproduce by hand.
 SETTINGS = settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
 )
 CAUSES = ("errors_timeout_rps", "errors_dropped_rps", "errors_shed_rps", "errors_dependency_rps")
 PERCENTILE_KEYS = (
@@ -25,6 +31,15 @@ PERCENTILE_KEYS = (
     "latency_p99_ms",
     "latency_p99.9_ms",
 )
+
+
+IDLE_WORKERS = {
+    "id": "workers",
+    "type": "worker_pool",
+    "instances": 2,
+    "concurrency": 4,
+    "service_time_ms": {"async_job": 80},
+}
 
 
 @st.composite
@@ -38,8 +53,10 @@ def designs(draw):
         "service_time_ms": {"read": service, "write": service * draw(st.floats(1, 3))},
         "max_queue_per_instance": draw(st.integers(0, 500)),
     }
+    # Sometimes a component that no route uses: one design must fit many scenarios.
+    idle = [IDLE_WORKERS] if draw(st.booleans()) else []
     if draw(st.booleans()):
-        return {"components": [app], "routes": {"read": ["app"], "write": ["app"]}}
+        return {"components": [app, *idle], "routes": {"read": ["app"], "write": ["app"]}}
     design = {
         "components": [
             {"id": "lb", "type": "load_balancer"},
@@ -54,6 +71,7 @@ def designs(draw):
                     "write": draw(st.floats(2, 40)),
                 },
             },
+            *idle,
         ],
         "routes": {"read": ["lb", "app", "cache", "db"], "write": ["lb", "app", "db"]},
     }
@@ -175,7 +193,7 @@ def test_costs_never_negative_and_spend_accumulates(scenario, design):
     assert (v.per_replication["spend_usd"] >= 0).all()
 
 
-@settings(max_examples=10, deadline=None, derandomize=True)
+@settings(max_examples=10, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate])
 @given(
     rps=st.floats(20, 600),
     step=st.floats(1.05, 1.6),
@@ -241,3 +259,27 @@ def test_same_seed_gives_bit_identical_results_and_another_seed_differs(seed):
         np.testing.assert_array_equal(va.per_replication[key], vb.per_replication[key])
     assert va.events == vb.events
     assert not np.array_equal(va.per_replication["offered"], vc.per_replication["offered"])
+
+
+def test_idle_component_changes_nothing_but_cost():
+    """A component on no route (here a worker pool, with no async jobs in the mix) carries no
+    traffic: every traffic and latency output is identical, only the spend goes up."""
+    scenario = scenario_doc(rps=400, duration_s=120, mix={"read": 1.0})
+    base = {
+        "components": [
+            {"id": "lb", "type": "load_balancer"},
+            {
+                "id": "app",
+                "type": "app_pool",
+                "instances": 2,
+                "concurrency": 8,
+                "service_time_ms": {"read": 30},
+            },
+        ],
+        "routes": {"read": ["lb", "app"]},
+    }
+    with_idle = {**base, "components": [*base["components"], IDLE_WORKERS]}
+    plain, idle = simulate_docs(scenario, [base, with_idle], replications=4, seed=9).variants
+    for key in ("success_rps", "error_rps", "latency_p99_ms", "latency_mean_ms", "backlog:app"):
+        np.testing.assert_array_equal(idle.series[key].mean, plain.series[key].mean, err_msg=key)
+    assert idle.monthly_cost_usd > plain.monthly_cost_usd

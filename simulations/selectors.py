@@ -38,13 +38,23 @@ def scenario_get(*, slug: str) -> Scenario:
     return scenario
 
 
-def run_list(*, user) -> QuerySet[Run]:
-    """The user's runs, newest first, with scenario and score joined (for list pages)."""
-    return (
-        Run.objects.for_user(user)
-        .select_related("scenario", "score")
-        .order_by("-created_at", "-pk")
-    )
+def run_list(*, user, scenario_slug: str | None = None, status: str | None = None) -> QuerySet[Run]:
+    """The user's runs, newest first, with scenario and score joined (for list pages).
+
+    Optionally only those of one scenario (by slug) and/or in one status.
+    """
+    runs = Run.objects.for_user(user).select_related("scenario", "score")
+    if scenario_slug:
+        runs = runs.filter(scenario__slug=scenario_slug)
+    if status:
+        runs = runs.filter(status=status)
+    return runs.order_by("-created_at", "-pk")
+
+
+def recent_finished_runs(*, user, scenario: Scenario, limit: int = 5) -> list[Run]:
+    """The user's last finished runs of one scenario (the scenario page's "your attempts")."""
+    runs = Run.objects.for_user(user).finished().filter(scenario=scenario).select_related("score")
+    return list(runs.order_by("-created_at", "-pk")[:limit])
 
 
 def run_get(*, user, run_id: int) -> Run:

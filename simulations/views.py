@@ -56,6 +56,11 @@ def scenario_detail(request, slug: str):
         "incidents": specs.incident_windows(scenario.spec),
         "form": form,
         "problems": problems,
+        "recent_runs": (
+            selectors.recent_finished_runs(user=request.user, scenario=scenario)
+            if request.user.is_authenticated
+            else []
+        ),
     }
     return render(request, "simulations/scenario_detail.html", context, status=status)
 

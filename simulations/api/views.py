@@ -25,6 +25,7 @@ from simulations.api.serializers import (
     ScenarioDetailSerializer,
     ScenarioListSerializer,
 )
+from simulations.models import RunStatus
 from simulations.services.runs import SubmissionError, run_submit
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -58,7 +59,21 @@ class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="My runs, newest first", tags=["runs"]),
+    list=extend_schema(
+        summary="My runs, newest first",
+        tags=["runs"],
+        parameters=[
+            OpenApiParameter(
+                "scenario", OpenApiTypes.STR, description="Only runs of this scenario slug."
+            ),
+            OpenApiParameter(
+                "status",
+                OpenApiTypes.STR,
+                enum=RunStatus.values,
+                description="Only runs in this status.",
+            ),
+        ],
+    ),
     retrieve=extend_schema(
         summary="A run: status, then score and post-mortem once succeeded",
         tags=["runs"],
@@ -75,7 +90,15 @@ class RunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     lookup_value_regex = "[0-9]+"  # any other id is simply not a run: 404 from the router
 
     def get_queryset(self):
-        return selectors.run_list(user=self.request.user)
+        params = self.request.query_params
+        status_filter = params.get("status")
+        if status_filter and status_filter not in RunStatus.values:
+            raise serializers.ValidationError(
+                {"status": [f"Choose one of {', '.join(RunStatus.values)}."]}
+            )
+        return selectors.run_list(
+            user=self.request.user, scenario_slug=params.get("scenario"), status=status_filter
+        )
 
     def get_serializer_class(self):
         return RunDetailSerializer if self.action == "retrieve" else RunListSerializer

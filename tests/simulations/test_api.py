@@ -243,3 +243,11 @@ def test_only_submissions_are_throttled(auth_client, scenario, starter_design, m
     assert statuses == [202, 202, 429]
     assert auth_client.get(RUNS_URL).status_code == 200
     cache.clear()
+
+
+def test_run_list_filters_by_scenario_and_status(auth_client, user, scenario, starter_design):
+    _make_runs(user, scenario, starter_design, 4)  # two queued, two failed
+    assert auth_client.get(RUNS_URL, {"status": "failed"}).json()["count"] == 2
+    assert auth_client.get(RUNS_URL, {"scenario": scenario.slug}).json()["count"] == 4
+    assert auth_client.get(RUNS_URL, {"scenario": "other"}).json()["count"] == 0
+    assert auth_client.get(RUNS_URL, {"status": "lost"}).status_code == 400

@@ -237,3 +237,18 @@ def test_run_list_paginates_without_n_plus_one(
 def test_run_pages_need_a_login(client, scenario):
     response = client.get(reverse("simulations:run_list"))
     assert response.status_code == 302
+
+
+def test_scenario_page_lists_the_learners_finished_attempts(
+    web, user, other_user, scenario, starter_design
+):
+    mine, _ = run_submit(owner=user, scenario_slug=scenario.slug, design_doc=starter_design)
+    run_fail(run_id=mine.pk, reason="stopped")
+    run_submit(owner=user, scenario_slug=scenario.slug, design_doc=starter_design)  # unfinished
+    theirs, _ = run_submit(owner=other_user, scenario_slug=scenario.slug, design_doc=starter_design)
+    run_fail(run_id=theirs.pk, reason="stopped")
+
+    response = web.get(detail_url(scenario))
+
+    assert response.context["recent_runs"] == [mine]
+    assert f"?from_run={mine.pk}" in response.content.decode()

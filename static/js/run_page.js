@@ -88,7 +88,9 @@
           x: { type: "linear", title: { display: true, text: "minutes into the run" } },
           y: Object.assign({ beginAtZero: true, title: { display: true, text: yTitle } }, yOptions || {})
         },
-        plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } }
+        plugins: { legend: { position: "bottom", labels: { boxWidth: 12,
+          // the band's upper edge shares the band's legend entry
+          filter: function (item) { return !/ 95 %$/.test(item.text); } } } }
       }
     });
   }
@@ -109,6 +111,15 @@
     var latencySets = latency.map(function (name, i) {
       return line(name.replace("latency_", "").replace("_ms", ""), points(t, mean(doc, name)), i);
     });
+    // The 5–95 % band over replications of the percentile the SLA is written on.
+    var slaBand = doc.series["latency_p" + doc.sla.latency_percentile + "_ms"];
+    if (slaBand && slaBand.p05 && slaBand.p95) {
+      var shade = "rgba(36, 84, 197, 0.15)";
+      latencySets.push(line("p" + doc.sla.latency_percentile + " 5–95 % band", points(t, slaBand.p05), 0,
+        { borderWidth: 0, backgroundColor: shade, borderColor: shade }));
+      latencySets.push(line("p" + doc.sla.latency_percentile + " 95 %", points(t, slaBand.p95), 0,
+        { borderWidth: 0, backgroundColor: shade, borderColor: shade, fill: "-1" }));
+    }
     var target = t.map(function (time) { return { x: time / 60, y: doc.sla.latency_ms }; });
     latencySets.push(line("SLA target (p" + doc.sla.latency_percentile + ")", target, 2,
       { borderDash: [6, 4], borderColor: "#b42318" }));

@@ -21,6 +21,7 @@ RUNS_PER_PAGE = 20
 
 
 def scenario_list(request):
+    """The scenario library, grouped by pressure type; public."""
     return render(
         request, "simulations/scenario_list.html", {"groups": selectors.scenarios_by_pressure()}
     )
@@ -28,6 +29,7 @@ def scenario_list(request):
 
 @require_http_methods(["GET", "POST"])
 def scenario_detail(request, slug: str):
+    """The brief, the contract and the designer form (POST submits a run; errors → 400 + form)."""
     try:
         scenario = selectors.scenario_get(slug=slug)
     except NotFoundError as exc:
@@ -112,6 +114,7 @@ def _starting_design(request, scenario) -> dict:
 
 @login_required
 def run_list(request):
+    """My runs, newest first, paginated."""
     page = Paginator(selectors.run_list(user=request.user), RUNS_PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -120,6 +123,7 @@ def run_list(request):
 
 @login_required
 def run_detail(request, pk: int):
+    """One of my runs: live status until it finishes, then score, post-mortem and charts."""
     try:
         run = selectors.run_get(user=request.user, run_id=pk)
     except NotFoundError as exc:

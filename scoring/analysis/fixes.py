@@ -12,6 +12,7 @@ compute) and simulates them on the run's seed.
 from __future__ import annotations
 
 import copy
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -172,18 +173,27 @@ def _coalesce_misses(doc: dict, cid: str | None, view: VariantView) -> Change | 
 
 
 def _spread_zones(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    """Every single-zone component on a route goes to two zones -- only when a zone fails.
+
+    One change for the whole path (whichever component the reason named), since a zone outage
+    takes down every single-zone tier at once. A database primary lives in one zone whatever
+    ``zones`` says, so a database without a replica also gets one to fail over to (multi-AZ).
+    """
+    if not any(inc.kind == "az_outage" for inc in view.incidents):
+        return None
     new = copy.deepcopy(doc)
     on_path = {c for route in doc.get("routes", {}).values() for c in route}
-    targets = [
-        c
-        for c in new.get("components", [])
-        if c.get("zones") == 1 and (c["id"] == cid or (cid is None and c["id"] in on_path))
-    ]
+    targets = [c for c in new.get("components", []) if c.get("zones") == 1 and c["id"] in on_path]
+    standbys = []
     for comp in targets:
         comp["zones"] = 2
+        if comp.get("type") == "database" and int(comp.get("read_replicas", 0)) == 0:
+            comp["read_replicas"] = 1
+            standbys.append(comp["id"])
     if not targets:
         return None
-    return new, f"{', '.join(c['id'] for c in targets)}: spread over 2 availability zones"
+    extra = f" ({', '.join(standbys)} with a replica to fail over to)" if standbys else ""
+    return new, f"{', '.join(c['id'] for c in targets)}: spread over 2 availability zones{extra}"
 
 
 def _jitter_backoff(doc: dict, cid: str | None, view: VariantView) -> Change | None:
@@ -421,9 +431,10 @@ def propose_fixes(view: VariantView, root_cause: dict, factors: list[dict]) -> l
             if change is None:
                 continue
             design, description = change
-            if description in seen:
+            key = json.dumps(design, sort_keys=True)  # the same document, reached twice
+            if key in seen:
                 continue
-            seen.add(description)
+            seen.add(key)
             candidates.append(
                 Candidate(
                     code=fix.code,

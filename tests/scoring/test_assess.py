@@ -210,3 +210,17 @@ def test_fix_batch_over_the_engines_work_cap_measures_fewer_fixes(monkeypatch):
     monkeypatch.setattr(analysis.engine, "simulate", capped)
     a = assess(scenario=scenario(), design_doc=design(), replications=2, seed=SEED)
     assert [f["code"] for f in a.postmortem.fixes] == ["scale_out"]  # the most relevant survives
+
+
+def test_zone_outage_is_the_root_cause_and_spreading_zones_is_measured_to_help():
+    outage = {"kind": "az_outage", "at_s": 200, "duration_s": 120, "zone": "a"}
+    doc = design(instances=4, concurrency=4)
+    a = assess(
+        scenario=scenario([outage], rps=100.0), design_doc=doc, replications=REPLICATIONS, seed=SEED
+    )
+    assert a.postmortem.root_cause["kind"] == "az_outage"
+    assert ("single_point_of_failure", "app") in {
+        (f["code"], f["component"]) for f in a.postmortem.contributing_factors
+    }
+    spread = next(f for f in a.postmortem.fixes if f["code"] == "spread_zones")
+    assert spread["delta_availability"] > 0 and spread["delta_points"] > 0

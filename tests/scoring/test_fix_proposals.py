@@ -132,10 +132,28 @@ TARGETED = {
     "add_read_replica",
     "circuit_breaker",
     "resize_connection_pool",
-    "spread_zones",
 }
 
 
 @pytest.mark.parametrize("fix", [f for f in FIXES if f.code in TARGETED], ids=lambda f: f.code)
 def test_targeted_fix_declines_a_component_the_design_lacks(fix):
     assert fix.apply(design(), "no_such_component", view()) is None
+
+
+def test_zone_outage_gets_one_fix_spreading_the_whole_path():
+    v = view(
+        incidents=[incident("az_outage", 100, 300, zone="a")],
+        series=outage(healthy_series(), 100, 400),
+    )
+    spreads = [c for c in proposals(v) if c.code == "spread_zones"]
+    assert len(spreads) == 1  # root cause and two single-zone factors, one document
+    assert {c["id"]: c.get("zones") for c in spreads[0].design["components"] if "zones" in c} == {
+        "app": 2,
+        "db": 2,
+    }
+    assert component(spreads[0].design, "db")["read_replicas"] == 1  # a standby in zone b
+    assert spreads[0].design_change.endswith("(db with a replica to fail over to)")
+
+
+def test_single_instance_without_a_zone_outage_is_not_spread_over_zones():
+    assert "spread_zones" not in {c.code for c in proposals(view(doc=design(instances=1)))}

@@ -1,10 +1,12 @@
 """assessment_save: one Score and one PostMortem per run, validated, idempotent."""
 
+import json
 import math
 
 import pytest
 from django.core.exceptions import ValidationError
 
+from scoring.analysis import assess
 from scoring.models import PostMortem, Score
 from scoring.services import assessment_save
 from tests.scoring.facts import assessment, with_score
@@ -88,3 +90,23 @@ def test_non_finite_numbers_are_stored_as_null(make_run):
     postmortem.refresh_from_db()
     assert postmortem.fixes[0]["delta_latency_ms"] is None
     assert postmortem.fixes[0]["latency_ms"] is None
+
+
+@pytest.mark.django_db
+def test_a_real_assessment_round_trips_through_the_database(make_run):
+    # given the engine's own output (numpy arrays inside), not hand-built facts
+    from tests.scoring.test_assess import design, scenario
+
+    a = assess(scenario=scenario(), design_doc=design(), replications=2, seed=4)
+    run = make_run()
+    # when
+    score, postmortem = assessment_save(run=run, assessment=a)
+    # then every JSON value came back as plain JSON, equal to what the analysis produced
+    postmortem.refresh_from_db()
+    assert json.loads(json.dumps(postmortem.fixes)) == postmortem.fixes
+    assert postmortem.root_cause == a.postmortem.root_cause
+    assert len(postmortem.fixes) == len(a.postmortem.fixes) >= 1
+    assert postmortem.impact["failed_requests"] == pytest.approx(
+        a.postmortem.impact["failed_requests"]
+    )
+    assert Score.objects.get(run=run).points == pytest.approx(a.score.points)

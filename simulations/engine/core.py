@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulations.engine.plan import Plan
+from simulations.engine.queueing import fill_fraction, finite_queue
 from simulations.engine.state import State
 
 _TINY = 1e-12
@@ -74,6 +75,11 @@ def run_ticks(plan: Plan, st: State, stop: int, record) -> None:
                 served = arr
                 out.util[:, a:b] = 0.0
             else:
+                blocked = _stationary_blocking(plan, st, level, servers, out.load, out.lam)
+                if blocked is not None:
+                    lost = arr * blocked[:, :, None]
+                    out.dropped += lost.sum(axis=(1, 2))
+                    arr = arr - lost
                 q_start = st.backlog[:, a:b].sum(axis=2)
                 present = st.backlog[:, a:b] + arr
                 work = np.einsum("vnkr,vnk->vnr", present, level.svc) * slow[:, a:b, None]
@@ -100,6 +106,31 @@ def run_ticks(plan: Plan, st: State, stop: int, record) -> None:
         st.after_tick(plan, t, out)
         record(t, out, st)
         st.tick = t + 1
+
+
+def _stationary_blocking(plan, st, level, servers, load, lam) -> np.ndarray | None:
+    """Fraction of a level's arrivals that find a finite waiting room full (M/M/c/K).
+
+    Returns ``None`` when that fraction is negligible everywhere (the common case), so the
+    M/M/c/K evaluation is skipped.
+
+    Notes
+    -----
+    Below saturation the stationary p_K applies. Above it the stationary law is weighted by
+    how much of the room one tick fills (``fill_fraction``), so a large room shows its
+    transient fill (the fluid backlog) first.
+    """
+    a, b = level.start, level.stop
+    total = servers[:, a:b]
+    rho = load[:, a:b] / np.maximum(total, _TINY)
+    group = np.where(level.pooled[:, :, None], total, level.per_instance[:, :, None])
+    room = st.qcap[:, a:b] * group / np.maximum(total, _TINY)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if not np.any((rho**room > 1e-7) & (total > 0)):
+            return None
+        p_block = finite_queue(group, rho, room, np.ones_like(rho))[0]
+        weight = fill_fraction(lam[:, a:b], rho, st.qcap[:, a:b], plan.tick_s)
+    return np.where(total > 0, weight * p_block, 0.0)
 
 
 class TickOut:

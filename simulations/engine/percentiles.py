@@ -13,7 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 from simulations.engine.latency import GRID_S, grid_quantiles, path_mean, path_survival
-from simulations.engine.queueing import allen_cunneen_factor, wait_parameters
+from simulations.engine.queueing import (
+    RHO_MAX,
+    allen_cunneen_factor,
+    fill_fraction,
+    finite_queue,
+    wait_parameters,
+)
 
 TICK_PROBS = (0.50, 0.95, 0.99)
 RUN_PROBS = (0.50, 0.90, 0.95, 0.99, 0.999)
@@ -45,6 +51,18 @@ def station_waits(plan, v: int, buf, ticks: slice) -> dict[str, np.ndarray]:
     total = np.maximum(servers, 1e-12)
     rho_load = load / total
     p_wait, theta, lq = wait_parameters(group, rho_load * group, mean_s, factor)
+    room = buf.qcap[:, v] * group / total  # waiting places per queue [requests]
+    finite = np.isfinite(room)
+    if finite.any():
+        # M/M/c/K. Above saturation a room that one tick of excess fills is in its stationary
+        # (full) regime; a larger one is still filling, which the fluid backlog carries.
+        fills = fill_fraction(lam, rho_load, buf.qcap[:, v], plan.tick_s) >= 0.5
+        rho_k = np.where((rho_load < 1.0) | fills, rho_load, np.minimum(rho_load, RHO_MAX))
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            _, pw_k, th_k, lq_k = finite_queue(group, rho_k, np.where(finite, room, 0.0), mean_s)
+        p_wait = np.where(finite, pw_k, p_wait)
+        theta = np.where(finite, th_k / factor, theta)
+        lq = np.where(finite, lq_k, lq)
     queueing = ~net.delay[None, :, None] & (servers > 0) & (lam > 0)
     p_wait = np.where(queueing, p_wait, 0.0)
     theta = np.where(queueing, theta, 1.0)

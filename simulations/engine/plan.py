@@ -26,6 +26,8 @@ class Level:
     svc2: np.ndarray  # (V, n, K) second moments of exponential service times, 2 s^2 [s^2]
     route: np.ndarray | None  # (V, (S - stop) * K, n * K) next-hop distribution
     any_error: np.ndarray  # (n_ticks,) bool: some station of the level fails requests
+    pooled: np.ndarray  # (V, n) bool: one shared queue per station
+    per_instance: np.ndarray  # (V, n) servers per instance
 
 
 @dataclass
@@ -90,6 +92,8 @@ def build_plan(scenario: Scenario, net: Network, replications: int, seed: int) -
                 2.0 * net.svc[:, start:stop] ** 2,
                 route,
                 any_error,
+                net.pooled[:, start:stop],
+                net.per_instance[:, start:stop],
             )
         )
     popularity = zipf_popularity(scenario.keys, scenario.zipf_s)

@@ -22,22 +22,53 @@ import numpy as np
 
 RHO_MAX = 0.995  # stationary formulas are used up to here; above it the fluid backlog rules
 _EXACT_C = 4096  # exact Erlang C (Erlang B recursion) up to this many servers; Halfin-Whitt above
-_TABLE_RHO = 2048
+_TABLE_RHO = 2048  # grid points per unit of rho
+_RHO_TOP = 8.0  # Erlang B is tabulated for rho in [0, 8]
 
 
 @lru_cache(maxsize=512)
-def _erlang_c_row(servers: int) -> np.ndarray:
-    """Erlang C for ``servers`` servers on a uniform rho grid over [0, 1] (2049 points)."""
-    rho = np.linspace(0.0, 1.0, _TABLE_RHO + 1)
+def _erlang_b_row(servers: int) -> np.ndarray:
+    """Erlang B for ``servers`` servers on a uniform rho grid over [0, 8] (step 1/2048)."""
+    rho = np.linspace(0.0, _RHO_TOP, int(_TABLE_RHO * _RHO_TOP) + 1)
     offered = servers * rho  # a = c rho [Erlang]
     blocking = np.ones_like(offered)  # Erlang B recursion: B(n) = a B(n-1) / (n + a B(n-1))
     for n in range(1, servers + 1):
         blocking = offered * blocking / (n + offered * blocking)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        row = blocking / (1.0 - rho * (1.0 - blocking))
-    row[-1] = 1.0
-    row.setflags(write=False)
-    return row
+    blocking.setflags(write=False)
+    return blocking
+
+
+def erlang_b(servers: np.ndarray, rho: np.ndarray) -> np.ndarray:
+    """Erlang B blocking probability B(c, a) of an M/M/c/c loss system, a = c rho.
+
+    Parameters
+    ----------
+    servers : array_like of int
+        c >= 1 [-] (up to 4096; the Erlang C table bounds apply).
+    rho : array_like of float
+        rho = a / c, clipped to [0, 8] [-].
+
+    Returns
+    -------
+    ndarray
+        B(c, a) [-].
+
+    Examples
+    --------
+    >>> round(float(erlang_b(1, 1.0)), 6)  # a / (1 + a)
+    0.5
+    """
+    servers, rho = np.broadcast_arrays(np.asarray(servers), np.asarray(rho, dtype=float))
+    servers = np.clip(np.round(servers).astype(np.int64), 1, _EXACT_C)
+    pos = np.clip(np.nan_to_num(rho, nan=0.0), 0.0, _RHO_TOP) * _TABLE_RHO
+    low = np.minimum(pos.astype(np.int64), int(_TABLE_RHO * _RHO_TOP) - 1)
+    frac = pos - low
+    out = np.empty(rho.shape)
+    for c in np.unique(servers):
+        mask = servers == c
+        row = _erlang_b_row(int(c))
+        out[mask] = row[low[mask]] * (1.0 - frac[mask]) + row[low[mask] + 1] * frac[mask]
+    return out
 
 
 def _std_normal_cdf(x: np.ndarray) -> np.ndarray:
@@ -84,22 +115,15 @@ def erlang_c(servers: np.ndarray, rho: np.ndarray) -> np.ndarray:
     servers, rho = np.broadcast_arrays(np.asarray(servers), np.asarray(rho, dtype=float))
     servers = np.maximum(np.round(servers).astype(np.int64), 1)
     rho = np.clip(rho, 0.0, 1.0)
-    pos = rho * _TABLE_RHO
-    low = np.minimum(pos.astype(np.int64), _TABLE_RHO - 1)
-    frac = pos - low
-    out = np.empty(rho.shape)
-    for c in np.unique(servers):
-        mask = servers == c
-        if c <= _EXACT_C:
-            row = _erlang_c_row(int(c))
-            out[mask] = row[low[mask]] * (1.0 - frac[mask]) + row[low[mask] + 1] * frac[mask]
-        else:
-            beta = (1.0 - rho[mask]) * np.sqrt(float(c))
-            phi = np.exp(-0.5 * beta * beta) / np.sqrt(2 * np.pi)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out[mask] = np.where(
-                    beta > 0, 1.0 / (1.0 + beta * _std_normal_cdf(beta) / phi), 1.0
-                )
+    blocking = erlang_b(servers, rho)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(rho < 1.0, blocking / (1.0 - rho * (1.0 - blocking)), 1.0)
+    large = servers > _EXACT_C
+    if large.any():
+        beta = (1.0 - rho[large]) * np.sqrt(servers[large].astype(float))
+        phi = np.exp(-0.5 * beta * beta) / np.sqrt(2 * np.pi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[large] = np.where(beta > 0, 1.0 / (1.0 + beta * _std_normal_cdf(beta) / phi), 1.0)
     return out
 
 
@@ -167,3 +191,92 @@ def wait_parameters(
     wait_rate = servers * mu * (1.0 - rho) / variability
     queue_len = rho * servers * mu * p_wait / wait_rate
     return p_wait, wait_rate, queue_len
+
+
+def fill_fraction(lam: np.ndarray, rho: np.ndarray, room: np.ndarray, tick_s: float):
+    """How much of a waiting room one tick fills at and above saturation (1 = it is full) [-].
+
+    Notes
+    -----
+    A room of m places fills at the excess rate lambda (1 - 1/rho) and, at rho ~ 1, by
+    diffusion in about m^2 / (2 lambda); the fill time is taken as
+    m / (lambda (1 - 1/rho) + 2 lambda / m). Below saturation the stationary law applies (1).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        excess = lam * (1.0 - 1.0 / np.maximum(rho, 1.0))
+        rate = (excess + 2.0 * lam / np.maximum(room, 1e-12)) / np.maximum(room, 1e-12)
+        return np.where(rho < 1.0, 1.0, np.clip(rate * tick_s, 0.0, 1.0))
+
+
+def finite_queue(
+    servers: np.ndarray, rho: np.ndarray, room: np.ndarray, mean_service_s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stationary M/M/c/K quantities for c servers and ``room`` waiting places (K = c + room).
+
+    Parameters
+    ----------
+    servers : ndarray
+        c [-].
+    rho : ndarray
+        Offered utilization lambda / (c mu), any value >= 0 [-].
+    room : ndarray
+        Waiting places K - c >= 0 [requests].
+    mean_service_s : ndarray
+        1 / mu [s].
+
+    Returns
+    -------
+    p_block : ndarray
+        Probability an arrival finds the system full, p_K [-].
+    p_wait : ndarray
+        Probability an *admitted* arrival waits [-].
+    wait_rate : ndarray
+        Rate of an exponential with the admitted arrivals' mean conditional wait [1/s].
+    queue_len : ndarray
+        Mean number waiting L_q [requests].
+
+    Notes
+    -----
+    With unnormalised weights u_c = 1 at n = c, u_n = rho^(n-c) for c < n <= K and
+    sum_{n<c} u_n = 1/B(c, a) - 1 (Erlang B), the normaliser is
+    Z = 1/B - 1 + sum_{j=0}^{room} rho^j; then p_K = rho^room / Z,
+    P(wait | admitted) = sum_{j=0}^{room-1} rho^j / (Z (1 - p_K)),
+    L_q = sum_{j=1}^{room} j rho^j / Z and, by Little's law, the admitted mean wait is
+    W_q = L_q / (lambda (1 - p_K)) [1]_. The conditional wait (an Erlang mixture) is
+    represented by an exponential with the same mean. As room -> inf with rho < 1 this is
+    Erlang C.
+
+    Examples
+    --------
+    >>> pb, _, _, _ = finite_queue(np.array(1), np.array(1.2), np.array(5), np.array(0.01))
+    >>> round(float(pb), 4)  # M/M/1/6: rho^6 (1 - rho) / (1 - rho^7)
+    0.2312
+    """
+    servers = np.maximum(np.round(servers), 1.0)
+    rho = np.maximum(np.nan_to_num(rho, nan=0.0), 1e-12)
+    room = np.maximum(room, 0.0)
+    below = 1.0 / np.maximum(erlang_b(servers, rho), 1e-300) - 1.0
+    # Work with r = min(rho, 1/rho) < 1 so no power overflows; above saturation every sum is
+    # divided by rho^room (the weight of the full state).
+    over = rho > 1.0
+    r = np.where(over, 1.0 / rho, rho)
+    flat = np.abs(1.0 - r) < 1e-5  # rho ~ 1: the sums are m + 1 and m (m + 1) / 2
+    r = np.where(flat, 0.5, r)
+    r_m = r**room
+    geo = np.where(flat, room + 1.0, (1.0 - r_m * r) / (1.0 - r))  # sum_{j=0}^{m} r^j
+    mom = np.where(  # sum_{j=1}^{m} j r^j
+        flat,
+        room * (room + 1.0) / 2.0,
+        r * (1.0 - (room + 1.0) * r_m + room * r_m * r) / (1.0 - r) ** 2,
+    )
+    r_m = np.where(flat, 1.0, r_m)
+    # rho <= 1: weights rho^j; rho > 1 (scaled by rho^-m): weights r^(m-j)
+    norm = np.where(over, below * r_m + geo, below + geo)
+    p_block = np.where(over, 1.0, r_m) / norm
+    waiting = np.where(over, geo - 1.0, geo - r_m) / norm  # P(c <= n < K)
+    queue_len = np.where(over, room * geo - mom, mom) / norm
+    p_wait = waiting / np.maximum(1.0 - p_block, 1e-300)
+    lam = rho * servers / mean_service_s
+    mean_wait = queue_len / np.maximum(lam * (1.0 - p_block), 1e-300)
+    wait_rate = np.where(p_wait > 0, p_wait / np.maximum(mean_wait, 1e-300), 1.0)
+    return p_block, p_wait, wait_rate, queue_len

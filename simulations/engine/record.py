@@ -18,6 +18,7 @@ class _ChunkBuffers:
         shape = (CHUNK, n_v, n_s, n_r)
         self.lam, self.load, self.m2 = np.zeros(shape), np.zeros(shape), np.zeros(shape)
         self.servers, self.qmid, self.qend = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+        self.qcap = np.zeros(shape)
         self.hit = np.zeros((CHUNK, n_v, n_c, n_r))
 
 
@@ -63,6 +64,7 @@ class Recorder:
         buf.lam[i], buf.load[i], buf.m2[i] = out.lam, out.load, out.m2
         buf.servers[i], buf.qmid[i], buf.hit[i] = out.servers, out.qmid, out.hit
         buf.qend[i] = out.backlog
+        buf.qcap[i] = state.qcap
         self.qend_total[t] = out.backlog.sum(axis=1)
         if i + 1 == CHUNK or t + 1 == plan.n_ticks:
             self._flush_chunk(t + 1)
@@ -166,7 +168,7 @@ class _ChunkView:
     """The first ``n`` ticks of the chunk buffers."""
 
     def __init__(self, buf: _ChunkBuffers, n: int):
-        for name in ("lam", "load", "m2", "servers", "qmid", "qend", "hit"):
+        for name in ("lam", "load", "m2", "servers", "qmid", "qend", "qcap", "hit"):
             setattr(self, name, getattr(buf, name)[:n])
 
 

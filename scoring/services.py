@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from simulations.models import Run
 
 
-def _json_safe(value):
+def _json_safe(value: Any) -> Any:
     """Replace NaN/inf (which JSON and Postgres jsonb refuse) with None, recursively."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -61,7 +61,7 @@ def assessment_save(*, run: Run, assessment: Assessment) -> tuple[Score, PostMor
     return score, postmortem
 
 
-def _save(model, run: Run, fields: dict):
+def _save(model: type[Score] | type[PostMortem], run: Run, fields: dict) -> tuple[Any, bool]:
     """Validate ``fields`` on an unsaved instance (``full_clean``), then ``update_or_create``."""
     # The unique ``run`` is left to update_or_create, which locks the existing row if any.
     model(run=run, **fields).full_clean(exclude=["run"], validate_unique=False)

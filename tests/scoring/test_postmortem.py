@@ -179,3 +179,26 @@ def test_incident_inside_the_first_breached_tick_counts_but_not_one_tick_later()
     later = view(series=series, incidents=[incident("traffic_spike", 301, 60, multiplier=3)])
     assert find_root_cause(inside)["kind"] == "traffic_spike"
     assert find_root_cause(later)["kind"] != "traffic_spike"
+
+
+def test_summary_of_a_clean_run_and_of_an_over_budget_one():
+    clean = view()
+    text = write_summary(
+        root_cause=find_root_cause(clean),
+        impact=compute_impact(clean),
+        factors=[],
+        fixes=[],
+        passed=True,
+    )
+    assert text == "The service kept its SLA for the whole run. The design passes its contract."
+
+    dear = view(cost=2000.0)
+    text = write_summary(
+        root_cause=find_root_cause(dear),
+        impact=compute_impact(dear),
+        factors=[{"title": "Over budget"}],
+        fixes=[],
+        passed=False,
+    )
+    assert "costs $2,000/month against a $1,500 budget" in text
+    assert "Contributing: over budget." in text

@@ -24,6 +24,8 @@
         .then(function (run) {
           var text = document.getElementById("run-status-text");
           if (text) text.textContent = STATUS_TEXT[run.status] || run.status;
+          var badge = root.querySelector("[data-run-status]");
+          if (badge) badge.textContent = run.status.charAt(0).toUpperCase() + run.status.slice(1);
           if (FINISHED.indexOf(run.status) >= 0) {
             window.location.reload(); // the server renders the score, post-mortem and charts
           } else {

@@ -127,7 +127,7 @@ def measure_fixes(
 
     Returns
     -------
-    list of dict, one per measured fix: ``code, title, component, answers, design_change,
+    list of dict, one per measured fix, best first: ``code, title, component, answers, design_change,
     design, points, delta_points, p_contract_met, availability, delta_availability [-],
     latency_ms, delta_latency_ms [ms], monthly_cost_usd, delta_monthly_cost_usd [USD/month],
     passes``.
@@ -171,6 +171,8 @@ def measure_fixes(
                 "passes": s.passed,
             }
         )
+    # Best measured first (passing, then most points gained); ties keep relevance order.
+    rows.sort(key=lambda row: (row["passes"], row["delta_points"]), reverse=True)
     return rows
 
 

@@ -87,7 +87,9 @@ def test_adding_instances_to_the_saturated_pool_is_measured_and_helps(saturated)
     assert scale_out["delta_availability"] > 0 and scale_out["delta_points"] > 0
     assert scale_out["delta_monthly_cost_usd"] > 0  # a third instance is not free
     assert scale_out["passes"]
-    assert scale_out["code"] == saturated.postmortem.fixes[0]["code"]  # root cause first
+    assert scale_out["code"] == saturated.postmortem.fixes[0]["code"]  # best measured first
+    ranks = [(f["passes"], f["delta_points"]) for f in saturated.postmortem.fixes]
+    assert ranks == sorted(ranks, reverse=True)
     assert "would have changed the score" in saturated.postmortem.summary
 
 

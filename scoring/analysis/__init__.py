@@ -127,10 +127,11 @@ def measure_fixes(
 
     Returns
     -------
-    list of dict, one per measured fix, best first: ``code, title, component, answers,
-    design_change, design, points, delta_points, p_contract_met, availability, delta_availability [-],
-    latency_ms, delta_latency_ms [ms], monthly_cost_usd, delta_monthly_cost_usd [USD/month],
-    passes``.
+    list of dict
+        One per measured fix, best first: ``code, title, component, answers, design_change,
+        design, points, delta_points, p_contract_met, availability, delta_availability [-],
+        latency_ms, delta_latency_ms [ms], monthly_cost_usd, delta_monthly_cost_usd
+        [USD/month], passes``.
     """
     accepted = _accepted(scenario, candidates)
     batch = None

@@ -203,3 +203,47 @@ def test_mmck_mean_response_of_admitted_requests(mmck_run):
     expected = cf.mmck_mean_response(lam, pool.mu, pool.servers, k) * 1e3
     ok, msg = _within(v.per_replication["latency_mean_ms"], expected, 0.10)
     assert ok, msg
+
+
+# -- bursty arrivals: GI/M/c -------------------------------------------------------------------
+
+BURSTY_RHOS = (0.5, 0.7, 0.85)
+
+
+@pytest.fixture(
+    scope="module",
+    params=[(c, scv) for c in (1, 8, 32) for scv in (2.0, 4.0)],
+    ids=lambda p: f"c={p[0]}-scv={p[1]:g}",
+)
+def bursty(request):
+    """``burstiness`` b is the SCV of inter-arrival times; the exact reference is GI/M/c with
+    Gamma inter-arrivals of that SCV (its index of dispersion of counts is also b)."""
+    c, scv = request.param
+    lam = CASES[c]
+    pools = [PoolSpec(1, c, 1e3 * r * c / lam) for r in BURSTY_RHOS]
+    result = simulate_docs(
+        scenario_doc(rps=lam, duration_s=DURATION_S, burstiness=scv),
+        [single_pool_design(p) for p in pools],
+        replications=REPLICATIONS,
+        seed=12,
+    )
+    return [
+        (rho, cf.GammaMc(lam, p.mu, c, scv), v)
+        for rho, p, v in zip(BURSTY_RHOS, pools, result.variants, strict=True)
+    ]
+
+
+def test_bursty_arrivals_mean_and_p99_within_10_percent_of_exact_gi_m_c(bursty):
+    """The issue's 5 % targets are for M/M/c; a variability-term (G/G/c) approximation is held to
+    10 % on the mean and on p99 — the accuracy usually quoted for two-moment approximations
+    (Whitt, "Approximations for the GI/G/m queue", 1993)."""
+    failures = []
+    for rho, q, v in bursty:
+        for key, expected in (
+            ("latency_mean_ms", q.mean_response * 1e3),
+            ("latency_p99_ms", q.response_percentile(99) * 1e3),
+        ):
+            ok, msg = _within(v.per_replication[key], expected, 0.10)
+            if not ok:
+                failures.append(f"rho={rho} {key}: {msg}")
+    assert not failures, "\n".join(failures)

@@ -92,6 +92,25 @@ def test_mmcc_blocking_is_erlang_b(c, a):
     assert cf.mmck_blocking(a, 1.0, c, c) == pytest.approx(cf.erlang_b(c, a), rel=1e-12)
 
 
+@pytest.mark.parametrize(("c", "rho"), [(1, 0.5), (4, 0.8), (16, 0.9)])
+def test_gamma_arrivals_with_scv_1_reduce_to_erlang_c(c, rho):
+    # Gamma with shape 1 is the exponential: GI/M/c must give back M/M/c exactly.
+    lam, mu = 100.0, 100.0 / (rho * c)
+    gamma, markov = cf.GammaMc(lam, mu, c, scv=1.0), cf.MMc(lam, mu, c)
+    assert gamma.sigma == pytest.approx(rho, rel=1e-9)  # σ = ρ for Poisson arrivals
+    assert gamma.p_wait == pytest.approx(markov.p_wait, rel=1e-9)
+    assert gamma.mean_response == pytest.approx(markov.mean_response, rel=1e-9)
+
+
+def test_gi_m_1_waits_with_probability_sigma():
+    # GI/M/1: an arrival finds the server busy with probability σ and waits Exp(μ(1 − σ))
+    # (Kleinrock 1975 §6.4). Burstier arrivals (larger SCV) give a larger σ than ρ.
+    q = cf.GammaMc(lam=50.0, mu=100.0, c=1, scv=4.0)
+    assert q.p_wait == pytest.approx(q.sigma, rel=1e-9)
+    assert q.mean_wait == pytest.approx(q.sigma / (100.0 * (1 - q.sigma)), rel=1e-9)
+    assert 0.5 < q.sigma < 1.0
+
+
 def test_closed_forms_refuse_unstable_or_nonsense_input():
     with pytest.raises(ValueError, match="unstable"):
         cf.MMc(lam=10.0, mu=5.0, c=2)
@@ -224,3 +243,19 @@ def test_des_is_deterministic_for_a_seed():
     b = simulate_network(net, np.full(50, 40.0), 1.0, seed=5)
     np.testing.assert_array_equal(a.latency_ms, b.latency_ms)
     np.testing.assert_array_equal(a.backlog["app"], b.backlog["app"])
+
+
+@pytest.mark.parametrize("rho", [0.5, 0.7])
+def test_des_bursty_gamma_arrivals_match_exact_gi_m_c(rho):
+    """Gamma renewal arrivals with SCV 4 into 8 servers: the reference against the exact
+    GI/M/c result (Takács), 99.9 % batch-means intervals."""
+    c, mu, scv = 8, 25.0, 4.0
+    lam = rho * c * mu
+    horizon = int(150_000 / lam)
+    res = simulate_network(_single_station(c, 40.0), np.full(horizon, lam), 1.0, seed=2027, scv=scv)
+    lat = res.ok_latency_ms(WARMUP_S)
+    q = cf.GammaMc(lam=lam, mu=mu, c=c, scv=scv)
+    mean, hw = batch_interval(lat)
+    assert abs(mean - q.mean_response * 1e3) <= hw, (mean, hw, q.mean_response * 1e3)
+    p99, hw99 = batch_interval(lat, percentile_of(99))
+    assert abs(p99 - q.response_percentile(99) * 1e3) <= hw99, (p99, hw99)

@@ -59,61 +59,33 @@ def erlang_c(c: int, a: float) -> float:
     return c * b / (c - a * (1.0 - b))
 
 
-@dataclass(frozen=True)
-class MMc:
-    """Steady-state M/M/c queue (M/M/1 is ``c=1``); times in seconds.
+class _ExpWaitQueue:
+    """Shared tail algebra of queues whose wait is 0 w.p. 1 − P_wait, else Exp(α) (α [1/s]),
+    followed by an independent Exp(μ) service. Subclasses define ``p_wait`` and ``alpha``."""
 
-    The waiting time W is 0 with probability ``1 - P_wait`` and otherwise exponential with rate
-    ``c mu - lam``; the response time T = W + S adds an independent Exp(mu) service time S
-    ([K75] §3.5; [HB13] §14.6).
-    """
-
-    lam: float
     mu: float
-    c: int = 1
-
-    def __post_init__(self) -> None:
-        _check_stable(self.lam, self.mu, self.c)
-
-    @property
-    def rho(self) -> float:
-        """Utilization λ/(cμ) [-]."""
-        return self.lam / (self.c * self.mu)
-
-    @property
-    def p_wait(self) -> float:
-        """Probability of waiting, Erlang C [-]."""
-        return erlang_c(self.c, self.lam / self.mu)
+    p_wait: float
+    alpha: float
 
     @property
     def mean_wait(self) -> float:
-        """E[W] = P_wait / (cμ − λ) [s]."""
-        return self.p_wait / (self.c * self.mu - self.lam)
+        """E[W] = P_wait / α [s]."""
+        return self.p_wait / self.alpha
 
     @property
     def mean_response(self) -> float:
         """E[T] = E[W] + 1/μ [s]."""
         return self.mean_wait + 1.0 / self.mu
 
-    @property
-    def mean_in_system(self) -> float:
-        """E[N] by Little's law, λ E[T] [requests]."""
-        return self.lam * self.mean_response
-
-    @property
-    def mean_queue(self) -> float:
-        """E[N_q] = λ E[W] [requests]."""
-        return self.lam * self.mean_wait
-
     def response_sf(self, t: float) -> float:
         """Survival function P(T > t) of the response time [-], ``t`` in seconds.
 
-        For W ~ Exp(α) with α = cμ − λ and S ~ Exp(μ), P(W + S > t) is the hypoexponential
-        tail ``(α e^{-μt} − μ e^{-αt}) / (α − μ)`` (``(1 + μt) e^{-μt}`` when α = μ).
+        For W ~ Exp(α) and S ~ Exp(μ), P(W + S > t) is the hypoexponential tail
+        ``(α e^{-μt} − μ e^{-αt}) / (α − μ)`` (``(1 + μt) e^{-μt}`` when α = μ).
         """
         if t <= 0:
             return 1.0
-        mu, alpha, pw = self.mu, self.c * self.mu - self.lam, self.p_wait
+        mu, alpha, pw = self.mu, self.alpha, self.p_wait
         if math.isclose(alpha, mu, rel_tol=1e-9):
             queued = (1.0 + mu * t) * math.exp(-mu * t)
         else:
@@ -139,7 +111,107 @@ class MMc:
         tail = 1.0 - q / 100.0
         if tail >= self.p_wait:
             return 0.0
-        return math.log(self.p_wait / tail) / (self.c * self.mu - self.lam)
+        return math.log(self.p_wait / tail) / self.alpha
+
+
+@dataclass(frozen=True)
+class MMc(_ExpWaitQueue):
+    """Steady-state M/M/c queue (M/M/1 is ``c=1``); times in seconds.
+
+    The waiting time W is 0 with probability ``1 - P_wait`` and otherwise exponential with rate
+    ``c mu - lam``; the response time T = W + S adds an independent Exp(mu) service time S
+    ([K75] §3.5; [HB13] §14.6).
+    """
+
+    lam: float
+    mu: float
+    c: int = 1
+
+    def __post_init__(self) -> None:
+        _check_stable(self.lam, self.mu, self.c)
+
+    @property
+    def rho(self) -> float:
+        """Utilization λ/(cμ) [-]."""
+        return self.lam / (self.c * self.mu)
+
+    @property
+    def p_wait(self) -> float:
+        """Probability of waiting, Erlang C [-]."""
+        return erlang_c(self.c, self.lam / self.mu)
+
+    @property
+    def alpha(self) -> float:
+        """Rate of the conditional wait, cμ − λ [1/s]."""
+        return self.c * self.mu - self.lam
+
+    @property
+    def mean_in_system(self) -> float:
+        """E[N] by Little's law, λ E[T] [requests]."""
+        return self.lam * self.mean_response
+
+    @property
+    def mean_queue(self) -> float:
+        """E[N_q] = λ E[W] [requests]."""
+        return self.lam * self.mean_wait
+
+
+@dataclass(frozen=True)
+class GammaMc(_ExpWaitQueue):
+    """Steady-state GI/M/c queue with Gamma renewal arrivals of rate λ and squared coefficient
+    of variation ``scv`` (``scv = 1`` is M/M/c); times in seconds.
+
+    Exact (Takács 1962; Gross, Shortle, Thompson & Harris, *Fundamentals of Queueing Theory*,
+    4th ed., 2008, §6.3 "GI/M/c"): with Â(s) the Laplace-Stieltjes transform of the
+    inter-arrival time, Â(s) = (1 + s scv/λ)^(−1/scv) for the Gamma law, let σ ∈ (0, 1) solve
+    σ = Â(cμ(1 − σ)). A waiting arrival waits Exp(cμ(1 − σ)), and
+
+        P_wait = K / (1 − σ),   C_j = Π_{i=1..j} Â(iμ) / (1 − Â(iμ)),
+        1/K = 1/(1 − σ)
+              + Σ_{j=1..c} binom(c, j) / (C_j (1 − Â(jμ))) · (c(1 − Â(jμ)) − j) / (c(1 − σ) − j).
+
+    For ``scv = 1`` this is Erlang C (a test checks it).
+    """
+
+    lam: float
+    mu: float
+    c: int
+    scv: float
+
+    def __post_init__(self) -> None:
+        _check_stable(self.lam, self.mu, self.c)
+        if self.scv <= 0:
+            raise ValueError(f"scv must be > 0; got {self.scv}")
+
+    def _lst(self, s: float) -> float:
+        return (1.0 + s * self.scv / self.lam) ** (-1.0 / self.scv)
+
+    @property
+    def sigma(self) -> float:
+        """The root σ of σ = Â(cμ(1 − σ)) in (0, 1) [-]."""
+        cmu = self.c * self.mu
+        return brentq(lambda x: x - self._lst(cmu * (1.0 - x)), 1e-15, 1.0 - 1e-15, xtol=1e-15)
+
+    @property
+    def alpha(self) -> float:
+        """Rate of the conditional wait, cμ(1 − σ) [1/s]."""
+        return self.c * self.mu * (1.0 - self.sigma)
+
+    @property
+    def p_wait(self) -> float:
+        """Probability that an arrival waits [-]."""
+        sigma, c = self.sigma, self.c
+        total, c_j = 1.0 / (1.0 - sigma), 1.0
+        for j in range(1, c + 1):
+            a_j = self._lst(j * self.mu)
+            c_j *= a_j / (1.0 - a_j)
+            total += (
+                math.comb(c, j)
+                / (c_j * (1.0 - a_j))
+                * (c * (1.0 - a_j) - j)
+                / (c * (1.0 - sigma) - j)
+            )
+        return (1.0 / total) / (1.0 - sigma)
 
 
 def mmck_distribution(lam: float, mu: float, c: int, k: int) -> list[float]:

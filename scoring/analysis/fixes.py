@@ -11,22 +11,16 @@ compute) and simulates them on the run's seed.
 
 from __future__ import annotations
 
-import copy
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from scoring.analysis import edits
+from scoring.analysis.edits import Change
 from scoring.analysis.view import VariantView
-from simulations.engine.schema import SIZES  # cheapest first
 
 MAX_FIXES = 4
-# Utilization to aim for when right-sizing an over-budget tier (leaves headroom for bursts).
-RIGHT_SIZE_TARGET = 0.6
-
-DEFAULT_CACHE = {"type": "cache", "memory_gb": 2, "ttl_s": 300, "item_kb": 4}
-DEFAULT_BREAKER = {"error_rate": 0.5, "open_s": 10, "half_open_probes": 5}
 
 
 @dataclass(frozen=True)
@@ -39,257 +33,6 @@ class Candidate:
     answers: str  # the factor code or root-cause kind it was proposed for
     design_change: str
     design: dict[str, Any]
-
-
-Change = tuple[dict[str, Any], str]  # (new document, description of the change)
-
-
-def _component(doc: dict, cid: str | None) -> dict | None:
-    return next((c for c in doc.get("components", []) if c.get("id") == cid), None)
-
-
-def _edited(doc: dict, cid: str | None, types: tuple[str, ...]) -> tuple[dict, dict] | None:
-    """A deep copy of ``doc`` and its component ``cid`` if that component has one of ``types``."""
-    new = copy.deepcopy(doc)
-    comp = _component(new, cid)
-    if comp is None or comp.get("type") not in types:
-        return None
-    return new, comp
-
-
-def _scale_out(doc: dict, cid: str | None, view: VariantView) -> Change | None:
-    found = _edited(doc, cid, ("app_pool",))
-    if found is None:
-        return None
-    new, pool = found
-    before = int(pool.get("instances", 1))
-    pool["instances"] = max(before + 1, math.ceil(before * 1.5))
-    if pool.get("autoscaling"):
-        scaling = pool["autoscaling"]
-        scaling["min"] = max(int(scaling.get("min", 1)), pool["instances"])
-        scaling["max"] = max(int(scaling.get("max", 1)), scaling["min"])
-    return new, f"{cid}: instances {before} → {pool['instances']}"
-
-
-def _enable_autoscaling(doc: dict, cid: str | None, view: VariantView) -> Change | None:
-    found = _edited(doc, cid, ("app_pool",))
-    if found is None or found[1].get("autoscaling"):
-        return None
-    new, pool = found
-    n = int(pool.get("instances", 1))
-    pool["autoscaling"] = {
-        "min": max(n, 2),
-        "max": max(3 * n, 4),
-        "target_utilization": 0.6,
-        "cooldown_s": 60,
-        "cold_start_s": 45,
-    }
-    s = pool["autoscaling"]
-    return new, f"{cid}: autoscaling {s['min']}–{s['max']} instances at 60 % target utilization"
-
-
-def _raise_floor(doc: dict, cid: str | None, view: VariantView) -> Change | None:
-    found = _edited(doc, cid, ("app_pool",))
-    if found is None or not found[1].get("autoscaling"):
-        return None
-    new, pool = found
-    scaling = pool["autoscaling"]
-    before = int(scaling.get("min", 1))
-    scaling["min"] = max(before + 1, math.ceil(before * 1.5))
-    scaling["max"] = max(int(scaling.get("max", 1)), scaling["min"])
-    pool["instances"] = max(int(pool.get("instances", 1)), scaling["min"])
-    return new, f"{cid}: autoscaling floor {before} → {scaling['min']} warm instances"
-
-
-def _upsize_database(doc: dict, cid: str | None, view: VariantView) -> Change | None:
-    found = _edited(doc, cid, ("database",))
-    if found is None:
-        return None
-    new, db = found
-    before = db.get("size", "medium")
-    if before not in SIZES or before == SIZES[-1]:
-        return None
-    db["size"] = SIZES[SIZES.index(before) + 1]
-    return new, f"{cid}: size {before} → {db['size']}"
-
-
-def _add_read_replica(doc: dict, cid: str | None, view: VariantView) -> Change | None:
-    found = _edited(doc, cid, ("database",))
-    if found is None or float(view.mix.get("read", 0.0)) <= 0:
-        return None
-    new, db = found
-    before = int(db.get("read_replicas", 0))
-    db["read_replicas"] = before + 1
-    return new, f"{cid}: read replicas {before} → {before + 1}"
-
-
-def _add_cache(doc: dict, cid: str | None, view: VariantView) -> Change | None:
-    route = list(doc.get("routes", {}).get("read", []))
-    types = {cid_: (_component(doc, cid_) or {}).get("type") for cid_ in route}
-    databases = [c for c in route if types.get(c) == "database"]
-    if not databases or {"cache", "cdn"} & set(types.values()):
-        return None
-    # Aimed at a component, a cache only relieves the database behind it.
-    if cid is not None and cid not in databases:
-        return None
-    new = copy.deepcopy(doc)
-    ids = {c["id"] for c in new["components"]}
-    cache_id = next(
-        name for name in ("cache", "read_cache", "cache_1", "cache_2") if name not in ids
-    )
-    new["components"].append({"id": cache_id, **DEFAULT_CACHE})
-    at = route.index(databases[0])
-    new["routes"]["read"] = route[:at] + [cache_id] + route[at:]
-    return new, (
-        f"read route: cache-aside {cache_id} ({DEFAULT_CACHE['memory_gb']} GB) "
-        f"in front of {databases[0]}"
-    )
-
-
-def _enlarge_cache(doc: dict, cid: str | None, view: VariantView) -> Change | None:
-    caches = [c for c in doc.get("components", []) if c.get("type") == "cache"]
-    target = cid if _component(doc, cid) in caches else (caches[0]["id"] if caches else None)
-    found = _edited(doc, target, ("cache",))
-    if found is None:
-        return None
-    new, cache = found
-    before = float(cache.get("memory_gb", 1))
-    cache["memory_gb"] = before * 2
-    return new, f"{target}: memory {before:g} GB → {cache['memory_gb']:g} GB"
-
-
-def _coalesce_misses(doc: dict, cid: str | None, view: VariantView) -> Change | None:
-    caches = [c["id"] for c in doc.get("components", []) if c.get("type") == "cache"]
-    target = cid if cid in caches else (caches[0] if caches else None)
-    found = _edited(doc, target, ("cache",))
-    if found is None or found[1].get("coalescing"):
-        return None
-    new, cache = found
-    cache["coalescing"] = True
-    return (
-        new,
-        f"{target}: coalesce concurrent misses on a key into one fetch (stampede protection)",
-    )
-
-
-def _spread_zones(doc: dict, cid: str | None, view: VariantView) -> Change | None:
-    """Every single-zone component on a route goes to two zones -- only when a zone fails.
-
-    One change for the whole path (whichever component the reason named), since a zone outage
-    takes down every single-zone tier at once. A database primary lives in one zone whatever
-    ``zones`` says, so a database without a replica also gets one to fail over to (multi-AZ).
-    """
-    if not any(inc.kind == "az_outage" for inc in view.incidents):
-        return None
-    new = copy.deepcopy(doc)
-    on_path = {c for route in doc.get("routes", {}).values() for c in route}
-    targets = [c for c in new.get("components", []) if c.get("zones") == 1 and c["id"] in on_path]
-    standbys = []
-    for comp in targets:
-        comp["zones"] = 2
-        if comp.get("type") == "database" and int(comp.get("read_replicas", 0)) == 0:
-            comp["read_replicas"] = 1
-            standbys.append(comp["id"])
-    if not targets:
-        return None
-    extra = f" ({', '.join(standbys)} with a replica to fail over to)" if standbys else ""
-    return new, f"{', '.join(c['id'] for c in targets)}: spread over 2 availability zones{extra}"
-
-
-def _jitter_backoff(doc: dict, cid: str | None, view: VariantView) -> Change | None:
-    new = copy.deepcopy(doc)
-    changed = []
-    for edge in new.get("edges", []):
-        retries = edge.get("retries")
-        if (
-            retries
-            and int(retries.get("max_attempts", 1)) > 1
-            and (not retries.get("jitter") or float(retries.get("backoff_ms", 0)) <= 0)
-        ):
-            retries["jitter"] = True
-            retries["backoff_ms"] = max(float(retries.get("backoff_ms", 0)), 50.0)
-            changed.append(f"{edge['from']} → {edge['to']}")
-    if not changed:
-        return None
-    return new, f"retries on {', '.join(changed)}: exponential backoff from 50 ms with jitter"
-
-
-def _circuit_breaker(doc: dict, cid: str | None, view: VariantView) -> Change | None:
-    new = copy.deepcopy(doc)
-    changed = []
-    for edge in new.get("edges", []):
-        if edge.get("to") == cid and not edge.get("circuit_breaker"):
-            edge["circuit_breaker"] = dict(DEFAULT_BREAKER)
-            changed.append(f"{edge['from']} → {edge['to']}")
-    # Calls into ``cid`` that have no edge entry yet get one (edges are optional policies).
-    existing = {(e["from"], e["to"]) for e in new.get("edges", [])}
-    callers = dict.fromkeys(
-        (a, b)
-        for route in doc.get("routes", {}).values()
-        for a, b in zip(route, route[1:], strict=False)
-        if b == cid and (a, b) not in existing
-    )
-    for a, b in callers:
-        new.setdefault("edges", []).append(
-            {"from": a, "to": b, "circuit_breaker": dict(DEFAULT_BREAKER)}
-        )
-        changed.append(f"{a} → {b}")
-    if not changed:
-        return None
-    return new, f"circuit breaker on {', '.join(changed)} (opens at 50 % errors for 10 s)"
-
-
-def _resize_pool_connections(doc: dict, cid: str | None, view: VariantView) -> Change | None:
-    new = copy.deepcopy(doc)
-    changed = []
-    for edge in new.get("edges", []):
-        source, target = _component(new, edge["from"]), _component(new, edge["to"])
-        if edge["from"] != cid or "pool_size" not in edge or source is None or target is None:
-            continue
-        instances = max(
-            int(source.get("instances", 1)), int((source.get("autoscaling") or {}).get("max", 1))
-        )
-        share = int(target.get("max_connections", 10**9)) // max(instances, 1)
-        size = max(1, min(int(source.get("concurrency", edge["pool_size"])), share))
-        if size != edge["pool_size"]:
-            changed.append(f"{edge['from']} → {edge['to']} pool {edge['pool_size']} → {size}")
-            edge["pool_size"] = size
-    if not changed:
-        return None
-    return new, "; ".join(changed)
-
-
-def _right_size(doc: dict, cid: str | None, view: VariantView) -> Change | None:
-    """Shrink the least-utilized tier that can shrink: app pools by instances, others by size."""
-
-    def peak(c: dict) -> float:
-        p = view.peak(f"utilization:{c['id']}")
-        return p.value if p else 1.0
-
-    for comp in sorted(doc.get("components", []), key=peak):
-        util = peak(comp)
-        if util >= RIGHT_SIZE_TARGET:
-            return None
-        new = copy.deepcopy(doc)
-        target = _component(new, comp["id"])
-        n = int(comp.get("instances", 1))
-        if comp.get("type") == "app_pool" and n > 2 and not comp.get("autoscaling"):
-            # - 1e-9: 6 x 0.2 / 0.6 is 2.0000000000000004 in floating point, and means 2
-            target["instances"] = max(2, math.ceil(n * util / RIGHT_SIZE_TARGET - 1e-9))
-            if target["instances"] < n:
-                return (
-                    new,
-                    f"{comp['id']}: instances {n} → {target['instances']} "
-                    f"(peak utilization {util:.0%})",
-                )
-        size = comp.get("size")
-        if size in SIZES and size != SIZES[0]:
-            target["size"] = SIZES[SIZES.index(size) - 1]
-            return (
-                new,
-                f"{comp['id']}: size {size} → {target['size']} (peak utilization {util:.0%})",
-            )
-    return None
 
 
 @dataclass(frozen=True)
@@ -318,43 +61,43 @@ FIXES: tuple[Fix, ...] = (
                 "queue_backlog",
             }
         ),
-        _scale_out,
+        edits.scale_out,
     ),
     Fix(
         "enable_autoscaling",
         "Turn on autoscaling",
         frozenset({"no_autoscaling", "traffic_spike"}),
-        _enable_autoscaling,
+        edits.enable_autoscaling,
     ),
     Fix(
         "raise_autoscaling_floor",
         "Keep more warm instances",
         frozenset({"slow_cold_start"}),
-        _raise_floor,
+        edits.raise_floor,
     ),
     Fix(
         "add_cache",
         "Add a cache on the read route",
         frozenset({"no_cache_read_heavy", "saturation", "under_provisioned"}),
-        _add_cache,
+        edits.add_cache,
     ),
     Fix(
         "coalesce_misses",
         "Coalesce cache misses",
         frozenset({"cold_cache", "cache_flush", "cache_node_loss"}),
-        _coalesce_misses,
+        edits.coalesce_misses,
     ),
     Fix(
         "enlarge_cache",
         "Double the cache memory",
         frozenset({"cold_cache", "cache_flush"}),
-        _enlarge_cache,
+        edits.enlarge_cache,
     ),
     Fix(
         "spread_zones",
         "Spread over two availability zones",
         frozenset({"az_outage", "single_point_of_failure"}),
-        _spread_zones,
+        edits.spread_zones,
     ),
     Fix(
         "add_read_replica",
@@ -368,7 +111,7 @@ FIXES: tuple[Fix, ...] = (
                 "queue_backlog",
             }
         ),
-        _add_read_replica,
+        edits.add_read_replica,
     ),
     Fix(
         "upsize_database",
@@ -382,27 +125,32 @@ FIXES: tuple[Fix, ...] = (
                 "capacity_loss",
             }
         ),
-        _upsize_database,
+        edits.upsize_database,
     ),
     Fix(
         "jitter_backoff",
         "Back off retries with jitter",
         frozenset({"retries_without_jitter"}),
-        _jitter_backoff,
+        edits.jitter_backoff,
     ),
     Fix(
         "circuit_breaker",
         "Add a circuit breaker",
         frozenset({"dependency_slowdown", "db_primary_failure", "retries_without_jitter"}),
-        _circuit_breaker,
+        edits.circuit_breaker,
     ),
     Fix(
         "resize_connection_pool",
         "Size the connection pool to the database",
         frozenset({"pool_exhaustion"}),
-        _resize_pool_connections,
+        edits.resize_pool_connections,
     ),
-    Fix("right_size", "Right-size the least busy tier", frozenset({"over_budget"}), _right_size),
+    Fix(
+        "right_size",
+        "Right-size the least busy tier",
+        frozenset({"over_budget"}),
+        edits.right_size,
+    ),
 )
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from scoring.analysis.factors import HOT_UTILIZATION
+from scoring.analysis.detectors import HOT_UTILIZATION
 from scoring.analysis.labels import clock_label as _t
 from scoring.analysis.view import VariantView
 from simulations.engine.spec import Incident

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from scoring.analysis.factors import CATALOGUE, HOT_UTILIZATION, detect_factors
+from scoring.analysis.detectors import HOT_UTILIZATION
+from scoring.analysis.factors import CATALOGUE, detect_factors
 from tests.scoring.builders import Event, design, healthy_series, incident, outage, view
 
 

@@ -1,0 +1,274 @@
+"""Design edits behind the candidate fixes: each returns a new design document, or None.
+
+Every edit has the signature ``edit(doc, component, view) -> (new_doc, description) | None``:
+it deep-copies the normalised design document (the input is never mutated), changes one
+thing, and says what it changed in one line ("app: instances 4 → 6"). It returns None when it
+does not apply (wrong component type, nothing to change). Which edit answers which factor is
+the table :data:`scoring.analysis.fixes.FIXES`.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+from scoring.analysis.view import VariantView
+from simulations.engine.schema import SIZES  # cheapest first
+
+# Utilization to aim for when right-sizing an over-budget tier (leaves headroom for bursts).
+RIGHT_SIZE_TARGET = 0.6
+
+DEFAULT_CACHE = {"type": "cache", "memory_gb": 2, "ttl_s": 300, "item_kb": 4}
+DEFAULT_BREAKER = {"error_rate": 0.5, "open_s": 10, "half_open_probes": 5}
+
+
+Change = tuple[dict[str, Any], str]  # (new document, description of the change)
+
+
+def _component(doc: dict, cid: str | None) -> dict | None:
+    return next((c for c in doc.get("components", []) if c.get("id") == cid), None)
+
+
+def _edited(doc: dict, cid: str | None, types: tuple[str, ...]) -> tuple[dict, dict] | None:
+    """A deep copy of ``doc`` and its component ``cid`` if that component has one of ``types``."""
+    new = copy.deepcopy(doc)
+    comp = _component(new, cid)
+    if comp is None or comp.get("type") not in types:
+        return None
+    return new, comp
+
+
+def scale_out(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    found = _edited(doc, cid, ("app_pool",))
+    if found is None:
+        return None
+    new, pool = found
+    before = int(pool.get("instances", 1))
+    pool["instances"] = max(before + 1, math.ceil(before * 1.5))
+    if pool.get("autoscaling"):
+        scaling = pool["autoscaling"]
+        scaling["min"] = max(int(scaling.get("min", 1)), pool["instances"])
+        scaling["max"] = max(int(scaling.get("max", 1)), scaling["min"])
+    return new, f"{cid}: instances {before} → {pool['instances']}"
+
+
+def enable_autoscaling(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    found = _edited(doc, cid, ("app_pool",))
+    if found is None or found[1].get("autoscaling"):
+        return None
+    new, pool = found
+    n = int(pool.get("instances", 1))
+    pool["autoscaling"] = {
+        "min": max(n, 2),
+        "max": max(3 * n, 4),
+        "target_utilization": 0.6,
+        "cooldown_s": 60,
+        "cold_start_s": 45,
+    }
+    s = pool["autoscaling"]
+    return new, f"{cid}: autoscaling {s['min']}–{s['max']} instances at 60 % target utilization"
+
+
+def raise_floor(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    found = _edited(doc, cid, ("app_pool",))
+    if found is None or not found[1].get("autoscaling"):
+        return None
+    new, pool = found
+    scaling = pool["autoscaling"]
+    before = int(scaling.get("min", 1))
+    scaling["min"] = max(before + 1, math.ceil(before * 1.5))
+    scaling["max"] = max(int(scaling.get("max", 1)), scaling["min"])
+    pool["instances"] = max(int(pool.get("instances", 1)), scaling["min"])
+    return new, f"{cid}: autoscaling floor {before} → {scaling['min']} warm instances"
+
+
+def upsize_database(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    found = _edited(doc, cid, ("database",))
+    if found is None:
+        return None
+    new, db = found
+    before = db.get("size", "medium")
+    if before not in SIZES or before == SIZES[-1]:
+        return None
+    db["size"] = SIZES[SIZES.index(before) + 1]
+    return new, f"{cid}: size {before} → {db['size']}"
+
+
+def add_read_replica(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    found = _edited(doc, cid, ("database",))
+    if found is None or float(view.mix.get("read", 0.0)) <= 0:
+        return None
+    new, db = found
+    before = int(db.get("read_replicas", 0))
+    db["read_replicas"] = before + 1
+    return new, f"{cid}: read replicas {before} → {before + 1}"
+
+
+def add_cache(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    route = list(doc.get("routes", {}).get("read", []))
+    types = {cid_: (_component(doc, cid_) or {}).get("type") for cid_ in route}
+    databases = [c for c in route if types.get(c) == "database"]
+    if not databases or {"cache", "cdn"} & set(types.values()):
+        return None
+    # Aimed at a component, a cache only relieves the database behind it.
+    if cid is not None and cid not in databases:
+        return None
+    new = copy.deepcopy(doc)
+    ids = {c["id"] for c in new["components"]}
+    cache_id = next(
+        name for name in ("cache", "read_cache", "cache_1", "cache_2") if name not in ids
+    )
+    new["components"].append({"id": cache_id, **DEFAULT_CACHE})
+    at = route.index(databases[0])
+    new["routes"]["read"] = route[:at] + [cache_id] + route[at:]
+    return new, (
+        f"read route: cache-aside {cache_id} ({DEFAULT_CACHE['memory_gb']} GB) "
+        f"in front of {databases[0]}"
+    )
+
+
+def enlarge_cache(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    caches = [c for c in doc.get("components", []) if c.get("type") == "cache"]
+    target = cid if _component(doc, cid) in caches else (caches[0]["id"] if caches else None)
+    found = _edited(doc, target, ("cache",))
+    if found is None:
+        return None
+    new, cache = found
+    before = float(cache.get("memory_gb", 1))
+    cache["memory_gb"] = before * 2
+    return new, f"{target}: memory {before:g} GB → {cache['memory_gb']:g} GB"
+
+
+def coalesce_misses(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    caches = [c["id"] for c in doc.get("components", []) if c.get("type") == "cache"]
+    target = cid if cid in caches else (caches[0] if caches else None)
+    found = _edited(doc, target, ("cache",))
+    if found is None or found[1].get("coalescing"):
+        return None
+    new, cache = found
+    cache["coalescing"] = True
+    return (
+        new,
+        f"{target}: coalesce concurrent misses on a key into one fetch (stampede protection)",
+    )
+
+
+def spread_zones(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    """Every single-zone component on a route goes to two zones -- only when a zone fails.
+
+    One change for the whole path (whichever component the reason named), since a zone outage
+    takes down every single-zone tier at once. A database primary lives in one zone whatever
+    ``zones`` says, so a database without a replica also gets one to fail over to (multi-AZ).
+    """
+    if not any(inc.kind == "az_outage" for inc in view.incidents):
+        return None
+    new = copy.deepcopy(doc)
+    on_path = {c for route in doc.get("routes", {}).values() for c in route}
+    targets = [c for c in new.get("components", []) if c.get("zones") == 1 and c["id"] in on_path]
+    standbys = []
+    for comp in targets:
+        comp["zones"] = 2
+        if comp.get("type") == "database" and int(comp.get("read_replicas", 0)) == 0:
+            comp["read_replicas"] = 1
+            standbys.append(comp["id"])
+    if not targets:
+        return None
+    extra = f" ({', '.join(standbys)} with a replica to fail over to)" if standbys else ""
+    return new, f"{', '.join(c['id'] for c in targets)}: spread over 2 availability zones{extra}"
+
+
+def jitter_backoff(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    new = copy.deepcopy(doc)
+    changed = []
+    for edge in new.get("edges", []):
+        retries = edge.get("retries")
+        if (
+            retries
+            and int(retries.get("max_attempts", 1)) > 1
+            and (not retries.get("jitter") or float(retries.get("backoff_ms", 0)) <= 0)
+        ):
+            retries["jitter"] = True
+            retries["backoff_ms"] = max(float(retries.get("backoff_ms", 0)), 50.0)
+            changed.append(f"{edge['from']} → {edge['to']}")
+    if not changed:
+        return None
+    return new, f"retries on {', '.join(changed)}: exponential backoff from 50 ms with jitter"
+
+
+def circuit_breaker(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    new = copy.deepcopy(doc)
+    changed = []
+    for edge in new.get("edges", []):
+        if edge.get("to") == cid and not edge.get("circuit_breaker"):
+            edge["circuit_breaker"] = dict(DEFAULT_BREAKER)
+            changed.append(f"{edge['from']} → {edge['to']}")
+    # Calls into ``cid`` that have no edge entry yet get one (edges are optional policies).
+    existing = {(e["from"], e["to"]) for e in new.get("edges", [])}
+    callers = dict.fromkeys(
+        (a, b)
+        for route in doc.get("routes", {}).values()
+        for a, b in zip(route, route[1:], strict=False)
+        if b == cid and (a, b) not in existing
+    )
+    for a, b in callers:
+        new.setdefault("edges", []).append(
+            {"from": a, "to": b, "circuit_breaker": dict(DEFAULT_BREAKER)}
+        )
+        changed.append(f"{a} → {b}")
+    if not changed:
+        return None
+    return new, f"circuit breaker on {', '.join(changed)} (opens at 50 % errors for 10 s)"
+
+
+def resize_pool_connections(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    new = copy.deepcopy(doc)
+    changed = []
+    for edge in new.get("edges", []):
+        source, target = _component(new, edge["from"]), _component(new, edge["to"])
+        if edge["from"] != cid or "pool_size" not in edge or source is None or target is None:
+            continue
+        instances = max(
+            int(source.get("instances", 1)), int((source.get("autoscaling") or {}).get("max", 1))
+        )
+        share = int(target.get("max_connections", 10**9)) // max(instances, 1)
+        size = max(1, min(int(source.get("concurrency", edge["pool_size"])), share))
+        if size != edge["pool_size"]:
+            changed.append(f"{edge['from']} → {edge['to']} pool {edge['pool_size']} → {size}")
+            edge["pool_size"] = size
+    if not changed:
+        return None
+    return new, "; ".join(changed)
+
+
+def right_size(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    """Shrink the least-utilized tier that can shrink: app pools by instances, others by size."""
+
+    def peak(c: dict) -> float:
+        p = view.peak(f"utilization:{c['id']}")
+        return p.value if p else 1.0
+
+    for comp in sorted(doc.get("components", []), key=peak):
+        util = peak(comp)
+        if util >= RIGHT_SIZE_TARGET:
+            return None
+        new = copy.deepcopy(doc)
+        target = _component(new, comp["id"])
+        n = int(comp.get("instances", 1))
+        if comp.get("type") == "app_pool" and n > 2 and not comp.get("autoscaling"):
+            # - 1e-9: 6 x 0.2 / 0.6 is 2.0000000000000004 in floating point, and means 2
+            target["instances"] = max(2, math.ceil(n * util / RIGHT_SIZE_TARGET - 1e-9))
+            if target["instances"] < n:
+                return (
+                    new,
+                    f"{comp['id']}: instances {n} → {target['instances']} "
+                    f"(peak utilization {util:.0%})",
+                )
+        size = comp.get("size")
+        if size in SIZES and size != SIZES[0]:
+            target["size"] = SIZES[SIZES.index(size) - 1]
+            return (
+                new,
+                f"{comp['id']}: size {size} → {target['size']} (peak utilization {util:.0%})",
+            )
+    return None

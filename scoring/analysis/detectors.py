@@ -52,6 +52,7 @@ def _min_instances(pool: dict) -> int:
 
 # detectors ---------------------------------------------------------------------------------------
 def detect_cold_cache(view: VariantView) -> Iterator[Finding]:
+    """A cache whose hit ratio dipped well below its warm value (after a flush or not)."""
     flushes = {e.component: e.t_s for e in view.events_of("cache_flushed")}
     for cache in view.components_of_type("cache"):
         hit = view.mean(f"hit_ratio:{cache['id']}")
@@ -81,6 +82,11 @@ def detect_cold_cache(view: VariantView) -> Iterator[Finding]:
 
 
 def detect_single_point_of_failure(view: VariantView) -> Iterator[Finding]:
+    """Single points of failure on the request path.
+
+    Pools that can run on one instance; failed databases without a replica; single-zone tiers
+    when a zone fails.
+    """
     for pool in _pools(view):
         if _min_instances(pool) <= 1:
             yield Finding(
@@ -123,6 +129,7 @@ def detect_single_point_of_failure(view: VariantView) -> Iterator[Finding]:
 
 
 def detect_retries_without_jitter(view: VariantView) -> Iterator[Finding]:
+    """Edges retrying without jitter or backoff, in a run where requests failed."""
     retried_errors = view.total("failed")
     if retried_errors <= 0:
         return
@@ -154,6 +161,7 @@ def detect_retries_without_jitter(view: VariantView) -> Iterator[Finding]:
 
 
 def detect_pool_exhaustion(view: VariantView) -> Iterator[Finding]:
+    """Connection pools oversubscribing the database, or too small for a hot pool's concurrency."""
     for edge in view.edges:
         pool_size = edge.get("pool_size")
         source = view.components.get(edge["from"], {})
@@ -194,6 +202,7 @@ def detect_pool_exhaustion(view: VariantView) -> Iterator[Finding]:
 
 
 def detect_hot_pools_without_autoscaling(view: VariantView) -> Iterator[Finding]:
+    """App pools above the hot utilization with a fixed instance count."""
     for pool in _pools(view):
         util = view.peak(f"utilization:{pool['id']}")
         if pool.get("autoscaling") or util is None or util.value <= HOT_UTILIZATION:
@@ -213,6 +222,7 @@ def detect_hot_pools_without_autoscaling(view: VariantView) -> Iterator[Finding]
 
 
 def detect_slow_cold_start(view: VariantView) -> Iterator[Finding]:
+    """Autoscaling that scaled out during a breach but boots instances slowly."""
     breach = view.breach.first
     if breach is None:
         return
@@ -239,6 +249,7 @@ def detect_slow_cold_start(view: VariantView) -> Iterator[Finding]:
 
 
 def detect_queue_backlog(view: VariantView) -> Iterator[Finding]:
+    """Stations whose backlog held more than a second of average traffic."""
     offered = view.mean("offered_rps")
     mean_rps = float(offered.mean()) if offered is not None and len(offered) else 0.0
     for station in view.stations("backlog"):
@@ -260,6 +271,7 @@ def detect_queue_backlog(view: VariantView) -> Iterator[Finding]:
 
 
 def detect_replica_lag(view: VariantView) -> Iterator[Finding]:
+    """Databases whose replicas fell more than ``LAG_S`` behind."""
     for db in view.components_of_type("database"):
         lag = view.peak(f"replica_lag_s:{db['id']}")
         if lag is None or lag.value <= LAG_S:
@@ -275,6 +287,7 @@ def detect_replica_lag(view: VariantView) -> Iterator[Finding]:
 
 
 def detect_over_budget(view: VariantView) -> Iterator[Finding]:
+    """A design that costs more per month than the scenario's budget."""
     cost, budget = view.monthly_cost_usd, view.contract.budget_usd_per_month
     if cost <= budget:
         return
@@ -288,6 +301,7 @@ def detect_over_budget(view: VariantView) -> Iterator[Finding]:
 
 
 def detect_under_provisioned(view: VariantView) -> Iterator[Finding]:
+    """Stations whose mean utilization exceeded the hot threshold at peak."""
     for station in view.stations("utilization"):
         util = view.peak(f"utilization:{station}")
         if util is None or util.value <= HOT_UTILIZATION:
@@ -305,6 +319,7 @@ def detect_under_provisioned(view: VariantView) -> Iterator[Finding]:
 
 
 def detect_no_cache_on_read_route(view: VariantView) -> Iterator[Finding]:
+    """Read-heavy traffic whose read route has no cache or CDN."""
     read_share = float(view.mix.get("read", 0.0))
     route = view.route("read")
     if read_share < READ_HEAVY_SHARE or not route:

@@ -40,6 +40,7 @@ def _edited(doc: dict, cid: str | None, types: tuple[str, ...]) -> tuple[dict, d
 
 
 def scale_out(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    """App pool ``cid``: 50 % more instances (at least one more); the autoscaling floor follows."""
     found = _edited(doc, cid, ("app_pool",))
     if found is None:
         return None
@@ -54,6 +55,7 @@ def scale_out(doc: dict, cid: str | None, view: VariantView) -> Change | None:
 
 
 def enable_autoscaling(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    """App pool ``cid`` without autoscaling: target tracking from its size to 3x."""
     found = _edited(doc, cid, ("app_pool",))
     if found is None or found[1].get("autoscaling"):
         return None
@@ -71,6 +73,7 @@ def enable_autoscaling(doc: dict, cid: str | None, view: VariantView) -> Change 
 
 
 def raise_floor(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    """App pool ``cid`` with autoscaling: 50 % more warm instances at the floor."""
     found = _edited(doc, cid, ("app_pool",))
     if found is None or not found[1].get("autoscaling"):
         return None
@@ -84,6 +87,7 @@ def raise_floor(doc: dict, cid: str | None, view: VariantView) -> Change | None:
 
 
 def upsize_database(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    """Database ``cid``: one instance size up (faster service, higher price)."""
     found = _edited(doc, cid, ("database",))
     if found is None:
         return None
@@ -96,6 +100,7 @@ def upsize_database(doc: dict, cid: str | None, view: VariantView) -> Change | N
 
 
 def add_read_replica(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    """Database ``cid`` serving reads: one more read replica."""
     found = _edited(doc, cid, ("database",))
     if found is None or float(view.mix.get("read", 0.0)) <= 0:
         return None
@@ -106,6 +111,7 @@ def add_read_replica(doc: dict, cid: str | None, view: VariantView) -> Change | 
 
 
 def add_cache(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    """A cache-aside cache in front of the first database of the read route, if none."""
     route = list(doc.get("routes", {}).get("read", []))
     types = {cid_: (_component(doc, cid_) or {}).get("type") for cid_ in route}
     databases = [c for c in route if types.get(c) == "database"]
@@ -129,6 +135,7 @@ def add_cache(doc: dict, cid: str | None, view: VariantView) -> Change | None:
 
 
 def enlarge_cache(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    """Cache ``cid`` (or the design's first cache): twice the memory."""
     caches = [c for c in doc.get("components", []) if c.get("type") == "cache"]
     target = cid if _component(doc, cid) in caches else (caches[0]["id"] if caches else None)
     found = _edited(doc, target, ("cache",))
@@ -141,6 +148,7 @@ def enlarge_cache(doc: dict, cid: str | None, view: VariantView) -> Change | Non
 
 
 def coalesce_misses(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    """Cache ``cid`` (or the first cache): concurrent misses on a key share one fetch."""
     caches = [c["id"] for c in doc.get("components", []) if c.get("type") == "cache"]
     target = cid if cid in caches else (caches[0] if caches else None)
     found = _edited(doc, target, ("cache",))
@@ -179,6 +187,7 @@ def spread_zones(doc: dict, cid: str | None, view: VariantView) -> Change | None
 
 
 def jitter_backoff(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    """Every retrying edge without jitter or backoff: 50 ms exponential backoff, full jitter."""
     new = copy.deepcopy(doc)
     changed = []
     for edge in new.get("edges", []):
@@ -197,6 +206,7 @@ def jitter_backoff(doc: dict, cid: str | None, view: VariantView) -> Change | No
 
 
 def circuit_breaker(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    """Every call into ``cid`` (edges added where absent): a circuit breaker."""
     new = copy.deepcopy(doc)
     changed = []
     for edge in new.get("edges", []):
@@ -222,6 +232,7 @@ def circuit_breaker(doc: dict, cid: str | None, view: VariantView) -> Change | N
 
 
 def resize_pool_connections(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    """Edges from pool ``cid``: pool size = min(concurrency, max_connections / instances)."""
     new = copy.deepcopy(doc)
     changed = []
     for edge in new.get("edges", []):

@@ -103,6 +103,24 @@ class RunSubmitSerializer(serializers.Serializer):
     )
 
 
+class DesignCheckSerializer(serializers.Serializer):
+    """``POST /scenarios/{slug}/check-design/``: a design document to validate."""
+
+    design = DesignDocumentField()
+
+
+class ProblemSerializer(serializers.Serializer):
+    pointer = serializers.CharField(
+        help_text="RFC 6901 JSON pointer into the design; '' = all of it."
+    )
+    message = serializers.CharField(help_text="What is wrong, naming the value and the bound.")
+
+
+class DesignCheckResultSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    problems = ProblemSerializer(many=True)
+
+
 class RunAcceptedSerializer(serializers.ModelSerializer):
     """The answer to a submission: where to poll."""
 

@@ -11,12 +11,14 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from simulations import selectors, specs
 from simulations.api.serializers import (
+    DesignCheckResultSerializer,
+    DesignCheckSerializer,
     RunAcceptedSerializer,
     RunDetailSerializer,
     RunListSerializer,
@@ -56,6 +58,28 @@ class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_serializer_class(self):
         return ScenarioDetailSerializer if self.action == "retrieve" else ScenarioListSerializer
+
+    def get_permissions(self):
+        # Reading is public; checking a design is for learners (it is what the designer uses).
+        return [IsAuthenticated()] if self.action == "check_design" else super().get_permissions()
+
+    @extend_schema(
+        summary="Check a design against this scenario without running it",
+        description="The same validation a submission gets, with nothing stored or queued: "
+        "`valid` and every problem located by a JSON pointer into the design.",
+        tags=["scenarios"],
+        request=DesignCheckSerializer,
+        responses={200: DesignCheckResultSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="check-design")
+    def check_design(self, request, slug: str):
+        scenario = selectors.scenario_get(slug=slug)
+        data = DesignCheckSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        problems = specs.design_problems(
+            scenario_doc=scenario.spec, design_doc=data.validated_data["design"]
+        )
+        return Response({"valid": not problems, "problems": problems})
 
 
 @extend_schema_view(

@@ -75,6 +75,13 @@ def test_invalid_design_is_explained_on_the_form(page, live_server, learner, scr
     design = json.loads(textarea.input_value())
     design["components"][1]["instances"] = 0
     textarea.fill(json.dumps(design, indent=2))
+
+    # While editing, the page checks the design with the API and names the field.
+    live = page.locator("#design-check")
+    live.get_by_text("/components/1/instances").wait_for()
+    assert "cannot run this design yet" in live.inner_text()
+
+    # Submitted anyway (or without JavaScript), the server says the same next to the form.
     page.get_by_role("button", name="Run the simulation").click()
 
     alert = page.locator("#design-errors")

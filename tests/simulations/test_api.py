@@ -251,3 +251,38 @@ def test_run_list_filters_by_scenario_and_status(auth_client, user, scenario, st
     assert auth_client.get(RUNS_URL, {"scenario": scenario.slug}).json()["count"] == 4
     assert auth_client.get(RUNS_URL, {"scenario": "other"}).json()["count"] == 0
     assert auth_client.get(RUNS_URL, {"status": "lost"}).status_code == 400
+
+
+# ---- checking a design without running it ---------------------------------------------------
+
+
+def check_url(scenario):
+    return f"/api/v1/scenarios/{scenario.slug}/check-design/"
+
+
+def test_check_design_reports_problems_and_stores_nothing(
+    auth_client, scenario, starter_design, broken_design, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        good = auth_client.post(check_url(scenario), {"design": starter_design}, format="json")
+        bad = auth_client.post(check_url(scenario), {"design": broken_design}, format="json")
+
+    assert (good.status_code, good.json()) == (200, {"valid": True, "problems": []})
+    assert bad.status_code == 200 and bad.json()["valid"] is False
+    assert INSTANCES_POINTER in [p["pointer"] for p in bad.json()["problems"]]
+    assert callbacks == [] and not Run.objects.exists() and not Design.objects.exists()
+
+
+def test_check_design_needs_a_login_and_a_real_scenario(
+    api_client, auth_client, scenario, starter_design
+):
+    assert api_client.post(
+        check_url(scenario), {"design": starter_design}, format="json"
+    ).status_code in (
+        401,
+        403,
+    )
+    response = auth_client.post(
+        "/api/v1/scenarios/nope/check-design/", {"design": {}}, format="json"
+    )
+    assert response.status_code == 404

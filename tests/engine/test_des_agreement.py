@@ -137,6 +137,57 @@ def test_cache_hit_ratio_matches_a_key_level_lru_with_ttl():
     assert got == pytest.approx(ref.hit_ratio_since(300.0), abs=0.02)
 
 
+@pytest.fixture(scope="module")
+def two_hot_tiers():
+    """LB → app (16 servers) → DB (4 cores), both at ρ = 0.85, no cache: the engine keeps only
+    the larger of the stage waits random in its path law, so this is where its end-to-end
+    composition is weakest."""
+    lam, rho = 200.0, 0.85
+    app = PoolSpec(instances=2, concurrency=8, service_ms=1e3 * rho * 16 / lam)
+    db_ms = 1e3 * rho * DB_CORES_MEDIUM / lam
+    design = {
+        "components": [
+            {"id": "lb", "type": "load_balancer"},
+            app.component(),
+            {
+                "id": "db",
+                "type": "database",
+                "max_connections": 100_000,  # the bound: never full here
+                "service_time_ms": {"read": db_ms},
+            },
+        ],
+        "routes": {"read": ["lb", "app", "db"]},
+    }
+    engine = simulate_docs(
+        scenario_doc(rps=lam, duration_s=900), [design], replications=16, seed=4
+    ).variants[0]
+    network = Network(
+        stations=(
+            Station("lb", DELAY_SERVERS, {"read": 0.5}),
+            Station("app", app.servers, {"read": app.service_ms}),
+            Station("db", DB_CORES_MEDIUM, {"read": db_ms}),
+        ),
+        routes={"read": ("lb", "app", "db")},
+        mix={"read": 1.0},
+    )
+    return engine, simulate_network(network, np.full(900, lam), 1.0, seed=4)
+
+
+@pytest.mark.parametrize(
+    ("key", "statistic", "rel"),
+    [
+        ("latency_mean_ms", np.mean, 0.05),
+        ("latency_p95_ms", percentile_of(95), 0.10),
+        ("latency_p99_ms", percentile_of(99), 0.10),
+    ],
+    ids=["mean", "p95", "p99"],
+)
+def test_two_hot_tiers_compose_like_the_reference(two_hot_tiers, key, statistic, rel):
+    engine, des = two_hot_tiers
+    ok, msg = _agree(engine.per_replication[key], des.ok_latency_ms(WARMUP_S), statistic, rel)
+    assert ok, msg
+
+
 # -- overload, then recovery --------------------------------------------------------------------
 
 POOL = PoolSpec(instances=2, concurrency=8, service_ms=40.0, queue_per_instance=UNBOUNDED_QUEUE)

@@ -56,6 +56,13 @@ def test_report_shows_kpis_postmortem_and_fixes(saved):
 
 
 @pytest.mark.django_db
+def test_report_renders_from_the_two_rows_without_further_queries(saved, django_assert_num_queries):
+    run, score, postmortem = saved
+    with django_assert_num_queries(0):
+        render_to_string("scoring/_run_report.html", {"score": score, "postmortem": postmortem})
+
+
+@pytest.mark.django_db
 def test_report_for_a_run_without_score_renders_nothing():
     html = render_to_string("scoring/_run_report.html", {"score": None, "postmortem": None})
     assert html.strip() == ""

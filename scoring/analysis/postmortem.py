@@ -25,6 +25,7 @@ from typing import Any
 from scoring.analysis.detectors import HOT_UTILIZATION
 from scoring.analysis.labels import clock_label as _t
 from scoring.analysis.view import VariantView
+from simulations.engine import Event
 from simulations.engine.spec import Incident
 
 # How long after an incident ends its aftermath may still explain a breach [s].
@@ -53,15 +54,17 @@ def _incident_active(incident: Incident, t_s: float, tick_s: float) -> bool:
     return incident.at_s + (incident.duration_s or 0.0) + INCIDENT_AFTERMATH_S >= t_s
 
 
-def _describe_incident(incident: Incident) -> str:
+def _describe_incident(incident: Incident, view: VariantView) -> str:
+    """E.g. "dependency slowdown on db at T+20:00" (the component by its id in this design)."""
     what = incident.kind.replace("_", " ")
-    where = f" on {incident.component}" if incident.component else ""
+    targets = view.targets(incident)
+    where = f" on {', '.join(targets)}" if targets else ""
     return f"{what}{where} at {_t(incident.at_s)}"
 
 
-def _saturated_at(view: VariantView, t_s: float) -> Any | None:
+def _saturated_at(view: VariantView, t_s: float) -> Event | None:
     """The earliest ``saturation_start`` at or before ``t_s`` not ended by then, if any."""
-    open_since: dict[str | None, Any] = {}
+    open_since: dict[str | None, Event] = {}
     for event in view.events:
         if event.t_s > t_s:
             break
@@ -116,15 +119,15 @@ def find_root_cause(view: VariantView) -> dict[str, Any]:
                 "component": targets[0] if targets else incident.component,
                 "t_s": incident.at_s,
                 "explanation": (
-                    f"The injected {_describe_incident(incident)} triggered the first breach at "
-                    f"{_t(t_b)}: {what_broke}."
+                    f"The injected {_describe_incident(incident, view)} triggered the first "
+                    f"breach at {_t(t_b)}: {what_broke}."
                 ),
             }
         return _saturation_cause(
             already,
             t_b,
             what_broke,
-            f" It was already saturated when the {_describe_incident(incident)} hit.",
+            f" It was already saturated when the {_describe_incident(incident, view)} hit.",
         )
 
     first = next(
@@ -161,7 +164,7 @@ def find_root_cause(view: VariantView) -> dict[str, Any]:
     }
 
 
-def _saturation_cause(event: Any, t_b: float, what_broke: str, extra: str) -> dict:
+def _saturation_cause(event: Event, t_b: float, what_broke: str, extra: str) -> dict:
     """Root cause from a ``saturation_start`` event (its station may be a component part)."""
     return {
         "kind": "saturation",

@@ -2,22 +2,25 @@
 
 State arrays are shaped ``(V, S, K, R)`` (variants, stations, request classes, replications)
 or ``(V, S, R)``; everything that does not depend on the state (arrival draws, incident masks,
-steady-state cache hit ratios, prices) is precomputed in :mod:`simulations.engine.plan` before
-the loop. Each tick sweeps the station levels once:
+steady-state cache hit ratios, prices, retry kernels) is precomputed in :mod:`.plan` before the
+loop. Each tick sweeps the station levels once:
 
-    present = backlog + arrivals                       [requests]
-    served  = present * min(1, c tau / work)           work = sum_k present_k s_k  [server-s]
-    backlog = present - served - dropped               dropped = overflow above the waiting room
+    arrivals = routed + retries - fast failures (incidents, open breakers, rate limits)
+    present  = backlog + arrivals                               [requests]
+    served   = present * min(1, c tau / work)   work = sum_k present_k s_k   [server-s]
+    backlog  = present - served - dropped       dropped = overflow of the waiting room
 
-and forwards served requests to the next stations of their routes (cache hits leave).
+and forwards the served requests that are still wanted (not timed out) to the next stations of
+their routes (cache hits leave). Failed attempts on an edge with retries come back later as
+new arrivals at the same station, with no damping.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from simulations.engine import steps
 from simulations.engine.plan import Plan
-from simulations.engine.queueing import fill_fraction, finite_queue
 from simulations.engine.state import State
 
 _TINY = 1e-12
@@ -39,14 +42,11 @@ def run_ticks(plan: Plan, st: State, stop: int, record) -> None:
     """
     net = plan.net
     n_v, n_s, n_k, n_r = plan.shape
-    tau = plan.tick_s
     inflow = np.zeros((n_v, n_s, n_k, n_r))
     out = TickOut(n_v, n_s, n_r, len(net.caches))
     for t in range(st.tick, stop):
         out.clear()
-        ext = plan.arrivals[t]  # (K, R)
-        np.multiply(plan.entry4, ext[None, None], out=inflow)
-        ratio = plan.ratio[t]  # (K, R): intensity / realized count
+        np.multiply(plan.entry4, plan.arrivals[t][None, None], out=inflow)
         servers = st.servers(plan, t)  # (V, S, R)
         go = plan.cont4
         if net.caches:
@@ -54,94 +54,117 @@ def run_ticks(plan: Plan, st: State, stop: int, record) -> None:
             go = np.repeat(plan.cont4, n_r, axis=3)
             go[:, net.caches] = plan.cont4[:, net.caches] * miss[:, :, None, :]
             out.hit[:] = hit
-        error = plan.timeline.error[t]  # (V, S)
-        slow = plan.timeline.slow[t]  # (V, S)
         for level in plan.levels:
-            a, b = level.start, level.stop
-            arr = inflow[:, a:b]
-            if level.any_error[t]:
-                fail = arr * error[:, a:b, None, None]
-                out.dependency += fail.sum(axis=(1, 2))
-                arr = arr - fail
-            weighted = arr * ratio[None, None]
-            out.lam[:, a:b] = weighted.sum(axis=2) / tau
-            out.load[:, a:b] = np.einsum("vnkr,vnk->vnr", weighted, level.svc) * (
-                slow[:, a:b, None] / tau
-            )
-            out.m2[:, a:b] = np.einsum("vnkr,vnk->vnr", weighted, level.svc2) * (
-                slow[:, a:b, None] ** 2 / tau
-            )
-            if level.delay:
-                served = arr
-                out.util[:, a:b] = 0.0
-            else:
-                blocked = _stationary_blocking(plan, st, level, servers, out.load, out.lam)
-                if blocked is not None:
-                    lost = arr * blocked[:, :, None]
-                    out.dropped += lost.sum(axis=(1, 2))
-                    arr = arr - lost
-                q_start = st.backlog[:, a:b].sum(axis=2)
-                present = st.backlog[:, a:b] + arr
-                work = np.einsum("vnkr,vnk->vnr", present, level.svc) * slow[:, a:b, None]
-                cap = servers[:, a:b] * tau
-                frac = np.minimum(1.0, cap / np.maximum(work, _TINY))
-                served = present * frac[:, :, None]
-                rest = present - served
-                rest_total = rest.sum(axis=2)
-                excess = np.maximum(rest_total - st.qcap[:, a:b], 0.0)
-                drop_frac = excess / np.maximum(rest_total, _TINY)
-                dropped = rest * drop_frac[:, :, None]
-                out.dropped += excess.sum(axis=1)
-                st.backlog[:, a:b] = rest - dropped
-                q_end = rest_total - excess
-                out.qmid[:, a:b] = 0.5 * (q_start + q_end)
-                out.backlog[:, a:b] = q_end
-                out.util[:, a:b] = np.minimum(work, cap) / np.maximum(cap, _TINY)
-                out.servers[:, a:b] = servers[:, a:b]
-            forward = served * go[:, a:b]
-            out.success += (served - forward).sum(axis=(1, 2))
-            if level.route is not None:
-                moved = np.matmul(level.route, forward.reshape(n_v, -1, n_r))
-                inflow[:, b:] += moved.reshape(n_v, n_s - b, n_k, n_r)
+            _sweep(plan, st, level, t, inflow, servers, go, out)
         st.after_tick(plan, t, out)
         record(t, out, st)
         st.tick = t + 1
 
 
-def _stationary_blocking(plan, st, level, servers, load, lam) -> np.ndarray | None:
-    """Fraction of a level's arrivals that find a finite waiting room full (M/M/c/K).
-
-    Returns ``None`` when that fraction is negligible everywhere (the common case), so the
-    M/M/c/K evaluation is skipped.
-
-    Notes
-    -----
-    Below saturation the stationary p_K applies. Above it the stationary law is weighted by
-    how much of the room one tick fills (``fill_fraction``), so a large room shows its
-    transient fill (the fluid backlog) first.
-    """
+def _sweep(plan: Plan, st: State, level, t: int, inflow, servers, go, out) -> None:
+    """Serve one level of stations for tick ``t`` and forward its output downstream."""
+    n_v, n_s, n_k, n_r = plan.shape
+    tau = plan.tick_s
     a, b = level.start, level.stop
+    arr = inflow[:, a:b]
+    routed = arr
+    if level.retry is not None:
+        retry_now = st.take_retries(level, t)  # (A-1, V, n_retry, K, R)
+        arr = arr.copy()
+        arr[:, level.retry.local] += retry_now.sum(axis=0)
+    arrived = arr
+    fails = {}  # cause -> (V, n, K, R) failed attempts of this tick
+    if level.breaker:  # turned away before the call is made
+        fails["rejected"] = arr * st.breaker_reject(plan, level, arr)[:, :, None]
+        arr = arr - fails["rejected"]
+    if level.limiter:
+        fails["shed"] = arr * st.limiter_shed(plan, level, arr)[:, :, None]
+        arr = arr - fails["shed"]
+    if level.any_error[t]:  # down, misrouted or failing instances answer with errors
+        fails["dependency"] = arr * plan.timeline.error[t][:, a:b, None, None]
+        arr = arr - fails["dependency"]
+    slow = plan.timeline.slow[t][:, a:b, None]
+    weighted = arr * plan.ratio[t][None, None]  # intensity, not the realized count
+    out.lam[:, a:b] = weighted.sum(axis=2) / tau
+    out.load[:, a:b] = np.einsum("vnkr,vnk->vnr", weighted, level.svc) * (slow / tau)
+    out.m2[:, a:b] = np.einsum("vnkr,vnk->vnr", weighted, level.svc2) * (slow**2 / tau)
+    if level.delay:
+        live = arr
+    else:
+        live = _queue(plan, st, level, t, arr, servers, slow, out, fails)
+    forward = live * go[:, a:b]
+    out.success += (live - forward).sum(axis=(1, 2))
+    if level.route is not None:
+        moved = np.matmul(level.route, forward.reshape(n_v, -1, n_r))
+        inflow[:, b:] += moved.reshape(n_v, n_s - b, n_k, n_r)
+    if level.writes is not None:
+        out.writes[:, level.writes] = live[:, level.writes - a, plan.write_class]
+    if level.replica_reads is not None:
+        out.replica_reads[:, level.replica_reads] = live[:, level.replica_reads - a][
+            :, :, plan.read_classes
+        ].sum(axis=2)
+    retry_share = None
+    if level.retry is not None:
+        retry_share = st.schedule_retries(plan, level, t, routed, retry_now, arrived, fails, out)
+    if level.breaker:
+        st.breaker_update(plan, level, arrived, fails, out)
+    steps.count_errors(level, fails, retry_share, out)
+
+
+def _queue(plan, st, level, t, arr, servers, slow, out, fails):
+    """Queue and serve at the level's stations; returns the served requests still wanted."""
+    a, b = level.start, level.stop
+    tau = plan.tick_s
     total = servers[:, a:b]
-    rho = load[:, a:b] / np.maximum(total, _TINY)
-    group = np.where(level.pooled[:, :, None], total, level.per_instance[:, :, None])
-    room = st.qcap[:, a:b] * group / np.maximum(total, _TINY)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        if not np.any((rho**room > 1e-7) & (total > 0)):
-            return None
-        p_block = finite_queue(group, rho, room, np.ones_like(rho))[0]
-        weight = fill_fraction(lam[:, a:b], rho, st.qcap[:, a:b], plan.tick_s)
-    return np.where(total > 0, weight * p_block, 0.0)
+    blocked = steps.stationary_blocking(plan, st, level, total, out.load, out.lam)
+    if blocked is not None:
+        fails["blocked"] = arr * blocked[:, :, None]
+        arr = arr - fails["blocked"]
+    backlog = st.backlog[:, a:b]
+    q_start = backlog.sum(axis=2)
+    if level.timeout:
+        fails["timeout"] = arr * steps.doomed_share(plan, level, total, q_start, out, slow)
+    present = backlog + arr
+    work = np.einsum("vnkr,vnk->vnr", present, level.svc) * slow
+    cap = total * tau
+    frac = np.minimum(1.0, cap / np.maximum(work, _TINY))
+    served = present * frac[:, :, None]
+    rest = present - served
+    rest_total = rest.sum(axis=2)
+    room = st.qcap[:, a:b]
+    if level.shedding:
+        # load shedding keeps the predicted queue wait under shed_after: reject the rest
+        drain = total * present.sum(axis=2) / np.maximum(work, _TINY)  # [requests/s]
+        room = np.minimum(room, level.shed_s[:, :, None] * drain)
+    excess = np.maximum(rest_total - room, 0.0)
+    drop_frac = excess / np.maximum(rest_total, _TINY)
+    dropped = rest * drop_frac[:, :, None]
+    key = "shed_queue" if level.shedding else "dropped"
+    fails[key] = fails.get(key, 0.0) + dropped
+    new_backlog = rest - dropped
+    st.backlog[:, a:b] = new_backlog
+    q_end = rest_total - excess
+    live = served
+    if level.timeout:
+        doomed = st.doomed[:, a:b] + fails["timeout"].sum(axis=2)
+        share = doomed / np.maximum(present.sum(axis=2), _TINY)
+        live = served * (1.0 - np.minimum(share, 1.0))[:, :, None]
+        st.doomed[:, a:b] = doomed * (1.0 - frac) * (1.0 - drop_frac)
+    out.qmid[:, a:b] = 0.5 * (q_start + q_end)
+    out.backlog[:, a:b] = q_end
+    out.util[:, a:b] = np.minimum(work, cap) / np.maximum(cap, _TINY)
+    out.servers[:, a:b] = total
+    return live
 
 
 class TickOut:
     """Buffers one tick's outputs (reused across ticks)."""
 
+    TOTALS = ("success", "dependency", "dropped", "timeout", "shed", "duplicates")
+
     def __init__(self, n_v: int, n_s: int, n_r: int, n_c: int):
-        self.success = np.zeros((n_v, n_r))
-        self.dependency = np.zeros((n_v, n_r))
-        self.dropped = np.zeros((n_v, n_r))
-        self.timeout = np.zeros((n_v, n_r))
-        self.shed = np.zeros((n_v, n_r))
+        for name in self.TOTALS:
+            setattr(self, name, np.zeros((n_v, n_r)))
         self.lam = np.zeros((n_v, n_s, n_r))  # intensity of arrivals [1/s]
         self.load = np.zeros((n_v, n_s, n_r))  # offered load [Erlang]
         self.m2 = np.zeros((n_v, n_s, n_r))  # sum_k lambda_k E[S_k^2] [s]
@@ -150,7 +173,12 @@ class TickOut:
         self.util = np.zeros((n_v, n_s, n_r))
         self.servers = np.zeros((n_v, n_s, n_r))
         self.hit = np.zeros((n_v, n_c, n_r))
+        self.writes = np.zeros((n_v, n_s, n_r))  # writes committed at database primaries
+        self.replica_reads = np.zeros((n_v, n_s, n_r))  # reads served by replicas
+        self.breaker_open = np.zeros((n_v, n_s, n_r))  # 1 while a breaker rejects
+        self.lag = np.zeros((n_v, n_s, n_r))  # replica lag at database primaries [s]
+        self.booting = np.zeros((n_v, n_s, n_r))  # instances starting [instances]
 
     def clear(self) -> None:
-        for arr in (self.success, self.dependency, self.dropped, self.timeout, self.shed):
-            arr[:] = 0.0
+        for name in self.TOTALS:
+            getattr(self, name)[:] = 0.0

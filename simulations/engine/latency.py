@@ -68,6 +68,30 @@ def path_survival(
     return np.where(x >= cut[..., None], 0.0, surv)
 
 
+def path_survival_at(x, mu, p_wait, theta) -> np.ndarray:
+    """Survival P(S + W > x) of Exp(mu) + (0 w.p. 1 - C | Exp(theta) w.p. C), broadcasting.
+
+    Parameters
+    ----------
+    x : ndarray
+        Latency [s]; ``x <= 0`` gives 1.
+    mu, p_wait, theta : ndarray
+        Service rate [1/s], probability of waiting C [-], wait rate [1/s].
+
+    Examples
+    --------
+    >>> round(float(path_survival_at(np.log(2.0), 1.0, 0.0, 2.0)), 6)
+    0.5
+    """
+    theta = np.where(np.abs(theta - mu) < 1e-6 * mu, mu * (1 + 1e-6), theta)
+    a_coef = (1.0 - p_wait) + p_wait * theta / (theta - mu)
+    b_coef = p_wait * mu / (theta - mu)
+    u = np.maximum(x, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        surv = a_coef * np.exp(-mu * u) - b_coef * np.exp(-theta * u)
+    return np.clip(np.nan_to_num(surv, nan=0.0), 0.0, 1.0)
+
+
 def path_mean(shift, mu, p_wait, theta, cut) -> np.ndarray:
     """Mean of min(X, cut) for the path law above, closed form [s], shape of the inputs.
 

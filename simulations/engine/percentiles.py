@@ -51,7 +51,10 @@ def station_waits(plan, v: int, buf, ticks: slice) -> dict[str, np.ndarray]:
     total = np.maximum(servers, 1e-12)
     rho_load = load / total
     p_wait, theta, lq = wait_parameters(group, rho_load * group, mean_s, factor)
-    room = buf.qcap[:, v] * group / total  # waiting places per queue [requests]
+    with np.errstate(invalid="ignore"):  # waiting places per queue [requests]
+        room = np.where(
+            np.isfinite(servers) & (servers > 0), buf.qcap[:, v] * group / total, np.inf
+        )
     finite = np.isfinite(room)
     if finite.any():
         # M/M/c/K. Above saturation a room that one tick of excess fills is in its stationary

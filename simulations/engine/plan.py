@@ -8,11 +8,23 @@ import numpy as np
 
 from simulations.engine.cache import Popularity, hit_ratio, zipf_popularity
 from simulations.engine.incidents import Timeline, build_timeline
-from simulations.engine.network import Network
+from simulations.engine.network import POOL_TYPES, READ_CLASSES, Network
+from simulations.engine.policies import Policies, compile_policies
 from simulations.engine.spec import Scenario
 from simulations.engine.traffic import draw_arrivals, offered_rates
 
 _WARM_GRID = np.geomspace(1.0, 1e13, 400)  # requests since a flush, for the warm-up curve
+
+
+@dataclass
+class RetrySlots:
+    """Stations of a level whose callers retry, and how (see ``policies.retry_kernel``)."""
+
+    local: np.ndarray  # indices of the retry stations within the level
+    ring: int  # index into State.ring
+    ok: np.ndarray  # (A, V, n_retry) bool: attempt a (0-based) may still be retried
+    kernel: np.ndarray  # (A-1, 2, H, V, n_retry) retry timing shares
+    idempotent: np.ndarray  # (V, n_retry) bool
 
 
 @dataclass
@@ -28,6 +40,46 @@ class Level:
     any_error: np.ndarray  # (n_ticks,) bool: some station of the level fails requests
     pooled: np.ndarray  # (V, n) bool: one shared queue per station
     per_instance: np.ndarray  # (V, n) servers per instance
+    timeout_s: np.ndarray  # (V, n) caller timeout [s], inf = none
+    shed_s: np.ndarray  # (V, n) load-shedding queue-wait bound [s], inf = none
+    breaker_mask: np.ndarray  # (V, n) bool
+    limiter_mask: np.ndarray  # (V, n) bool
+    retry: RetrySlots | None
+    writes: np.ndarray | None  # global indices of replicated primaries in the level
+    replica_reads: np.ndarray | None  # global indices of replica stations in the level
+
+    @property
+    def timeout(self) -> bool:
+        return bool(np.isfinite(self.timeout_s).any())
+
+    @property
+    def shedding(self) -> bool:
+        return bool(np.isfinite(self.shed_s).any())
+
+    @property
+    def breaker(self) -> bool:
+        return bool(self.breaker_mask.any())
+
+    @property
+    def limiter(self) -> bool:
+        return bool(self.limiter_mask.any())
+
+
+@dataclass
+class Scaling:
+    """Autoscaling settings per (V, S); ``enabled`` is False where a pool has none."""
+
+    enabled: np.ndarray
+    low: np.ndarray  # min instances
+    high: np.ndarray  # max instances
+    target: np.ndarray  # target utilization [-]
+    cooldown_s: np.ndarray  # [s]
+    boot_ticks: np.ndarray  # cold start [ticks], integer
+    horizon: int  # ticks of the pending-instances ring
+
+    @property
+    def any(self) -> bool:
+        return bool(self.enabled.any())
 
 
 @dataclass
@@ -35,6 +87,8 @@ class Plan:
     scenario: Scenario
     net: Network
     timeline: Timeline
+    policies: Policies
+    scaling: Scaling
     tick_s: float
     shape: tuple[int, int, int, int]  # (V, S, K, R)
     rates: np.ndarray  # (T, K) expected arrival rate [1/s]
@@ -43,11 +97,15 @@ class Plan:
     entry4: np.ndarray  # (V, S, K, 1)
     cont4: np.ndarray  # (V, S, K, 1)
     levels: list[Level]
-    base_servers: np.ndarray  # (V, S) servers per design [-]; inf for pure delays
     qcap_per_instance: np.ndarray  # (V, S)
     hit_steady: np.ndarray  # (T, V, C) steady-state hit ratio [-]
-    warm_hit: np.ndarray  # (C_grid,) hit ratio after r requests since a flush, on _WARM_GRID
+    warm_hit: np.ndarray  # (n_grid,) hit ratio after r requests since a flush, on _WARM_GRID
     popularity: Popularity
+    write_class: int | None  # index of "write" among the classes
+    read_classes: list[int]  # indices of classes replicas can serve (read, static)
+    replicated: np.ndarray  # global indices of database primaries that have a replica station
+    replica_of: np.ndarray  # their replica stations, same order
+    apply_rate: np.ndarray  # (V, n_replicated) writes replicas apply per second [1/s]
 
     @property
     def n_ticks(self) -> int:
@@ -71,31 +129,15 @@ def build_plan(scenario: Scenario, net: Network, replications: int, seed: int) -
     expected = rates[:, :, None] * scenario.tick_s
     ratio = np.where(arrivals > 0, expected / np.maximum(arrivals, 1.0), 1.0)
     timeline = build_timeline(scenario, net)
-    base = net.instances * net.per_instance
-    base = np.where(net.delay[None, :], np.inf, base)
+    policies = compile_policies(net, scenario.tick_s)
+    replicated, replica_of, apply_rate = _replication(net)
+    write_class = net.classes.index("write") if "write" in net.classes else None
     levels = []
+    n_retry_levels = 0
     for start, stop in net.levels:
-        route = None
-        if stop < n_s:
-            full = net.route.reshape(n_v, n_s, n_k, n_s, n_k)
-            sub = full[:, stop:, :, start:stop, :].reshape(
-                n_v, (n_s - stop) * n_k, (stop - start) * n_k
-            )
-            route = np.ascontiguousarray(sub) if sub.any() else None
-        any_error = timeline.error[:, :, start:stop].any(axis=(1, 2))
-        levels.append(
-            Level(
-                start,
-                stop,
-                bool(net.delay[start:stop].all()),
-                net.svc[:, start:stop],
-                2.0 * net.svc[:, start:stop] ** 2,
-                route,
-                any_error,
-                net.pooled[:, start:stop],
-                net.per_instance[:, start:stop],
-            )
-        )
+        level = _level(net, timeline, policies, start, stop, replicated, replica_of, n_retry_levels)
+        n_retry_levels += level.retry is not None
+        levels.append(level)
     popularity = zipf_popularity(scenario.keys, scenario.zipf_s)
     hit_steady = _steady_hit_ratios(scenario, net, timeline, rates, popularity)
     warm_hit = np.sum(
@@ -106,6 +148,8 @@ def build_plan(scenario: Scenario, net: Network, replications: int, seed: int) -
         scenario=scenario,
         net=net,
         timeline=timeline,
+        policies=policies,
+        scaling=_scaling(net, scenario.tick_s),
         tick_s=scenario.tick_s,
         shape=(n_v, n_s, n_k, replications),
         rates=rates,
@@ -114,12 +158,101 @@ def build_plan(scenario: Scenario, net: Network, replications: int, seed: int) -
         entry4=net.entry[..., None],
         cont4=net.cont[..., None],
         levels=levels,
-        base_servers=base,
         qcap_per_instance=net.qcap_per_instance,
         hit_steady=hit_steady,
         warm_hit=warm_hit,
         popularity=popularity,
+        write_class=write_class,
+        read_classes=[i for i, c in enumerate(net.classes) if c in READ_CLASSES],
+        replicated=replicated,
+        replica_of=replica_of,
+        apply_rate=apply_rate,
     )
+
+
+def _level(net, timeline, policies, start, stop, replicated, replica_of, ring) -> Level:
+    n_v, n_s, n_k = net.svc.shape
+    route = None
+    if stop < n_s:
+        full = net.route.reshape(n_v, n_s, n_k, n_s, n_k)
+        sub = full[:, stop:, :, start:stop, :].reshape(
+            n_v, (n_s - stop) * n_k, (stop - start) * n_k
+        )
+        route = np.ascontiguousarray(sub) if sub.any() else None
+    sl = slice(start, stop)
+    retry = None
+    local = np.flatnonzero((policies.attempts[:, sl] > 1).any(axis=0))
+    if local.size:
+        glob = local + start
+        n_a = policies.max_attempts
+        ok = np.arange(n_a)[:, None, None] + 1 < policies.attempts[None, :, glob]
+        retry = RetrySlots(
+            local=local,
+            ring=ring,
+            ok=ok,
+            kernel=policies.kernel[:, :, :, :, glob],
+            idempotent=policies.idempotent[:, glob],
+        )
+    inside = (replicated >= start) & (replicated < stop)
+    reps = (replica_of >= start) & (replica_of < stop)
+    return Level(
+        start=start,
+        stop=stop,
+        delay=bool(net.delay[sl].all()),
+        svc=net.svc[:, sl],
+        svc2=2.0 * net.svc[:, sl] ** 2,
+        route=route,
+        any_error=timeline.error[:, :, sl].any(axis=(1, 2)),
+        pooled=net.pooled[:, sl],
+        per_instance=net.per_instance[:, sl],
+        timeout_s=policies.timeout_s[:, sl],
+        shed_s=net.shed_s[:, sl],
+        breaker_mask=policies.breaker[:, sl],
+        limiter_mask=np.isfinite(policies.limiter_rate[:, sl]),
+        retry=retry,
+        writes=replicated[inside] if inside.any() else None,
+        replica_reads=replica_of[reps] if reps.any() else None,
+    )
+
+
+def _replication(net) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Primaries with replica stations, and how fast replicas apply their writes."""
+    keys = {s.key: i for i, s in enumerate(net.stations)}
+    mains, reps = [], []
+    for i, st in enumerate(net.stations):
+        if st.role == "replicas":
+            mains.append(keys[st.component])
+            reps.append(i)
+    rate = np.zeros((len(net.designs), len(mains)))
+    for v, design in enumerate(net.designs):
+        for j, m in enumerate(mains):
+            if not net.present[v, reps[j]]:
+                continue
+            params = design.component(net.stations[m].component).params
+            write_ms = params["service_time_ms"].get("write")
+            # replicas replay the primary's writes on apply_threads threads, one write at a
+            # time per thread, each taking the write's service time
+            rate[v, j] = params["apply_threads"] / (write_ms / 1000.0) if write_ms else np.inf
+    return np.array(mains, dtype=np.int64), np.array(reps, dtype=np.int64), rate
+
+
+def _scaling(net, tick_s: float) -> Scaling:
+    n_v, n_s = len(net.designs), net.n_stations
+    enabled = np.zeros((n_v, n_s), bool)
+    low, high = np.ones((n_v, n_s)), np.ones((n_v, n_s))
+    target, cooldown = np.ones((n_v, n_s)), np.zeros((n_v, n_s))
+    boot = np.zeros((n_v, n_s), dtype=np.int64)
+    for v, design in enumerate(net.designs):
+        for comp in design.components:
+            auto = comp.params.get("autoscaling") if comp.type in POOL_TYPES else None
+            if not auto:
+                continue
+            s = next(i for i, st in enumerate(net.stations) if st.key == comp.id)
+            enabled[v, s] = True
+            low[v, s], high[v, s] = auto["min"], auto["max"]
+            target[v, s], cooldown[v, s] = auto["target_utilization"], auto["cooldown_s"]
+            boot[v, s] = max(1, int(np.ceil(auto["cold_start_s"] / tick_s)))
+    return Scaling(enabled, low, high, target, cooldown, boot, int(boot.max()) + 1)
 
 
 def warm_hit_ratio(plan: Plan, requests_since_flush: np.ndarray) -> np.ndarray:

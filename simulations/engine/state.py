@@ -2,62 +2,127 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from simulations.engine.plan import Plan, rewind_warmup, warm_hit_ratio
 
 WARM = 1e15  # requests since the last flush of a cache that starts warm
+_TINY = 1e-12
 
 
 @dataclass
 class State:
-    """State at the start of tick ``tick``; arrays are per variant and replication.
+    """State at the start of tick ``tick``; arrays are per variant (V) and replication (R).
 
     Attributes
     ----------
-    tick : int
     backlog : ndarray, shape (V, S, K, R)
         Requests waiting at each station [requests].
-    instances : ndarray, shape (V, S, R)
-        Instances in service (autoscaling changes it) [instances].
+    doomed : ndarray, shape (V, S, R)
+        Of those, requests whose caller already timed out (wasted work) [requests].
+    instances, pending : ndarray, shape (V, S, R) and (H, V, S, R)
+        Instances serving, and instances booting that serve h ticks from now [instances].
+    last_scale, util_avg : ndarray, shape (V, S, R)
+        Tick of the last scaling action; one-minute average busy fraction [-].
     since_flush : ndarray, shape (V, C, R)
         Requests a cache has seen since it was last emptied [requests].
+    qcap : ndarray, shape (V, S, R)
+        Waiting room [requests].
+    ring : list of ndarray, each (H, A-1, V, n_retry, K, R)
+        Retries of each retry level, by tick offset and attempt [requests].
+    breaker_left, breaker_half : ndarray, shape (V, S, R)
+        Ticks a breaker stays open; 1 while half-open.
+    tokens : ndarray, shape (V, S, R)
+        Rate-limiter tokens [requests].
+    replication : ndarray, shape (V, S, R)
+        Writes committed on a primary and not yet applied on its replicas [requests].
+    counters : ndarray, shape (3, V, R)
+        Duplicate writes, stale reads, writes lost on failover [requests].
     """
 
     tick: int
     backlog: np.ndarray
+    doomed: np.ndarray
     instances: np.ndarray
+    pending: np.ndarray
+    last_scale: np.ndarray
+    util_avg: np.ndarray
     since_flush: np.ndarray
     qcap: np.ndarray
+    ring: list
+    breaker_left: np.ndarray
+    breaker_half: np.ndarray
+    tokens: np.ndarray
+    replication: np.ndarray
+    counters: np.ndarray
 
     @classmethod
     def initial(cls, plan: Plan) -> State:
         n_v, n_s, n_k, n_r = plan.shape
-        instances = np.repeat(plan.net.instances[:, :, None], n_r, axis=2)
+        zeros = np.zeros((n_v, n_s, n_r))
+        rings = [
+            np.zeros(
+                (
+                    plan.policies.horizon,
+                    lv.retry.ok.shape[0] - 1,
+                    n_v,
+                    len(lv.retry.local),
+                    n_k,
+                    n_r,
+                )
+            )
+            for lv in plan.levels
+            if lv.retry is not None
+        ]
         state = cls(
             tick=0,
             backlog=np.zeros((n_v, n_s, n_k, n_r)),
-            instances=instances,
+            doomed=zeros.copy(),
+            instances=np.repeat(plan.net.instances[:, :, None], n_r, axis=2),
+            pending=np.zeros((plan.scaling.horizon, n_v, n_s, n_r)),
+            last_scale=np.full((n_v, n_s, n_r), -1e9),
+            util_avg=zeros.copy(),
             since_flush=np.full((n_v, len(plan.net.caches), n_r), WARM),
-            qcap=np.zeros((n_v, n_s, n_r)),
+            qcap=zeros.copy(),
+            ring=rings,
+            breaker_left=zeros.copy(),
+            breaker_half=zeros.copy(),
+            tokens=np.nan_to_num(plan.policies.limiter_burst)[:, :, None] + zeros,
+            replication=zeros.copy(),
+            counters=np.zeros((3, n_v, n_r)),
         )
         state.refresh_capacity(plan)
         return state
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array of the state by name (rings as ``ring0``, ``ring1``...)."""
+        out = {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("tick", "ring")
+        }
+        out.update({f"ring{i}": r for i, r in enumerate(self.ring)})
+        return out
 
     def refresh_capacity(self, plan: Plan) -> None:
         """Recompute the waiting room from the instance counts."""
         self.qcap = plan.qcap_per_instance[:, :, None] * self.instances
 
+    # ---------------------------------------------------------------- capacity and caches
     def servers(self, plan: Plan, t: int) -> np.ndarray:
-        """Servers available in tick ``t``, shape (V, S, R) [-]; ``inf`` for pure delays."""
+        """Servers available in tick ``t``, shape (V, S, R) [-]; ``inf`` for pure delays.
+
+        Connection pools and bulkheads on an edge cap the callee's servers at
+        size x (caller instances alive).
+        """
         tl = plan.timeline
         alive = np.maximum(self.instances - tl.failed[t][:, :, None], 0.0)
-        up = (1.0 - tl.down[t])[:, :, None]
-        per = plan.net.per_instance[:, :, None]
-        servers = alive * per * up
-        return np.where(plan.net.delay[None, :, None], np.inf, servers)
+        servers = alive * plan.net.per_instance[:, :, None] * (1.0 - tl.down[t])[:, :, None]
+        servers = np.where(plan.net.delay[None, :, None], np.inf, servers)
+        for v, caps in enumerate(plan.policies.pool_of):
+            for callee, caller, size in caps + plan.policies.bulkhead_of[v]:
+                servers[v, callee] = np.minimum(servers[v, callee], size * alive[v, caller])
+        return servers
 
     def cache_hit(self, plan: Plan, t: int) -> tuple[np.ndarray, np.ndarray]:
         """Hit and miss ratios of every cache in tick ``t``, each (V, C, R) [-]."""
@@ -72,12 +137,154 @@ class State:
         hit = np.minimum(plan.hit_steady[t][:, :, None], warm_hit_ratio(plan, self.since_flush))
         return hit, 1.0 - hit
 
+    # ---------------------------------------------------------------- retries
+    def take_retries(self, level, t: int) -> np.ndarray:
+        """Retries due at ``level``'s retry stations this tick, (A-1, V, n_retry, K, R)."""
+        ring = self.ring[level.retry.ring]
+        slot = t % ring.shape[0]
+        due = ring[slot].copy()
+        ring[slot] = 0.0
+        return due
+
+    def schedule_retries(self, plan, level, t, routed, due, arrived, fails, out) -> np.ndarray:
+        """Send this tick's failed attempts back later; return the retried share of failures.
+
+        Returns
+        -------
+        ndarray, shape (V, n_retry, K, R)
+            Share of the failures at each retry station that will be retried [-].
+        """
+        rs = level.retry
+        local = rs.local
+        total = np.maximum(arrived[:, local], _TINY)
+        attempts = [routed[:, local], *due]  # arrivals by attempt, each (V, n_retry, K, R)
+        ok = rs.ok  # (A, V, n_retry): attempt a may be retried
+        timed_out = fails["timeout"][:, local] if "timeout" in fails else 0.0
+        fast = sum(
+            fails[c][:, local]
+            for c in ("dependency", "blocked", "dropped", "shed_queue")
+            if c in fails and not isinstance(fails[c], float)
+        )
+        ring = self.ring[rs.ring]
+        slots = (t + np.arange(ring.shape[0])) % ring.shape[0]
+        retried = np.zeros_like(total)
+        for i in range(len(attempts) - 1):
+            share = attempts[i] / total * ok[i][:, :, None, None]
+            retried += share
+            later = (
+                rs.kernel[i, 0][..., None, None] * (timed_out * share)[None]
+                + rs.kernel[i, 1][..., None, None] * (fast * share)[None]
+            )
+            ring[slots, i] += later
+        if plan.write_class is not None and not isinstance(timed_out, float):
+            # the timed-out write still executes; retrying it without a key writes twice
+            k = plan.write_class
+            dup = timed_out[:, :, k] * retried[:, :, k] * ~rs.idempotent[:, :, None]
+            out.duplicates += dup.sum(axis=1)
+        return retried
+
+    # ---------------------------------------------------------------- breakers, limiters
+    def breaker_reject(self, plan, level, arr) -> np.ndarray:
+        """Share of arrivals an open or half-open breaker turns away, (V, n, R) [-]."""
+        a, b = level.start, level.stop
+        guarded = level.breaker_mask[:, :, None]
+        incoming = arr.sum(axis=2)
+        probes = plan.policies.breaker_probes[:, a:b, None]
+        half = 1.0 - np.minimum(1.0, probes / np.maximum(incoming, _TINY))
+        reject = np.where(
+            self.breaker_left[:, a:b] > 0, 1.0, np.where(self.breaker_half[:, a:b] > 0, half, 0.0)
+        )
+        return np.where(guarded, reject, 0.0)
+
+    def breaker_update(self, plan, level, arrived, fails, out) -> None:
+        """Open, hold, half-open or close each breaker from this tick's error rate."""
+        a, b = level.start, level.stop
+        pol = plan.policies
+        rejected = fails["rejected"].sum(axis=2)
+        tried = arrived.sum(axis=2) - rejected
+        failed = sum(
+            fails[c].sum(axis=2)
+            for c in fails
+            if c != "rejected" and not isinstance(fails[c], float)
+        )
+        rate = failed / np.maximum(tried, _TINY)
+        trips = rate >= pol.breaker_rate[:, a:b, None]
+        left, half = self.breaker_left[:, a:b], self.breaker_half[:, a:b]
+        was_open = left > 0
+        enough = tried >= pol.breaker_min[:, a:b, None]
+        opens = np.where(half > 0, trips, ~was_open & enough & trips)
+        new_left = np.where(opens, pol.breaker_open_ticks[:, a:b, None], np.maximum(left - 1, 0.0))
+        new_half = np.where(was_open & (new_left == 0), 1.0, np.where(half > 0, 0.0, half))
+        guarded = level.breaker_mask[:, :, None]
+        self.breaker_left[:, a:b] = np.where(guarded, new_left, 0.0)
+        self.breaker_half[:, a:b] = np.where(guarded, new_half, 0.0)
+        out.breaker_open[:, a:b] = np.where(guarded, (new_left > 0) * 1.0, 0.0)
+
+    def limiter_shed(self, plan, level, arr) -> np.ndarray:
+        """Token bucket: share of arrivals beyond the tokens, shed as 429s, (V, n, R) [-]."""
+        a, b = level.start, level.stop
+        pol = plan.policies
+        rate = np.nan_to_num(pol.limiter_rate[:, a:b, None])
+        burst = np.nan_to_num(pol.limiter_burst[:, a:b, None])
+        tokens = np.minimum(burst, self.tokens[:, a:b] + rate * plan.tick_s)
+        incoming = arr.sum(axis=2)
+        admitted = np.minimum(incoming, tokens)
+        self.tokens[:, a:b] = tokens - admitted
+        shed = 1.0 - admitted / np.maximum(incoming, _TINY)
+        return np.where(level.limiter_mask[:, :, None], shed, 0.0)
+
+    # ---------------------------------------------------------------- end of tick
     def after_tick(self, plan: Plan, t: int, out) -> None:
-        """Bookkeeping at the end of a tick (cache warm-up)."""
+        """Cache warm-up, replication lag and autoscaling at the end of tick ``t``."""
         if plan.net.caches:
-            arrivals = out.lam[:, plan.net.caches] * plan.tick_s
-            self.since_flush += arrivals
+            self.since_flush += out.lam[:, plan.net.caches] * plan.tick_s
+        if plan.replicated.size:
+            self._replicate(plan, t, out)
+        if plan.scaling.any:
+            self._autoscale(plan, t, out)
+
+    def _replicate(self, plan: Plan, t: int, out) -> None:
+        main, rep = plan.replicated, plan.replica_of
+        lost = plan.timeline.primary_lost[t][:, main][:, :, None] * self.replication[:, main]
+        self.counters[2] += lost.sum(axis=1)
+        backlog = self.replication[:, main] - lost + out.writes[:, main]
+        applied = np.minimum(backlog, plan.apply_rate[:, :, None] * plan.tick_s)
+        backlog = backlog - applied
+        self.replication[:, main] = backlog
+        lag = backlog / np.maximum(plan.apply_rate[:, :, None], _TINY)
+        out.lag[:, main] = lag
+        write_rate = out.writes[:, main] / plan.tick_s
+        stale = warm_hit_ratio(plan, write_rate * lag)  # P(read key written in the lag window)
+        self.counters[1] += (out.replica_reads[:, rep] * stale).sum(axis=1)
+
+    def _autoscale(self, plan: Plan, t: int, out) -> None:
+        sc = plan.scaling
+        slot = t % self.pending.shape[0]
+        self.instances += self.pending[slot]
+        self.pending[slot] = 0.0
+        alpha = min(1.0, plan.tick_s / 60.0)  # one-minute average, like a cloud metric
+        self.util_avg += alpha * (out.util - self.util_avg)
+        booting = self.pending.sum(axis=0)
+        current = self.instances + booting
+        want = np.ceil(current * self.util_avg / sc.target[:, :, None] - 1e-9)
+        want = np.clip(want, sc.low[:, :, None], sc.high[:, :, None])
+        ready = (t - self.last_scale) * plan.tick_s >= sc.cooldown_s[:, :, None]
+        on = sc.enabled[:, :, None] & ready
+        grow = np.where(on & (want > current), want - current, 0.0)
+        shrink = np.where(on & (want < current), np.minimum(current - want, self.instances), 0.0)
+        if grow.any():
+            for v, s in zip(*np.nonzero(sc.enabled), strict=False):
+                when = (t + sc.boot_ticks[v, s]) % self.pending.shape[0]
+                self.pending[when, v, s] += grow[v, s]
+        self.instances -= shrink
+        acted = (grow > 0) | (shrink > 0)
+        self.last_scale = np.where(acted, t, self.last_scale)
+        out.booting[:] = self.pending.sum(axis=0)
+        if acted.any():
+            self.refresh_capacity(plan)
 
     def in_flight(self) -> np.ndarray:
-        """Requests still inside the system, shape (V, R) [requests]."""
-        return self.backlog.sum(axis=(1, 2))
+        """Requests still wanted inside the system, shape (V, R) [requests]."""
+        waiting = self.backlog.sum(axis=(1, 2)) - self.doomed.sum(axis=1)
+        retries = sum(r.sum(axis=(0, 1, 3, 4)) for r in self.ring)
+        return waiting + retries

@@ -1,0 +1,94 @@
+"""Per-tick pieces of the sweep that only some stations need (M/M/c/K, timeouts, errors)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulations.engine.latency import path_survival_at
+from simulations.engine.queueing import fill_fraction, finite_queue, wait_parameters
+
+_TINY = 1e-12
+RETRIED = ("dependency", "blocked", "dropped", "shed_queue", "timeout")  # causes clients retry
+_OUTPUT = {
+    "dependency": "dependency",
+    "rejected": "dependency",
+    "blocked": "dropped",
+    "dropped": "dropped",
+    "shed": "shed",
+    "shed_queue": "shed",
+    "timeout": "timeout",
+}
+
+
+def stationary_blocking(plan, st, level, total, load, lam) -> np.ndarray | None:
+    """Fraction of a level's arrivals that find a finite waiting room full (M/M/c/K).
+
+    Returns ``None`` when that fraction is negligible everywhere (the common case), so the
+    M/M/c/K evaluation is skipped.
+
+    Notes
+    -----
+    Below saturation the stationary p_K applies. Above it the stationary law is weighted by
+    how much of the room one tick fills (``fill_fraction``), so a large room shows its
+    transient fill (the fluid backlog) first.
+    """
+    a, b = level.start, level.stop
+    finite = np.isfinite(total) & (total > 0)
+    safe = np.where(finite, total, 1.0)
+    rho = np.where(finite, load[:, a:b] / safe, 0.0)
+    group = np.where(level.pooled[:, :, None], safe, level.per_instance[:, :, None])
+    room = np.where(finite, st.qcap[:, a:b] * group / safe, np.inf)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if not np.any((rho**room > 1e-7) & finite):
+            return None
+        p_block = finite_queue(group, rho, np.where(finite, room, 0.0), np.ones_like(rho))[0]
+        weight = fill_fraction(lam[:, a:b], rho, st.qcap[:, a:b], plan.tick_s)
+    return np.where(finite, weight * p_block, 0.0)
+
+
+def doomed_share(plan, level, total, q_start, out, slow) -> np.ndarray:
+    """Share of each class's arrivals whose response will exceed the caller's timeout.
+
+    Returns
+    -------
+    ndarray, shape (V, n, K, R)
+        P(D + W + S_k > timeout) [-], with D the wait behind the fluid backlog, W the
+        stationary (Erlang C) wait and S_k the class's exponential service time.
+
+    Notes
+    -----
+    The caller gives up at the timeout but the callee still serves the request (wasted work):
+    such a request stays in the queue, is not forwarded, and is counted (and retried) at once.
+    """
+    a, b = level.start, level.stop
+    finite = np.isfinite(total) & (total > 0)
+    safe = np.where(finite, total, 1.0)
+    lam, load = out.lam[:, a:b], out.load[:, a:b]
+    mean_s = np.where(lam > 0, load / np.maximum(lam, _TINY), level.svc.mean(axis=2)[..., None])
+    mean_s = np.maximum(mean_s, 1e-9)
+    group = np.where(level.pooled[:, :, None], safe, level.per_instance[:, :, None])
+    rho = np.where(finite, load / safe, 0.0)
+    p_wait, theta, _ = wait_parameters(group, rho * group, mean_s, 1.0)
+    p_wait = np.where(finite, p_wait, 0.0)
+    behind = q_start * mean_s / safe  # wait behind the fluid backlog [s]
+    limit = level.timeout_s[:, :, None] - np.where(finite, behind, np.inf)  # (V, n, R)
+    service = level.svc[:, :, :, None] * slow[:, :, :, None]  # (V, n, K, 1)
+    share = path_survival_at(
+        limit[:, :, None, :],
+        1.0 / np.maximum(service, 1e-9),
+        p_wait[:, :, None, :],
+        theta[:, :, None, :],
+    )
+    return np.where(np.isfinite(level.timeout_s)[:, :, None, None], share, 0.0)
+
+
+def count_errors(level, fails: dict, retry_share, out) -> None:
+    """Add this tick's *final* failures to the outputs, by cause (retried attempts are not)."""
+    for cause, lost in fails.items():
+        if isinstance(lost, float):
+            continue
+        total = lost.sum(axis=(1, 2))
+        if retry_share is not None and cause in RETRIED:
+            total = total - (lost[:, level.retry.local] * retry_share).sum(axis=(1, 2))
+        target = getattr(out, _OUTPUT[cause])
+        target += total

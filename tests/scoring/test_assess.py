@@ -226,3 +226,12 @@ def test_zone_outage_is_the_root_cause_and_spreading_zones_is_measured_to_help()
     }
     spread = next(f for f in a.postmortem.fixes if f["code"] == "spread_zones")
     assert spread["delta_availability"] > 0 and spread["delta_points"] > 0
+
+
+def test_explicit_document_parses_back_to_the_same_design():
+    edge = {"from": "app", "to": "db", "retries": {"max_attempts": 2}}
+    parsed = engine.parse_design({**design(), "edges": [edge]}, scenario())
+    explicit = analysis.explicit_document(parsed)
+    assert "autoscaling" not in explicit["components"][1]  # None dropped, not written as null
+    assert explicit["components"][1]["instances"] == 2  # defaults made explicit
+    assert engine.parse_design(explicit, scenario()).doc == parsed.doc

@@ -247,3 +247,45 @@ def test_bursty_arrivals_mean_and_p99_within_10_percent_of_exact_gi_m_c(bursty):
             if not ok:
                 failures.append(f"rho={rho} {key}: {msg}")
     assert not failures, "\n".join(failures)
+
+
+# -- load-balancing algorithm ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("instances", "concurrency", "service_ms"), [(4, 1, 40.0), (4, 4, 160.0), (2, 8, 160.0)]
+)
+def test_round_robin_instances_are_erlang_n_queues(instances, concurrency, service_ms):
+    """Strict round robin gives instance j every n-th arrival of a Poisson stream: Erlang-n
+    inter-arrivals (SCV 1/n), so each instance is an exact E_n/M/k queue (GI/M/c with Gamma
+    arrivals of SCV 1/n); least connections is one pooled M/M/(n k) queue. Both within 10 %
+    on the mean and p99 (ρ = 0.8; the load balancer adds its 0.5 ms hand-off)."""
+    lam, lb_ms = 80.0, 0.5
+    pool = PoolSpec(instances, concurrency, service_ms)
+    designs = [
+        {
+            "components": [
+                {"id": "lb", "type": "load_balancer", "algorithm": algorithm},
+                pool.component(),
+            ],
+            "routes": {"read": ["lb", "app"]},
+        }
+        for algorithm in ("round_robin", "least_connections")
+    ]
+    rr, lc = simulate_docs(
+        scenario_doc(rps=lam, duration_s=DURATION_S), designs, replications=16, seed=13
+    ).variants
+    exact = {
+        "round_robin": (rr, cf.GammaMc(lam / instances, pool.mu, concurrency, 1.0 / instances)),
+        "least_connections": (lc, cf.MMc(lam, pool.mu, pool.servers)),
+    }
+    failures = []
+    for name, (v, q) in exact.items():
+        for key, expected in (
+            ("latency_mean_ms", q.mean_response * 1e3 + lb_ms),
+            ("latency_p99_ms", q.response_percentile(99) * 1e3 + lb_ms),
+        ):
+            ok, msg = _within(v.per_replication[key], expected, 0.10)
+            if not ok:
+                failures.append(f"{name} {key}: {msg}")
+    assert not failures, "\n".join(failures)

@@ -259,3 +259,17 @@ def test_des_bursty_gamma_arrivals_match_exact_gi_m_c(rho):
     assert abs(mean - q.mean_response * 1e3) <= hw, (mean, hw, q.mean_response * 1e3)
     p99, hw99 = batch_interval(lat, percentile_of(99))
     assert abs(p99 - q.response_percentile(99) * 1e3) <= hw99, (p99, hw99)
+
+
+def test_des_strict_round_robin_matches_erlang_n_arrivals():
+    """4 single-server instances fed round robin from a Poisson stream: each is E_4/M/1."""
+    lam = 80.0
+    net = Network(
+        stations=(Station("app", 4, {"read": 40.0}, instances=4, dispatch="round_robin"),),
+        routes={"read": ("app",)},
+        mix={"read": 1.0},
+    )
+    res = simulate_network(net, np.full(1500, lam), 1.0, seed=31)
+    q = cf.GammaMc(lam=lam / 4, mu=25.0, c=1, scv=0.25)
+    mean, hw = batch_interval(res.ok_latency_ms(WARMUP_S))
+    assert abs(mean - q.mean_response * 1e3) <= hw, (mean, hw, q.mean_response * 1e3)

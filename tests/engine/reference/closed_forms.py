@@ -190,7 +190,9 @@ class GammaMc(_ExpWaitQueue):
     def sigma(self) -> float:
         """The root σ of σ = Â(cμ(1 − σ)) in (0, 1) [-]."""
         cmu = self.c * self.mu
-        return brentq(lambda x: x - self._lst(cmu * (1.0 - x)), 1e-15, 1.0 - 1e-15, xtol=1e-15)
+        # f(x) = x − Â(cμ(1 − x)) is < 0 at 0 and > 0 just below 1 (slope 1/ρ − 1 there); the
+        # upper end stays 1e-9 away from the trivial root x = 1, beyond float round-off.
+        return brentq(lambda x: x - self._lst(cmu * (1.0 - x)), 0.0, 1.0 - 1e-9, xtol=1e-15)
 
     @property
     def alpha(self) -> float:

@@ -42,6 +42,12 @@ class Station:
     hit_ratio : float or None
         For a cache: fixed probability that a request is a hit (ends here). Ignored when the
         network has a ``key_cache``.
+    instances : int
+        Instances the servers are split over (``servers`` must divide evenly).
+    dispatch : {"pooled", "round_robin"}
+        ``pooled``: one FIFO queue shared by all servers (a least-connections balancer in the
+        limit). ``round_robin``: request i goes to instance i mod ``instances``, each with its
+        own queue of ``servers / instances`` servers (and its own ``queue_limit``).
     """
 
     id: str
@@ -50,6 +56,13 @@ class Station:
     distribution: str = "exponential"
     queue_limit: int | None = None
     hit_ratio: float | None = None
+    instances: int = 1
+    dispatch: str = "pooled"
+
+    @property
+    def queues(self) -> int:
+        """Number of separate FIFO queues."""
+        return self.instances if self.dispatch == "round_robin" else 1
 
 
 @dataclass(frozen=True)
@@ -224,7 +237,11 @@ def simulate_network(
 
     env = simpy.Environment()
     stations = {s.id: s for s in network.stations}
-    resources = {s.id: simpy.Resource(env, capacity=s.servers) for s in network.stations}
+    resources = {
+        s.id: [simpy.Resource(env, capacity=s.servers // s.queues) for _ in range(s.queues)]
+        for s in network.stations
+    }
+    dispatched = dict.fromkeys(stations, 0)
     routes = {k: [stations[sid] for sid in network.routes[k]] for k in classes}
     timeout_s = math.inf if timeout_ms is None else timeout_ms / 1000.0
 
@@ -249,19 +266,19 @@ def simulate_network(
                 hit = cache.lookup(int(keys[i]), env.now) if kc else uniforms[i] < st.hit_ratio
                 cache_hit[i] = hit
                 if klass in st.service_ms:
-                    yield from _serve(st, klass)
+                    yield from _serve(st, klass, _pick(st))
                 if hit:
                     counters["hits"] += 1
                     break
                 continue
             if klass not in st.service_ms:
                 continue
-            res = resources[st.id]
-            full = res.count >= st.servers and len(res.queue) >= (st.queue_limit or 0)
+            res = _pick(st)
+            full = res.count >= res.capacity and len(res.queue) >= (st.queue_limit or 0)
             if st.queue_limit is not None and full:
                 result = DROPPED
                 break
-            yield from _serve(st, klass)
+            yield from _serve(st, klass, res)
         elapsed = env.now - t0
         if result == OK and elapsed > timeout_s:
             result, elapsed = TIMED_OUT, timeout_s
@@ -269,8 +286,15 @@ def simulate_network(
         outcome[i] = result
         counters["in_flight"] -= 1
 
-    def _serve(st: Station, klass: str):
-        with resources[st.id].request() as req:
+    def _pick(st: Station) -> simpy.Resource:
+        queues = resources[st.id]
+        if len(queues) == 1:
+            return queues[0]
+        dispatched[st.id] += 1
+        return queues[(dispatched[st.id] - 1) % len(queues)]
+
+    def _serve(st: Station, klass: str, res: simpy.Resource):
+        with res.request() as req:
             yield req
             yield env.timeout(service_time(st, klass))
 
@@ -287,9 +311,9 @@ def simulate_network(
 
     def sampler():
         for k in range(n_ticks):
-            for sid, res in resources.items():
-                backlog[sid][k] = len(res.queue)
-                busy[sid][k] = res.count
+            for sid, queues in resources.items():
+                backlog[sid][k] = sum(len(res.queue) for res in queues)
+                busy[sid][k] = sum(res.count for res in queues)
             in_flight[k] = counters["in_flight"]
             yield env.timeout(tick_s)
 

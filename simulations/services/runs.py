@@ -202,10 +202,19 @@ def _check_replay(run: Run, *, scenario_slug: str, design_doc: Any) -> None:
 
 
 def _enqueue(run_id: int) -> None:
+    """Send the run to a worker once the current transaction commits (at once outside one).
+
+    ``robust``: the run is already committed, so a broker that is down must not turn the
+    learner's accepted submission into a 500. The failure is logged, the run stays ``queued``
+    in Postgres, and ``runs_reconcile`` re-sends it once the broker is back.
+    """
     # Imported here because the task module imports this one (tasks are thin wrappers).
     from simulations.tasks import execute_run
 
-    execute_run.delay_on_commit(run_id)
+    def send_to_worker() -> None:  # a named function: Django logs robust failures by __qualname__
+        execute_run.delay(run_id)
+
+    transaction.on_commit(send_to_worker, robust=True)
 
 
 def run_execute(*, run_id: int) -> Run | None:

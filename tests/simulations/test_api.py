@@ -3,10 +3,12 @@
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from kombu.exceptions import OperationalError as KombuOperationalError
 from rest_framework.throttling import ScopedRateThrottle
 
 from simulations.models import Design, Run, RunStatus
 from simulations.services.runs import run_execute, run_fail, run_submit
+from simulations.tasks import execute_run
 from tests.simulations.conftest import FAST_REPLICATIONS, INSTANCES_POINTER
 
 pytestmark = pytest.mark.django_db
@@ -286,3 +288,17 @@ def test_check_design_needs_a_login_and_a_real_scenario(
         "/api/v1/scenarios/nope/check-design/", {"design": {}}, format="json"
     )
     assert response.status_code == 404
+
+
+def test_a_broker_outage_still_accepts_the_run_and_leaves_it_queued(
+    auth_client, scenario, starter_design, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broker_down(*args, **kwargs):
+        raise KombuOperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(execute_run, "delay", broker_down)  # the broker boundary
+    with django_capture_on_commit_callbacks(execute=True):
+        response = auth_client.post(RUNS_URL, body(scenario, starter_design), format="json")
+
+    assert response.status_code == 202  # the run exists; the reconciler will re-send it
+    assert Run.objects.get().status == RunStatus.QUEUED

@@ -70,7 +70,8 @@ class KeyCache:
     """Key-level cache-aside model: Zipf(``zipf_s``) key popularity over ``keys`` keys, an LRU
     of ``capacity_items`` entries, entries expire ``ttl_s`` after they were filled.
 
-    The hit ratio is then emergent (what a real LRU would do), not an input.
+    The hit ratio is then emergent (what a real LRU would do), not an input. ``flush_at_s``
+    empties the cache at those times (a cache flush incident).
     """
 
     station_id: str
@@ -78,6 +79,7 @@ class KeyCache:
     zipf_s: float
     capacity_items: int
     ttl_s: float = math.inf
+    flush_at_s: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,9 +134,9 @@ class DesResult:
         """Fraction of cache lookups that hit [-] (nan without a cache on any route)."""
         return self.cache_hits / self.cache_lookups if self.cache_lookups else math.nan
 
-    def hit_ratio_since(self, after_s: float) -> float:
-        """Hit ratio of the lookups by requests arriving at or after ``after_s`` [-]."""
-        looked = self.mask(after_s) & (self.cache_hit >= 0)
+    def hit_ratio_in(self, after_s: float, before_s: float = math.inf) -> float:
+        """Hit ratio of the lookups by requests arriving in [after_s, before_s) [-]."""
+        looked = self.mask(after_s, before_s) & (self.cache_hit >= 0)
         return float(self.cache_hit[looked].mean()) if looked.any() else math.nan
 
 
@@ -171,6 +173,9 @@ class _LruTtl:
     def __init__(self, capacity: int, ttl_s: float) -> None:
         self.capacity, self.ttl_s = capacity, ttl_s
         self.filled_at: OrderedDict[int, float] = OrderedDict()
+
+    def flush(self) -> None:
+        self.filled_at.clear()
 
     def lookup(self, key: int, now: float) -> bool:
         filled = self.filled_at.get(key)
@@ -317,8 +322,16 @@ def simulate_network(
             in_flight[k] = counters["in_flight"]
             yield env.timeout(tick_s)
 
+    def flusher():
+        last = 0.0
+        for at in sorted(kc.flush_at_s if kc else ()):
+            yield env.timeout(at - last)
+            last = at
+            cache.flush()
+
     # The sampler starts first so tick k is sampled at k*tick_s before that instant's arrivals.
     env.process(sampler())
+    env.process(flusher())
     env.process(source())
     env.run(until=horizon)
 

@@ -44,6 +44,7 @@ def run_ticks(plan: Plan, st: State, stop: int, record) -> None:
     n_v, n_s, n_k, n_r = plan.shape
     inflow = np.zeros((n_v, n_s, n_k, n_r))
     out = TickOut(n_v, n_s, n_r, len(net.caches))
+    go_buf = np.repeat(plan.cont4, n_r, axis=3)
     for t in range(st.tick, stop):
         out.clear()
         np.multiply(plan.entry4, plan.arrivals[t][None, None], out=inflow)
@@ -51,7 +52,7 @@ def run_ticks(plan: Plan, st: State, stop: int, record) -> None:
         go = plan.cont4
         if net.caches:
             hit, miss = st.cache_hit(plan, t)  # (V, C, R)
-            go = np.repeat(plan.cont4, n_r, axis=3)
+            go = go_buf
             go[:, net.caches] = plan.cont4[:, net.caches] * miss[:, :, None, :]
             out.hit[:] = hit
         for level in plan.levels:
@@ -74,7 +75,8 @@ def _sweep(plan: Plan, st: State, level, t: int, inflow, servers, go, out) -> No
         arr[:, level.retry.local] += retry_now.sum(axis=0)
     arrived = arr
     fails = {}  # cause -> (V, n, K, R) failed attempts of this tick
-    if level.breaker:  # turned away before the call is made
+    breaking = level.breaker and st.breaker_active(level)
+    if breaking:  # turned away before the call is made
         fails["rejected"] = arr * st.breaker_reject(plan, level, arr)[:, :, None]
         arr = arr - fails["rejected"]
     if level.limiter:
@@ -88,10 +90,7 @@ def _sweep(plan: Plan, st: State, level, t: int, inflow, servers, go, out) -> No
     out.lam[:, a:b] = weighted.sum(axis=2) / tau
     out.load[:, a:b] = np.einsum("vnkr,vnk->vnr", weighted, level.svc) * (slow / tau)
     out.m2[:, a:b] = np.einsum("vnkr,vnk->vnr", weighted, level.svc2) * (slow**2 / tau)
-    if level.delay:
-        live = arr
-    else:
-        live = _queue(plan, st, level, t, arr, servers, slow, out, fails)
+    live = arr if level.delay else _queue(plan, st, level, t, arr, servers, slow, out, fails)
     forward = live * go[:, a:b]
     out.success += (live - forward).sum(axis=(1, 2))
     if level.route is not None:
@@ -104,9 +103,9 @@ def _sweep(plan: Plan, st: State, level, t: int, inflow, servers, go, out) -> No
             :, :, plan.read_classes
         ].sum(axis=2)
     retry_share = None
-    if level.retry is not None:
+    if level.retry is not None and fails:
         retry_share = st.schedule_retries(plan, level, t, routed, retry_now, arrived, fails, out)
-    if level.breaker:
+    if level.breaker and (breaking or fails):
         st.breaker_update(plan, level, arrived, fails, out)
     steps.count_errors(level, fails, retry_share, out)
 
@@ -122,7 +121,8 @@ def _queue(plan, st, level, t, arr, servers, slow, out, fails):
         arr = arr - fails["blocked"]
     backlog = st.backlog[:, a:b]
     q_start = backlog.sum(axis=2)
-    if level.timeout:
+    dooming = level.timeout and steps.doom_possible(level, total, q_start, out.load, slow)
+    if dooming:
         fails["timeout"] = arr * steps.doomed_share(plan, level, total, q_start, out, slow)
     present = backlog + arr
     work = np.einsum("vnkr,vnk->vnr", present, level.svc) * slow
@@ -137,16 +137,19 @@ def _queue(plan, st, level, t, arr, servers, slow, out, fails):
         drain = total * present.sum(axis=2) / np.maximum(work, _TINY)  # [requests/s]
         room = np.minimum(room, level.shed_s[:, :, None] * drain)
     excess = np.maximum(rest_total - room, 0.0)
-    drop_frac = excess / np.maximum(rest_total, _TINY)
-    dropped = rest * drop_frac[:, :, None]
-    key = "shed_queue" if level.shedding else "dropped"
-    fails[key] = fails.get(key, 0.0) + dropped
-    new_backlog = rest - dropped
-    st.backlog[:, a:b] = new_backlog
-    q_end = rest_total - excess
+    if excess.any():
+        drop_frac = excess / np.maximum(rest_total, _TINY)
+        dropped = rest * drop_frac[:, :, None]
+        fails["shed_queue" if level.shedding else "dropped"] = dropped
+        rest = rest - dropped
+        rest_total = rest_total - excess
+    else:
+        drop_frac = 0.0
+    st.backlog[:, a:b] = rest
+    q_end = rest_total
     live = served
-    if level.timeout:
-        doomed = st.doomed[:, a:b] + fails["timeout"].sum(axis=2)
+    if dooming or (level.timeout and st.doomed[:, a:b].any()):
+        doomed = st.doomed[:, a:b] + (fails["timeout"].sum(axis=2) if dooming else 0.0)
         share = doomed / np.maximum(present.sum(axis=2), _TINY)
         live = served * (1.0 - np.minimum(share, 1.0))[:, :, None]
         st.doomed[:, a:b] = doomed * (1.0 - frac) * (1.0 - drop_frac)

@@ -11,8 +11,10 @@ SATURATED = 0.999  # busy fraction at which a station counts as saturated [-]
 MIN_TICKS = 3  # a change must hold this many ticks to be logged (no flicker)
 
 
-def state_events(plan, v: int, util: np.ndarray, instances: np.ndarray) -> list[Event]:
-    """Saturation and scaling events of variant ``v``.
+def state_events(
+    plan, v: int, util: np.ndarray, instances: np.ndarray, breaker: np.ndarray
+) -> list[Event]:
+    """Saturation, scaling and circuit-breaker events of variant ``v``.
 
     Parameters
     ----------
@@ -20,6 +22,8 @@ def state_events(plan, v: int, util: np.ndarray, instances: np.ndarray) -> list[
         Busy fraction of each station in replication 0 [-].
     instances : ndarray, shape (n_ticks, S)
         Instances in service in replication 0 [instances].
+    breaker : ndarray, shape (n_ticks, S)
+        1 while a breaker in front of the station is open, replication 0.
     """
     net, tau = plan.net, plan.tick_s
     events: list[Event] = []
@@ -30,7 +34,13 @@ def state_events(plan, v: int, util: np.ndarray, instances: np.ndarray) -> list[
             for start, on in _steady_changes(util[:, s] >= SATURATED):
                 kind = "saturation_start" if on else "saturation_end"
                 detail = "demand reached capacity" if on else "back under capacity"
-                events.append(Event(start * tau, kind, station.key, detail))
+                events.append(Event(float(start * tau), kind, station.key, detail))
+        state = breaker[:, s]  # 1 open, 0.5 half-open, 0 closed
+        before = np.concatenate([[0.0], state[:-1]])
+        for t in np.flatnonzero((state == 1.0) & (before != 1.0)):
+            events.append(Event(float(t * tau), "breaker_open", station.key, "failing fast"))
+        for t in np.flatnonzero((state == 0.0) & (before != 0.0)):
+            events.append(Event(float(t * tau), "breaker_close", station.key, "probes succeeded"))
         if station.comp_type in POOL_TYPES and station.role == "main":
             counts = instances[:, s]
             for t in np.flatnonzero(np.diff(counts) != 0) + 1:

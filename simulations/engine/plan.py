@@ -9,7 +9,9 @@ import numpy as np
 from simulations.engine.cache import Popularity, hit_ratio, zipf_popularity
 from simulations.engine.incidents import Timeline, build_timeline
 from simulations.engine.network import POOL_TYPES, READ_CLASSES, Network
+from simulations.engine.latency import path_survival_at
 from simulations.engine.policies import Policies, compile_policies
+from simulations.engine.queueing import wait_parameters
 from simulations.engine.spec import Scenario
 from simulations.engine.traffic import draw_arrivals, offered_rates
 
@@ -47,6 +49,8 @@ class Level:
     retry: RetrySlots | None
     writes: np.ndarray | None  # global indices of replicated primaries in the level
     replica_reads: np.ndarray | None  # global indices of replica stations in the level
+    block_rho: np.ndarray  # (V, n) below this utilization no arrival finds the room full
+    doom_rho: np.ndarray  # (V, n) below this (and with no backlog) no caller times out
 
     @property
     def timeout(self) -> bool:
@@ -212,7 +216,37 @@ def _level(net, timeline, policies, start, stop, replicated, replica_of, ring) -
         retry=retry,
         writes=replicated[inside] if inside.any() else None,
         replica_reads=replica_of[reps] if reps.any() else None,
+        block_rho=_block_rho(net, sl),
+        doom_rho=_doom_rho(net, policies, sl),
     )
+
+
+def _block_rho(net, sl: slice) -> np.ndarray:
+    """Utilization below which p_K < 1e-7 for the smallest waiting room a queue can have."""
+    room = net.qcap_per_instance[:, sl]
+    with np.errstate(divide="ignore"):
+        return np.where(
+            np.isfinite(room) & (room > 0), 1e-7 ** (1.0 / room), np.where(room == 0, 0.0, np.inf)
+        )
+
+
+def _doom_rho(net, policies, sl: slice) -> np.ndarray:
+    """Utilization below which P(W + S > timeout) < 1e-9 (smallest queue, slowest class)."""
+    timeout = policies.timeout_s[:, sl]
+    out = np.full(timeout.shape, np.inf)
+    for v, n in zip(*np.nonzero(np.isfinite(timeout)), strict=False):
+        group = net.per_instance[v, sl][n]
+        service = max(net.svc[v, sl][n].max(), 1e-9)
+        low, high = 0.0, 1.0
+        for _ in range(40):
+            mid = 0.5 * (low + high)
+            p_wait, theta, _ = wait_parameters(
+                np.array(group), np.array(mid * group), np.array(service), 1.0
+            )
+            tail = path_survival_at(timeout[v, n], 1.0 / service, p_wait, theta)
+            low, high = (mid, high) if tail < 1e-9 else (low, mid)
+        out[v, n] = low
+    return out
 
 
 def _replication(net) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

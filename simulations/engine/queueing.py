@@ -63,6 +63,10 @@ def erlang_b(servers: np.ndarray, rho: np.ndarray) -> np.ndarray:
     pos = np.clip(np.nan_to_num(rho, nan=0.0), 0.0, _RHO_TOP) * _TABLE_RHO
     low = np.minimum(pos.astype(np.int64), int(_TABLE_RHO * _RHO_TOP) - 1)
     frac = pos - low
+    first = int(servers.flat[0]) if servers.size else 1
+    if servers.size == 0 or (servers == first).all():  # the usual case: one pool size
+        row = _erlang_b_row(first)
+        return row[low] * (1.0 - frac) + row[low + 1] * frac
     out = np.empty(rho.shape)
     for c in np.unique(servers):
         mask = servers == c

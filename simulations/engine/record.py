@@ -31,7 +31,16 @@ class Recorder:
         n_t, n_c = plan.n_ticks, len(plan.net.caches)
         self.totals = {
             name: np.zeros((n_t, n_v, n_r))
-            for name in ("success", "timeout", "dropped", "shed", "dependency", "spend")
+            for name in (
+                "success",
+                "timeout",
+                "dropped",
+                "shed",
+                "dependency",
+                "duplicates",
+                "spend",
+                "request_spend",
+            )
         }
         self.util = np.zeros((n_t, n_v, n_s, n_r), np.float32)
         self.backlog = np.zeros((n_t, n_v, n_s, n_r), np.float32)  # waiting [requests]
@@ -40,6 +49,10 @@ class Recorder:
         self.qend_total = np.zeros((n_t, n_v, n_r))
         self.instances = np.zeros((n_t, n_v, n_s, n_r), np.float32)
         self.hit = np.zeros((n_t, n_v, n_c, n_r), np.float32)
+        self.booting = np.zeros((n_t, n_v, n_s, n_r), np.float32)
+        self.lag = np.zeros((n_t, n_v, len(plan.replicated), n_r), np.float32)
+        self.breaker = np.zeros((n_t, n_v, n_s), np.float32)  # replication 0
+        self.breaker_all = np.zeros((n_t, n_v, n_s, n_r), np.float32)
         self.latency = {name: np.zeros((n_t, n_v, n_r)) for name in ("p50", "p95", "p99", "mean")}
         self.run_acc = np.zeros((n_v, n_r, 160))
         self.buf = _ChunkBuffers(n_v, n_s, n_r, n_c)
@@ -48,17 +61,23 @@ class Recorder:
 
     def record(self, t: int, out, state) -> None:
         plan = self.plan
-        for name in ("success", "timeout", "dropped", "shed", "dependency"):
+        for name in ("success", "timeout", "dropped", "shed", "dependency", "duplicates"):
             self.totals[name][t] = getattr(out, name)
         self.util[t] = out.util
         self.fluid_flight[t] = state.in_flight()
         self.instances[t] = state.instances
+        self.booting[t] = out.booting
+        self.lag[t] = out.lag[:, plan.replicated]
+        self.breaker[t] = out.breaker_open[:, :, 0]
+        self.breaker_all[t] = out.breaker_open
         self.hit[t] = out.hit
+        # booting instances are billed too
         hourly = plan.net.hourly_usd[:, :, None] + plan.net.instance_usd[:, :, None] * (
-            state.instances - plan.net.instances[:, :, None]
+            state.instances + out.booting - plan.net.instances[:, :, None]
         )
         per_request = (out.lam * plan.net.request_usd[:, :, None]).sum(axis=1) * plan.tick_s
         self.totals["spend"][t] = hourly.sum(axis=1) * plan.tick_s / 3600.0 + per_request
+        self.totals["request_spend"][t] = per_request
         i = t - self.chunk_start
         buf = self.buf
         buf.lam[i], buf.load[i], buf.m2[i] = out.lam, out.load, out.m2
@@ -130,10 +149,17 @@ class Recorder:
             series[f"in_flight:{name}"] = Band.over_replications(self.station_flight[:, v, s])
             if station.comp_type in POOL_TYPES and station.role == "main":
                 series[f"instances:{name}"] = Band.over_replications(self.instances[:, v, s])
+                series[f"booting:{name}"] = Band.over_replications(self.booting[:, v, s])
+            if self.breaker[:, v, s].any() or plan.policies.breaker[v, s]:
+                series[f"breaker_open:{name}"] = Band.over_replications(self.breaker_all[:, v, s])
             if net.cache_of[s] >= 0:
                 series[f"hit_ratio:{name}"] = Band.over_replications(
                     self.hit[:, v, net.cache_of[s]]
                 )
+        for j, s in enumerate(plan.replicated):
+            if net.present[v, plan.replica_of[j]]:
+                key = net.stations[s].key
+                series[f"replica_lag_s:{key}"] = Band.over_replications(self.lag[:, v, j])
         failed = errors.sum(axis=0)
         run_q = run_percentiles(self.run_acc[v], offered.sum(axis=0))
         per_rep = {
@@ -147,13 +173,18 @@ class Recorder:
             "errors_dependency": tot["dependency"].sum(axis=0),
             "spend_usd": tot["spend"].sum(axis=0),
             "latency_mean_ms": _weighted_mean(self.latency["mean"][:, v], offered) * 1e3,
+            "duplicate_writes": tot["duplicates"].sum(axis=0),
+            "stale_reads": state.counters[1, v].copy(),
+            "writes_lost": state.counters[2, v].copy(),
         }
         for i, p in enumerate(RUN_PROBS):
             per_rep[f"latency_p{p * 100:g}_ms"] = run_q[:, i] * 1e3
-        request_usd = self.totals["spend"][:, v].mean() * 3600 / tau - net.hourly_usd[v].sum()
-        monthly = (net.hourly_usd[v].sum() + max(request_usd, 0.0)) * HOURS_PER_MONTH
+        request_usd_per_h = tot["request_spend"].mean() * 3600 / tau
+        monthly = (net.hourly_usd[v].sum() + request_usd_per_h) * HOURS_PER_MONTH
         events = [Event(*e) for e in plan.timeline.events[v]]
-        events += state_events(plan, v, self.util[:, v, :, 0], self.instances[:, v, :, 0])
+        events += state_events(
+            plan, v, self.util[:, v, :, 0], self.instances[:, v, :, 0], self.breaker[:, v]
+        )
         events.sort(key=lambda e: (e.t_s, e.kind))
         return VariantResult(
             series=series, per_replication=per_rep, events=events, monthly_cost_usd=float(monthly)

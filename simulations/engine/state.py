@@ -134,7 +134,11 @@ class State:
             self.since_flush = np.where(
                 flush[:, :, None] > 0, rewind_warmup(plan, kept), self.since_flush
             )
-        hit = np.minimum(plan.hit_steady[t][:, :, None], warm_hit_ratio(plan, self.since_flush))
+        steady = plan.hit_steady[t][:, :, None]
+        if self.since_flush.min() >= WARM:  # every cache is fully warm
+            hit = np.broadcast_to(steady, self.since_flush.shape)
+        else:
+            hit = np.minimum(steady, warm_hit_ratio(plan, self.since_flush))
         return hit, 1.0 - hit
 
     # ---------------------------------------------------------------- retries
@@ -184,6 +188,11 @@ class State:
         return retried
 
     # ---------------------------------------------------------------- breakers, limiters
+    def breaker_active(self, level) -> bool:
+        """True if some breaker of the level is open or half-open."""
+        a, b = level.start, level.stop
+        return bool(self.breaker_left[:, a:b].any() or self.breaker_half[:, a:b].any())
+
     def breaker_reject(self, plan, level, arr) -> np.ndarray:
         """Share of arrivals an open or half-open breaker turns away, (V, n, R) [-]."""
         a, b = level.start, level.stop
@@ -200,7 +209,7 @@ class State:
         """Open, hold, half-open or close each breaker from this tick's error rate."""
         a, b = level.start, level.stop
         pol = plan.policies
-        rejected = fails["rejected"].sum(axis=2)
+        rejected = fails["rejected"].sum(axis=2) if "rejected" in fails else 0.0
         tried = arrived.sum(axis=2) - rejected
         failed = sum(
             fails[c].sum(axis=2)
@@ -218,7 +227,7 @@ class State:
         guarded = level.breaker_mask[:, :, None]
         self.breaker_left[:, a:b] = np.where(guarded, new_left, 0.0)
         self.breaker_half[:, a:b] = np.where(guarded, new_half, 0.0)
-        out.breaker_open[:, a:b] = np.where(guarded, (new_left > 0) * 1.0, 0.0)
+        out.breaker_open[:, a:b] = np.where(guarded, (new_left > 0) + 0.5 * new_half, 0.0)
 
     def limiter_shed(self, plan, level, arr) -> np.ndarray:
         """Token bucket: share of arrivals beyond the tokens, shed as 429s, (V, n, R) [-]."""
@@ -236,8 +245,10 @@ class State:
     # ---------------------------------------------------------------- end of tick
     def after_tick(self, plan: Plan, t: int, out) -> None:
         """Cache warm-up, replication lag and autoscaling at the end of tick ``t``."""
-        if plan.net.caches:
-            self.since_flush += out.lam[:, plan.net.caches] * plan.tick_s
+        if plan.net.caches and self.since_flush.min() < WARM:
+            self.since_flush = np.minimum(
+                self.since_flush + out.lam[:, plan.net.caches] * plan.tick_s, WARM
+            )
         if plan.replicated.size:
             self._replicate(plan, t, out)
         if plan.scaling.any:

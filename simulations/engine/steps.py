@@ -33,17 +33,32 @@ def stationary_blocking(plan, st, level, total, load, lam) -> np.ndarray | None:
     transient fill (the fluid backlog) first.
     """
     a, b = level.start, level.stop
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if not np.any(load[:, a:b] / total > level.block_rho[:, :, None]):
+            return None
     finite = np.isfinite(total) & (total > 0)
     safe = np.where(finite, total, 1.0)
     rho = np.where(finite, load[:, a:b] / safe, 0.0)
     group = np.where(level.pooled[:, :, None], safe, level.per_instance[:, :, None])
     room = np.where(finite, st.qcap[:, a:b] * group / safe, np.inf)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        if not np.any((rho**room > 1e-7) & finite):
-            return None
         p_block = finite_queue(group, rho, np.where(finite, room, 0.0), np.ones_like(rho))[0]
         weight = fill_fraction(lam[:, a:b], rho, st.qcap[:, a:b], plan.tick_s)
     return np.where(finite, weight * p_block, 0.0)
+
+
+def doom_possible(level, total, q_start, load, slow) -> bool:
+    """Cheap test: could any arrival of the level miss its caller's timeout this tick?
+
+    Without a backlog, at normal speed and below the utilization ``level.doom_rho`` (where
+    P(W + S > timeout) < 1e-9 for the level's smallest queue), no request times out, and the
+    Erlang evaluation is skipped.
+    """
+    if q_start.any() or (slow != 1.0).any():
+        return True
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = load[:, level.start : level.stop] / total
+    return bool(np.any(rho > level.doom_rho[:, :, None]))
 
 
 def doomed_share(plan, level, total, q_start, out, slow) -> np.ndarray:

@@ -115,7 +115,20 @@ def _queue(plan, st, level, t, arr, servers, slow, out, fails):
     a, b = level.start, level.stop
     tau = plan.tick_s
     total = servers[:, a:b]
-    blocked = steps.stationary_blocking(plan, st, level, total, out.load, out.lam)
+    room = st.qcap[:, a:b]  # waiting room [requests]
+    if level.shedding:
+        # load shedding keeps the predicted queue wait under shed_after: the room is what the
+        # servers drain in that time, total / E[S] x shed_after [requests]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            drain = total * out.lam[:, a:b] / out.load[:, a:b]
+            shed_room = np.where(
+                np.isfinite(level.shed_s)[:, :, None],
+                level.shed_s[:, :, None] * np.nan_to_num(drain, nan=np.inf),
+                np.inf,
+            )
+        room = np.minimum(room, shed_room)
+    out.room[:, a:b] = room
+    blocked = steps.stationary_blocking(plan, level, total, out.load, out.lam, room)
     if blocked is not None:
         fails["blocked"] = arr * blocked[:, :, None]
         arr = arr - fails["blocked"]
@@ -123,7 +136,7 @@ def _queue(plan, st, level, t, arr, servers, slow, out, fails):
     q_start = backlog.sum(axis=2)
     dooming = level.timeout and steps.doom_possible(level, total, q_start, out.load, slow)
     if dooming:
-        fails["timeout"] = arr * steps.doomed_share(plan, level, total, q_start, out, slow)
+        fails["timeout"] = arr * steps.doomed_share(plan, level, total, q_start, out, slow, room)
     present = backlog + arr
     work = np.einsum("vnkr,vnk->vnr", present, level.svc) * slow
     cap = total * tau
@@ -131,11 +144,6 @@ def _queue(plan, st, level, t, arr, servers, slow, out, fails):
     served = present * frac[:, :, None]
     rest = present - served
     rest_total = rest.sum(axis=2)
-    room = st.qcap[:, a:b]
-    if level.shedding:
-        # load shedding keeps the predicted queue wait under shed_after: reject the rest
-        drain = total * present.sum(axis=2) / np.maximum(work, _TINY)  # [requests/s]
-        room = np.minimum(room, level.shed_s[:, :, None] * drain)
     excess = np.maximum(rest_total - room, 0.0)
     if excess.any():
         drop_frac = excess / np.maximum(rest_total, _TINY)
@@ -146,15 +154,14 @@ def _queue(plan, st, level, t, arr, servers, slow, out, fails):
     else:
         drop_frac = 0.0
     st.backlog[:, a:b] = rest
-    q_end = rest_total
     live = served
     if dooming or (level.timeout and st.doomed[:, a:b].any()):
         doomed = st.doomed[:, a:b] + (fails["timeout"].sum(axis=2) if dooming else 0.0)
         share = doomed / np.maximum(present.sum(axis=2), _TINY)
         live = served * (1.0 - np.minimum(share, 1.0))[:, :, None]
         st.doomed[:, a:b] = doomed * (1.0 - frac) * (1.0 - drop_frac)
-    out.qmid[:, a:b] = 0.5 * (q_start + q_end)
-    out.backlog[:, a:b] = q_end
+    out.qmid[:, a:b] = 0.5 * (q_start + rest_total)
+    out.backlog[:, a:b] = rest_total
     out.util[:, a:b] = np.minimum(work, cap) / np.maximum(cap, _TINY)
     out.servers[:, a:b] = total
     return live
@@ -181,6 +188,7 @@ class TickOut:
         self.breaker_open = np.zeros((n_v, n_s, n_r))  # 1 while a breaker rejects
         self.lag = np.zeros((n_v, n_s, n_r))  # replica lag at database primaries [s]
         self.booting = np.zeros((n_v, n_s, n_r))  # instances starting [instances]
+        self.room = np.full((n_v, n_s, n_r), np.inf)  # waiting room used this tick
 
     def clear(self) -> None:
         for name in self.TOTALS:

@@ -13,13 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulations.engine.latency import GRID_S, grid_quantiles, path_mean, path_survival
-from simulations.engine.queueing import (
-    RHO_MAX,
-    allen_cunneen_factor,
-    fill_fraction,
-    finite_queue,
-    wait_parameters,
-)
+from simulations.engine.queueing import allen_cunneen_factor, station_law
 
 TICK_PROBS = (0.50, 0.95, 0.99)
 RUN_PROBS = (0.50, 0.90, 0.95, 0.99, 0.999)
@@ -50,22 +44,13 @@ def station_waits(plan, v: int, buf, ticks: slice) -> dict[str, np.ndarray]:
     factor = allen_cunneen_factor(plan.scenario.burstiness, np.maximum(cs2, 0.0))
     total = np.maximum(servers, 1e-12)
     rho_load = load / total
-    p_wait, theta, lq = wait_parameters(group, rho_load * group, mean_s, factor)
     with np.errstate(invalid="ignore"):  # waiting places per queue [requests]
         room = np.where(
-            np.isfinite(servers) & (servers > 0), buf.qcap[:, v] * group / total, np.inf
+            np.isfinite(servers) & (servers > 0), buf.room[:, v] * group / total, np.inf
         )
-    finite = np.isfinite(room)
-    if finite.any():
-        # M/M/c/K. Above saturation a room that one tick of excess fills is in its stationary
-        # (full) regime; a larger one is still filling, which the fluid backlog carries.
-        fills = fill_fraction(lam, rho_load, buf.qcap[:, v], plan.tick_s) >= 0.5
-        rho_k = np.where((rho_load < 1.0) | fills, rho_load, np.minimum(rho_load, RHO_MAX))
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            _, pw_k, th_k, lq_k = finite_queue(group, rho_k, np.where(finite, room, 0.0), mean_s)
-        p_wait = np.where(finite, pw_k, p_wait)
-        theta = np.where(finite, th_k / factor, theta)
-        lq = np.where(finite, lq_k, lq)
+    p_wait, theta, lq = station_law(
+        group, rho_load, room, lam * group / total, mean_s, factor, plan.tick_s
+    )
     queueing = ~net.delay[None, :, None] & (servers > 0) & (lam > 0)
     p_wait = np.where(queueing, p_wait, 0.0)
     theta = np.where(queueing, theta, 1.0)

@@ -8,8 +8,8 @@ import numpy as np
 
 from simulations.engine.cache import Popularity, hit_ratio, zipf_popularity
 from simulations.engine.incidents import Timeline, build_timeline
-from simulations.engine.network import POOL_TYPES, READ_CLASSES, Network
 from simulations.engine.latency import path_survival_at
+from simulations.engine.network import POOL_TYPES, READ_CLASSES, Network
 from simulations.engine.policies import Policies, compile_policies
 from simulations.engine.queueing import wait_parameters
 from simulations.engine.spec import Scenario
@@ -27,6 +27,7 @@ class RetrySlots:
     ok: np.ndarray  # (A, V, n_retry) bool: attempt a (0-based) may still be retried
     kernel: np.ndarray  # (A-1, 2, H, V, n_retry) retry timing shares
     idempotent: np.ndarray  # (V, n_retry) bool
+    budget: np.ndarray  # (V, n_retry) retries allowed per first attempt [-]
 
 
 @dataclass
@@ -104,6 +105,8 @@ class Plan:
     qcap_per_instance: np.ndarray  # (V, S)
     hit_steady: np.ndarray  # (T, V, C) steady-state hit ratio [-]
     warm_hit: np.ndarray  # (n_grid,) hit ratio after r requests since a flush, on _WARM_GRID
+    warm_keys: np.ndarray  # (n_grid,) distinct keys requested among r requests [keys]
+    coalescing: np.ndarray  # (V, C) bool: concurrent misses on a key share one fetch
     popularity: Popularity
     write_class: int | None  # index of "write" among the classes
     read_classes: list[int]  # indices of classes replicas can serve (read, static)
@@ -144,10 +147,9 @@ def build_plan(scenario: Scenario, net: Network, replications: int, seed: int) -
         levels.append(level)
     popularity = zipf_popularity(scenario.keys, scenario.zipf_s)
     hit_steady = _steady_hit_ratios(scenario, net, timeline, rates, popularity)
-    warm_hit = np.sum(
-        popularity.count * popularity.prob * -np.expm1(-popularity.prob * _WARM_GRID[:, None]),
-        axis=1,
-    )
+    seen = -np.expm1(-popularity.prob * _WARM_GRID[:, None])  # P(key requested yet)
+    warm_hit = np.sum(popularity.count * popularity.prob * seen, axis=1)
+    warm_keys = np.sum(popularity.count * seen, axis=1)  # distinct keys fetched so far
     return Plan(
         scenario=scenario,
         net=net,
@@ -165,6 +167,8 @@ def build_plan(scenario: Scenario, net: Network, replications: int, seed: int) -
         qcap_per_instance=net.qcap_per_instance,
         hit_steady=hit_steady,
         warm_hit=warm_hit,
+        warm_keys=warm_keys,
+        coalescing=_coalescing(net),
         popularity=popularity,
         write_class=write_class,
         read_classes=[i for i, c in enumerate(net.classes) if c in READ_CLASSES],
@@ -196,6 +200,7 @@ def _level(net, timeline, policies, start, stop, replicated, replica_of, ring) -
             ok=ok,
             kernel=policies.kernel[:, :, :, :, glob],
             idempotent=policies.idempotent[:, glob],
+            budget=policies.budget[:, glob],
         )
     inside = (replicated >= start) & (replicated < stop)
     reps = (replica_of >= start) & (replica_of < stop)
@@ -301,6 +306,21 @@ def warm_hit_ratio(plan: Plan, requests_since_flush: np.ndarray) -> np.ndarray:
     return np.interp(
         np.log(np.maximum(requests_since_flush, 1.0)), np.log(_WARM_GRID), plan.warm_hit
     )
+
+
+def distinct_keys(plan: Plan, requests: np.ndarray) -> np.ndarray:
+    """Expected distinct keys among ``requests`` requests, sum_i (1 - exp(-p_i r)) [keys]."""
+    return np.interp(np.log(np.maximum(requests, 1.0)), np.log(_WARM_GRID), plan.warm_keys)
+
+
+def _coalescing(net) -> np.ndarray:
+    out = np.zeros((len(net.designs), len(net.caches)), bool)
+    for v, design in enumerate(net.designs):
+        for c, s in enumerate(net.caches):
+            if net.present[v, s]:
+                params = design.component(net.stations[s].component).params
+                out[v, c] = bool(params.get("coalescing"))
+    return out
 
 
 def rewind_warmup(plan: Plan, hit: np.ndarray) -> np.ndarray:

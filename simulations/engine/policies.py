@@ -30,6 +30,7 @@ class Policies:
     bulkhead_of: list[list[tuple[int, int, float]]]  # same, for bulkheads
     limiter_rate: np.ndarray  # token refill [1/s]; nan = not a limiter
     limiter_burst: np.ndarray  # bucket size [requests]
+    budget: np.ndarray  # retries allowed per first attempt [-]; inf = unlimited
 
     @property
     def horizon(self) -> int:
@@ -52,6 +53,7 @@ def compile_policies(net, tick_s: float) -> Policies:
     b_rate, b_ticks = np.ones((n_v, n_s)), np.ones((n_v, n_s))
     b_probes, b_min = np.ones((n_v, n_s)), np.ones((n_v, n_s))
     lim_rate, lim_burst = np.full((n_v, n_s), np.nan), np.full((n_v, n_s), np.nan)
+    budget = np.full((n_v, n_s), np.inf)
     pools: list[list[tuple[int, int, float]]] = [[] for _ in range(n_v)]
     bulkheads: list[list[tuple[int, int, float]]] = [[] for _ in range(n_v)]
     stations_of: dict[str, list[int]] = {}
@@ -73,6 +75,8 @@ def compile_policies(net, tick_s: float) -> Policies:
                     attempts[v, s] = edge.retries["max_attempts"]
                     backoff[v, s] = edge.retries["backoff_ms"] / 1000.0
                     jitter[v, s] = edge.retries["jitter"]
+                    if edge.retries.get("budget") is not None:
+                        budget[v, s] = edge.retries["budget"]
                 idempotent[v, s] = edge.idempotency_keys
                 if edge.circuit_breaker:
                     cb = edge.circuit_breaker
@@ -100,6 +104,7 @@ def compile_policies(net, tick_s: float) -> Policies:
         bulkheads,
         lim_rate,
         lim_burst,
+        budget,
     )
 
 

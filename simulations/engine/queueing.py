@@ -21,6 +21,9 @@ from functools import lru_cache
 import numpy as np
 
 RHO_MAX = 0.995  # stationary formulas are used up to here; above it the fluid backlog rules
+# Above saturation a large waiting room is still filling: the fluid backlog carries the wait,
+# and the stationary term only describes the short-term fluctuations of a busy queue.
+RHO_OVERLOAD = 0.9
 _EXACT_C = 4096  # exact Erlang C (Erlang B recursion) up to this many servers; Halfin-Whitt above
 _TABLE_RHO = 2048  # grid points per unit of rho
 _RHO_TOP = 8.0  # Erlang B is tabulated for rho in [0, 8]
@@ -284,3 +287,59 @@ def finite_queue(
     mean_wait = queue_len / np.maximum(lam * (1.0 - p_block), 1e-300)
     wait_rate = np.where(p_wait > 0, p_wait / np.maximum(mean_wait, 1e-300), 1.0)
     return p_block, p_wait, wait_rate, queue_len
+
+
+def station_law(
+    group: np.ndarray,
+    rho: np.ndarray,
+    room: np.ndarray,
+    lam: np.ndarray,
+    mean_service_s: np.ndarray,
+    variability: np.ndarray,
+    tick_s: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stationary wait law of a station in one tick, by regime.
+
+    Parameters
+    ----------
+    group : ndarray
+        Servers sharing one queue c [-].
+    rho : ndarray
+        Offered utilization [-] (any value >= 0).
+    room : ndarray
+        Waiting places per queue [requests]; ``inf`` for an unbounded queue.
+    lam : ndarray
+        Arrival rate at the queue [1/s].
+    mean_service_s : ndarray
+        [s]
+    variability : ndarray
+        Allen-Cunneen factor [-].
+    tick_s : float
+
+    Returns
+    -------
+    p_wait, wait_rate, queue_len : ndarray
+        As :func:`wait_parameters` (per queue).
+
+    Notes
+    -----
+    Below saturation: Erlang C (unbounded room, rho clipped to ``RHO_MAX``) or M/M/c/K.
+    At or above saturation: M/M/c/K if one tick fills the room (``fill_fraction`` >= 1/2);
+    otherwise the room is still filling, the fluid backlog carries the delay, and the
+    stationary part is taken at ``RHO_OVERLOAD``.
+    """
+    finite = np.isfinite(room)
+    fills = finite & (fill_fraction(lam, rho, room, tick_s) >= 0.5)
+    rho_stat = np.where(rho < 1.0, rho, np.where(fills, rho, RHO_OVERLOAD))
+    p_wait, wait_rate, queue_len = wait_parameters(
+        group, np.minimum(rho_stat, RHO_MAX) * group, mean_service_s, variability
+    )
+    if finite.any():
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            _, pw_k, th_k, lq_k = finite_queue(
+                group, rho_stat, np.where(finite, room, 0.0), mean_service_s
+            )
+        p_wait = np.where(finite, pw_k, p_wait)
+        wait_rate = np.where(finite, th_k / variability, wait_rate)
+        queue_len = np.where(finite, lq_k, queue_len)
+    return p_wait, wait_rate, queue_len

@@ -18,7 +18,7 @@ class _ChunkBuffers:
         shape = (CHUNK, n_v, n_s, n_r)
         self.lam, self.load, self.m2 = np.zeros(shape), np.zeros(shape), np.zeros(shape)
         self.servers, self.qmid, self.qend = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-        self.qcap = np.zeros(shape)
+        self.room = np.zeros(shape)
         self.hit = np.zeros((CHUNK, n_v, n_c, n_r))
 
 
@@ -43,6 +43,7 @@ class Recorder:
             )
         }
         self.util = np.zeros((n_t, n_v, n_s, n_r), np.float32)
+        self.arrivals = np.zeros((n_t, n_v, n_s, n_r), np.float32)
         self.backlog = np.zeros((n_t, n_v, n_s, n_r), np.float32)  # waiting [requests]
         self.station_flight = np.zeros((n_t, n_v, n_s, n_r), np.float32)
         self.fluid_flight = np.zeros((n_t, n_v, n_r))
@@ -64,6 +65,7 @@ class Recorder:
         for name in ("success", "timeout", "dropped", "shed", "dependency", "duplicates"):
             self.totals[name][t] = getattr(out, name)
         self.util[t] = out.util
+        self.arrivals[t] = out.lam
         self.fluid_flight[t] = state.in_flight()
         self.instances[t] = state.instances
         self.booting[t] = out.booting
@@ -83,7 +85,7 @@ class Recorder:
         buf.lam[i], buf.load[i], buf.m2[i] = out.lam, out.load, out.m2
         buf.servers[i], buf.qmid[i], buf.hit[i] = out.servers, out.qmid, out.hit
         buf.qend[i] = out.backlog
-        buf.qcap[i] = state.qcap
+        buf.room[i] = out.room
         self.qend_total[t] = out.backlog.sum(axis=1)
         if i + 1 == CHUNK or t + 1 == plan.n_ticks:
             self._flush_chunk(t + 1)
@@ -123,7 +125,12 @@ class Recorder:
         # flight exact, tick by tick.
         hidden = self.station_flight[:, v].sum(axis=1) - self.backlog_fluid(v)
         hidden = np.maximum(hidden, 0.0)
-        tot["success"] = tot["success"] - np.diff(hidden, axis=0, prepend=0.0)
+        # ... but a request cannot "un-succeed": when the stationary part grows faster than
+        # requests finish (overload), it stops growing, so success per tick stays >= 0.
+        done = np.cumsum(tot["success"], axis=0)
+        slack = np.minimum.accumulate(np.minimum(hidden - done, 0.0), axis=0)
+        hidden = slack + done
+        tot["success"] = -np.diff(slack, axis=0, prepend=0.0)
         in_flight = self.fluid_flight[:, v] + hidden
         errors = tot["timeout"] + tot["dropped"] + tot["shed"] + tot["dependency"]
         series = {
@@ -147,6 +154,7 @@ class Recorder:
                 series[f"utilization:{name}"] = Band.over_replications(self.util[:, v, s])
                 series[f"backlog:{name}"] = Band.over_replications(self.backlog[:, v, s])
             series[f"in_flight:{name}"] = Band.over_replications(self.station_flight[:, v, s])
+            series[f"load_rps:{name}"] = Band.over_replications(self.arrivals[:, v, s])
             if station.comp_type in POOL_TYPES and station.role == "main":
                 series[f"instances:{name}"] = Band.over_replications(self.instances[:, v, s])
                 series[f"booting:{name}"] = Band.over_replications(self.booting[:, v, s])
@@ -199,7 +207,7 @@ class _ChunkView:
     """The first ``n`` ticks of the chunk buffers."""
 
     def __init__(self, buf: _ChunkBuffers, n: int):
-        for name in ("lam", "load", "m2", "servers", "qmid", "qend", "qcap", "hit"):
+        for name in ("lam", "load", "m2", "servers", "qmid", "qend", "room", "hit"):
             setattr(self, name, getattr(buf, name)[:n])
 
 

@@ -430,6 +430,14 @@ EDGE = Obj(
                     0, 600_000, "first backoff, doubled per attempt", "[ms]", default=0
                 ),
                 "jitter": Bool("full jitter: wait uniform in [0, backoff]", False),
+                "budget": Num(
+                    0,
+                    10,
+                    "retry budget: at most this many retries per first attempt (per "
+                    "tick); unlimited if absent",
+                    "[-]",
+                    default=None,
+                ),
             },
             "retry failed calls",
             optional_object=True,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from simulations.engine.plan import Plan, rewind_warmup, warm_hit_ratio
+from simulations.engine.plan import Plan, distinct_keys, rewind_warmup, warm_hit_ratio
 
 WARM = 1e15  # requests since the last flush of a cache that starts warm
 _TINY = 1e-12
@@ -40,6 +40,8 @@ class State:
         Writes committed on a primary and not yet applied on its replicas [requests].
     counters : ndarray, shape (3, V, R)
         Duplicate writes, stale reads, writes lost on failover [requests].
+    cache_arrivals : ndarray, shape (V, C, R)
+        Requests that reached each cache in the last tick [requests].
     """
 
     tick: int
@@ -57,6 +59,7 @@ class State:
     tokens: np.ndarray
     replication: np.ndarray
     counters: np.ndarray
+    cache_arrivals: np.ndarray
 
     @classmethod
     def initial(cls, plan: Plan) -> State:
@@ -92,6 +95,7 @@ class State:
             tokens=np.nan_to_num(plan.policies.limiter_burst)[:, :, None] + zeros,
             replication=zeros.copy(),
             counters=np.zeros((3, n_v, n_r)),
+            cache_arrivals=np.zeros((n_v, len(plan.net.caches), n_r)),
         )
         state.refresh_capacity(plan)
         return state
@@ -137,9 +141,20 @@ class State:
         steady = plan.hit_steady[t][:, :, None]
         if self.since_flush.min() >= WARM:  # every cache is fully warm
             hit = np.broadcast_to(steady, self.since_flush.shape)
-        else:
-            hit = np.minimum(steady, warm_hit_ratio(plan, self.since_flush))
-        return hit, 1.0 - hit
+            return hit, 1.0 - hit
+        hit = np.minimum(steady, warm_hit_ratio(plan, self.since_flush))
+        miss = 1.0 - hit
+        if plan.coalescing.any():
+            # Request coalescing: the warm-up misses (beyond the steady-state misses) of one
+            # key share a single fetch, so the store sees one fetch per new distinct key.
+            coming = np.maximum(self.cache_arrivals, _TINY)
+            fetches = distinct_keys(plan, self.since_flush + coming) - distinct_keys(
+                plan, self.since_flush
+            )
+            warmup = np.minimum(steady - hit, fetches / coming)
+            coalesced = (1.0 - steady) + np.maximum(warmup, 0.0)
+            miss = np.where(plan.coalescing[:, :, None], np.minimum(coalesced, miss), miss)
+        return hit, miss
 
     # ---------------------------------------------------------------- retries
     def take_retries(self, level, t: int) -> np.ndarray:
@@ -171,9 +186,18 @@ class State:
         )
         ring = self.ring[rs.ring]
         slots = (t + np.arange(ring.shape[0])) % ring.shape[0]
+        shares = [attempts[i] / total * ok[i][:, :, None, None] for i in range(len(attempts) - 1)]
+        wanted = sum(shares) * (timed_out + fast)  # retries the callers would send
+        # a retry budget caps retries at budget x first attempts; the rest give up (final)
+        allowed = rs.budget[:, :, None, None] * routed[:, local]
+        scale = np.where(
+            np.isfinite(rs.budget)[:, :, None, None],
+            np.minimum(1.0, allowed / np.maximum(wanted, _TINY)),
+            1.0,
+        )
         retried = np.zeros_like(total)
-        for i in range(len(attempts) - 1):
-            share = attempts[i] / total * ok[i][:, :, None, None]
+        for i, share in enumerate(shares):
+            share = share * scale
             retried += share
             later = (
                 rs.kernel[i, 0][..., None, None] * (timed_out * share)[None]
@@ -245,6 +269,8 @@ class State:
     # ---------------------------------------------------------------- end of tick
     def after_tick(self, plan: Plan, t: int, out) -> None:
         """Cache warm-up, replication lag and autoscaling at the end of tick ``t``."""
+        if plan.net.caches:
+            self.cache_arrivals = out.lam[:, plan.net.caches] * plan.tick_s
         if plan.net.caches and self.since_flush.min() < WARM:
             self.since_flush = np.minimum(
                 self.since_flush + out.lam[:, plan.net.caches] * plan.tick_s, WARM

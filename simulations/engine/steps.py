@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulations.engine.latency import path_survival_at
-from simulations.engine.queueing import fill_fraction, finite_queue, wait_parameters
+from simulations.engine.queueing import fill_fraction, finite_queue, station_law
 
 _TINY = 1e-12
 RETRIED = ("dependency", "blocked", "dropped", "shed_queue", "timeout")  # causes clients retry
@@ -20,7 +20,7 @@ _OUTPUT = {
 }
 
 
-def stationary_blocking(plan, st, level, total, load, lam) -> np.ndarray | None:
+def stationary_blocking(plan, level, total, load, lam, room_total) -> np.ndarray | None:
     """Fraction of a level's arrivals that find a finite waiting room full (M/M/c/K).
 
     Returns ``None`` when that fraction is negligible everywhere (the common case), so the
@@ -40,11 +40,12 @@ def stationary_blocking(plan, st, level, total, load, lam) -> np.ndarray | None:
     safe = np.where(finite, total, 1.0)
     rho = np.where(finite, load[:, a:b] / safe, 0.0)
     group = np.where(level.pooled[:, :, None], safe, level.per_instance[:, :, None])
-    room = np.where(finite, st.qcap[:, a:b] * group / safe, np.inf)
+    room = np.where(finite, room_total * group / safe, np.inf)
+    bounded = finite & np.isfinite(room)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        p_block = finite_queue(group, rho, np.where(finite, room, 0.0), np.ones_like(rho))[0]
-        weight = fill_fraction(lam[:, a:b], rho, st.qcap[:, a:b], plan.tick_s)
-    return np.where(finite, weight * p_block, 0.0)
+        p_block = finite_queue(group, rho, np.where(bounded, room, 0.0), np.ones_like(rho))[0]
+        weight = fill_fraction(lam[:, a:b], rho, room_total, plan.tick_s)
+    return np.where(bounded, weight * p_block, 0.0)
 
 
 def doom_possible(level, total, q_start, load, slow) -> bool:
@@ -61,7 +62,7 @@ def doom_possible(level, total, q_start, load, slow) -> bool:
     return bool(np.any(rho > level.doom_rho[:, :, None]))
 
 
-def doomed_share(plan, level, total, q_start, out, slow) -> np.ndarray:
+def doomed_share(plan, level, total, q_start, out, slow, room_total) -> np.ndarray:
     """Share of each class's arrivals whose response will exceed the caller's timeout.
 
     Returns
@@ -83,7 +84,17 @@ def doomed_share(plan, level, total, q_start, out, slow) -> np.ndarray:
     mean_s = np.maximum(mean_s, 1e-9)
     group = np.where(level.pooled[:, :, None], safe, level.per_instance[:, :, None])
     rho = np.where(finite, load / safe, 0.0)
-    p_wait, theta, _ = wait_parameters(group, rho * group, mean_s, 1.0)
+    with np.errstate(invalid="ignore"):
+        room = np.where(finite, room_total * group / safe, np.inf)
+    p_wait, theta, _ = station_law(
+        group,
+        rho,
+        room,
+        lam * group / safe,
+        mean_s,
+        plan.scenario.burstiness * 0.5 + 0.5,
+        plan.tick_s,
+    )
     p_wait = np.where(finite, p_wait, 0.0)
     behind = q_start * mean_s / safe  # wait behind the fluid backlog [s]
     limit = level.timeout_s[:, :, None] - np.where(finite, behind, np.inf)  # (V, n, R)

@@ -107,6 +107,7 @@ class Plan:
     warm_hit: np.ndarray  # (n_grid,) hit ratio after r requests since a flush, on _WARM_GRID
     warm_keys: np.ndarray  # (n_grid,) distinct keys requested among r requests [keys]
     coalescing: np.ndarray  # (V, C) bool: concurrent misses on a key share one fetch
+    cache_store: np.ndarray  # (C,) the station a cache's misses go to (first one found)
     popularity: Popularity
     write_class: int | None  # index of "write" among the classes
     read_classes: list[int]  # indices of classes replicas can serve (read, static)
@@ -169,6 +170,7 @@ def build_plan(scenario: Scenario, net: Network, replications: int, seed: int) -
         warm_hit=warm_hit,
         warm_keys=warm_keys,
         coalescing=_coalescing(net),
+        cache_store=_cache_store(net),
         popularity=popularity,
         write_class=write_class,
         read_classes=[i for i, c in enumerate(net.classes) if c in READ_CLASSES],
@@ -311,6 +313,12 @@ def warm_hit_ratio(plan: Plan, requests_since_flush: np.ndarray) -> np.ndarray:
 def distinct_keys(plan: Plan, requests: np.ndarray) -> np.ndarray:
     """Expected distinct keys among ``requests`` requests, sum_i (1 - exp(-p_i r)) [keys]."""
     return np.interp(np.log(np.maximum(requests, 1.0)), np.log(_WARM_GRID), plan.warm_keys)
+
+
+def _cache_store(net) -> np.ndarray:
+    n_v, n_s, n_k = net.svc.shape
+    hops = net.route.reshape(n_v, n_s, n_k, n_s, n_k).sum(axis=(0, 2, 4))  # (to, from)
+    return np.array([int(np.argmax(hops[:, c])) for c in net.caches], dtype=np.int64)
 
 
 def _coalescing(net) -> np.ndarray:

@@ -42,6 +42,8 @@ class State:
         Duplicate writes, stale reads, writes lost on failover [requests].
     cache_arrivals : ndarray, shape (V, C, R)
         Requests that reached each cache in the last tick [requests].
+    fetch_s : ndarray, shape (V, C, R)
+        Time a miss takes at the store behind each cache [s].
     """
 
     tick: int
@@ -60,6 +62,7 @@ class State:
     replication: np.ndarray
     counters: np.ndarray
     cache_arrivals: np.ndarray
+    fetch_s: np.ndarray
 
     @classmethod
     def initial(cls, plan: Plan) -> State:
@@ -96,6 +99,7 @@ class State:
             replication=zeros.copy(),
             counters=np.zeros((3, n_v, n_r)),
             cache_arrivals=np.zeros((n_v, len(plan.net.caches), n_r)),
+            fetch_s=np.zeros((n_v, len(plan.net.caches), n_r)),
         )
         state.refresh_capacity(plan)
         return state
@@ -142,17 +146,19 @@ class State:
         if self.since_flush.min() >= WARM:  # every cache is fully warm
             hit = np.broadcast_to(steady, self.since_flush.shape)
             return hit, 1.0 - hit
-        hit = np.minimum(steady, warm_hit_ratio(plan, self.since_flush))
+        # a key counts as cached once its fetch returns: requests arriving while the fetch is
+        # in flight (fetch time x arrival rate) miss as well - the thundering herd
+        in_fetch = self.cache_arrivals / plan.tick_s * self.fetch_s
+        hit = np.minimum(steady, warm_hit_ratio(plan, self.since_flush - in_fetch))
         miss = 1.0 - hit
         if plan.coalescing.any():
-            # Request coalescing: the warm-up misses (beyond the steady-state misses) of one
-            # key share a single fetch, so the store sees one fetch per new distinct key.
+            # Request coalescing: concurrent misses on one key share a single fetch, so the
+            # store sees the steady-state misses plus one fetch per new distinct key.
             coming = np.maximum(self.cache_arrivals, _TINY)
             fetches = distinct_keys(plan, self.since_flush + coming) - distinct_keys(
                 plan, self.since_flush
             )
-            warmup = np.minimum(steady - hit, fetches / coming)
-            coalesced = (1.0 - steady) + np.maximum(warmup, 0.0)
+            coalesced = (1.0 - steady) + np.clip(fetches / coming - (1.0 - steady), 0.0, 1.0)
             miss = np.where(plan.coalescing[:, :, None], np.minimum(coalesced, miss), miss)
         return hit, miss
 
@@ -271,6 +277,12 @@ class State:
         """Cache warm-up, replication lag and autoscaling at the end of tick ``t``."""
         if plan.net.caches:
             self.cache_arrivals = out.lam[:, plan.net.caches] * plan.tick_s
+            # fetch time of a miss ~ time in system at the store behind the cache (Little)
+            nxt = plan.cache_store
+            busy = out.util[:, nxt] * np.where(
+                np.isfinite(out.servers[:, nxt]), out.servers[:, nxt], 0.0
+            )
+            self.fetch_s = (out.backlog[:, nxt] + busy) / np.maximum(out.lam[:, nxt], _TINY)
         if plan.net.caches and self.since_flush.min() < WARM:
             self.since_flush = np.minimum(
                 self.since_flush + out.lam[:, plan.net.caches] * plan.tick_s, WARM

@@ -1,0 +1,352 @@
+"""The dynamics a learner must be able to see (issue 3), each against a counterfactual.
+
+Every test runs a baseline and a variant in ONE batched call, so they share arrivals (common
+random numbers) and the difference comes from the design.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from simulations.engine import parse_design, parse_scenario, simulate
+
+
+def _run(scenario: dict, designs: list[dict], replications: int = 8, seed: int = 11):
+    parsed = parse_scenario(scenario)
+    return simulate(
+        parsed, [parse_design(d, parsed) for d in designs], replications=replications, seed=seed
+    ).variants
+
+
+def _mean(variant, key: str, ticks: slice) -> float:
+    return float(variant.series[key].mean[ticks].mean())
+
+
+# --------------------------------------------------------------------------------------------
+# cache flush -> database stampede
+# --------------------------------------------------------------------------------------------
+def _cached_design(coalescing: bool = False) -> dict:
+    return {
+        "components": [
+            {
+                "id": "app",
+                "type": "app_pool",
+                "instances": 4,
+                "concurrency": 16,
+                "service_time_ms": {"read": 10},
+            },
+            {
+                "id": "cache",
+                "type": "cache",
+                "memory_gb": 4,
+                "ttl_s": 3600,
+                "item_kb": 4,
+                "coalescing": coalescing,
+            },
+            {  # 4 cores x 8 ms: 500 reads/s, fine behind the cache, overloaded without it
+                "id": "db",
+                "type": "database",
+                "size": "medium",
+                "max_connections": 400,
+                "service_time_ms": {"read": 8},
+            },
+        ],
+        "routes": {"read": ["app", "cache", "db"]},
+    }
+
+
+def test_cache_flush_sends_the_read_load_to_the_database_then_warms_up():
+    scenario = {
+        "duration_s": 900,
+        "traffic": {
+            "curve": {"kind": "constant", "rps": 800},
+            "mix": {"read": 1.0},
+            "key_space": {"keys": 200_000, "zipf_s": 0.9},
+        },
+        "incidents": [{"kind": "cache_flush", "at_s": 300, "component": "cache"}],
+    }
+    plain, coalesced = _run(scenario, [_cached_design(), _cached_design(coalescing=True)])
+    before = slice(200, 300)
+    hit_before = _mean(plain, "hit_ratio:cache", before)
+    db_before = _mean(plain, "load_rps:db", before)
+    assert hit_before > 0.8
+    assert db_before < 0.2 * 800
+    # right after the flush nearly every read misses: the database takes the full read load
+    assert plain.series["hit_ratio:cache"].mean[300] < 0.2
+    assert plain.series["load_rps:db"].mean[300] > 0.8 * 800
+    assert plain.series["utilization:db"].mean[300] > 2 * _mean(plain, "utilization:db", before)
+    # ... and the hit ratio climbs back as distinct keys are fetched again
+    assert plain.series["hit_ratio:cache"].mean[330] > plain.series["hit_ratio:cache"].mean[301]
+    assert _mean(plain, "hit_ratio:cache", slice(800, 900)) > 0.85 * hit_before
+    assert np.all(np.diff(plain.series["hit_ratio:cache"].mean[300:]) >= -1e-6)
+    # request coalescing: one fetch per key, so the stampede on the database is smaller and
+    # the cache refills sooner (without it, reads of a key in flight all miss too)
+    stampede = slice(300, 320)
+    plain_db = plain.series["load_rps:db"].mean[stampede]
+    coalesced_db = coalesced.series["load_rps:db"].mean[stampede]
+    assert np.all(coalesced_db <= plain_db + 1e-3)
+    assert coalesced_db[0] < 0.9 * plain_db[0]
+
+
+# --------------------------------------------------------------------------------------------
+# retry storm: metastable failure after a short spike
+# --------------------------------------------------------------------------------------------
+STORM = {
+    "duration_s": 300,
+    "traffic": {"curve": {"kind": "constant", "rps": 250}, "mix": {"read": 1.0}},
+    "incidents": [{"kind": "traffic_spike", "at_s": 60, "duration_s": 10, "multiplier": 2.0}],
+}
+
+
+def _storm_design(retries=None, breaker=None, shed_ms=None) -> dict:
+    app = {
+        "id": "app",
+        "type": "app_pool",
+        "instances": 2,
+        "concurrency": 8,
+        "service_time_ms": {"read": 50},
+    }  # capacity 320 rps: 250 rps is 78 % busy
+    if shed_ms:
+        app["shed_after_ms"] = shed_ms
+    edge = {"from": "lb", "to": "app", "timeout_ms": 500}
+    if retries:
+        edge["retries"] = retries
+    if breaker:
+        edge["circuit_breaker"] = breaker
+    return {
+        "components": [{"id": "lb", "type": "load_balancer"}, app],
+        "routes": {"read": ["lb", "app"]},
+        "edges": [edge],
+    }
+
+
+NAIVE = {"max_attempts": 3, "backoff_ms": 0, "jitter": False}
+
+
+def test_retry_storm_keeps_the_system_down_after_the_spike_is_over():
+    naive, no_retries = _run(STORM, [_storm_design(NAIVE), _storm_design()])
+    after = slice(200, 300)  # the spike ended at 70 s
+    # without retries the system is back to normal right after the spike ...
+    assert _mean(no_retries, "success_rps", after) > 0.95 * 250
+    assert _mean(no_retries, "latency_p99_ms", after) < 500
+    # ... with naive retries every request times out (the queue never drains): metastable
+    assert _mean(naive, "success_rps", after) < 0.05 * 250
+    assert _mean(naive, "error_rps", after) > 0.9 * 250
+    assert _mean(naive, "errors_timeout_rps", after) > 0.3 * 250
+    # the servers are busy the whole time, with work nobody waits for any more
+    assert _mean(naive, "utilization:app", after) > 0.99
+    assert _mean(naive, "load_rps:app", after) > 2 * 250  # retries add real load
+
+
+def test_breaker_shedding_or_a_retry_budget_breaks_the_storm():
+    fixes = [
+        _storm_design(NAIVE, breaker={"error_rate": 0.5, "open_s": 5}),
+        _storm_design(NAIVE, shed_ms=200),
+        _storm_design({**NAIVE, "budget": 0.1}),
+    ]
+    after = slice(200, 300)
+    for variant in _run(STORM, fixes):
+        assert _mean(variant, "success_rps", after) > 0.95 * 250
+        assert _mean(variant, "latency_p99_ms", after) < 500
+
+
+def test_breaker_opens_during_the_storm_and_closes_after():
+    (variant,) = _run(STORM, [_storm_design(NAIVE, breaker={"error_rate": 0.5, "open_s": 5})])
+    kinds = [(e.kind, e.t_s) for e in variant.events if e.kind.startswith("breaker")]
+    assert kinds[0][0] == "breaker_open" and 60 <= kinds[0][1] <= 80
+    assert kinds[-1][0] == "breaker_close"
+    assert variant.series["breaker_open:app"].mean[200:].max() == 0
+
+
+def test_jitter_spreads_a_retry_wave_over_ticks():
+    # a bad deploy fails 50 % of requests for one tick; every failure is retried 4 s later
+    # (or, with full jitter, uniformly within 4 s)
+    scenario = {
+        "duration_s": 60,
+        "traffic": {"curve": {"kind": "constant", "rps": 100}, "mix": {"read": 1.0}},
+        "incidents": [
+            {
+                "kind": "bad_deploy",
+                "at_s": 10,
+                "duration_s": 1,
+                "component": "app",
+                "error_rate": 0.5,
+            }
+        ],
+    }
+    fixed = _storm_design({"max_attempts": 2, "backoff_ms": 4000, "jitter": False})
+    jittered = _storm_design({"max_attempts": 2, "backoff_ms": 4000, "jitter": True})
+    sync, spread = _run(scenario, [fixed, jittered])
+    wave = slice(11, 40)
+    extra_sync = sync.series["load_rps:app"].mean[wave] - 100
+    extra_spread = spread.series["load_rps:app"].mean[wave] - 100
+    # the same retried work arrives in both (no damping) ...
+    assert abs(extra_sync.sum() - extra_spread.sum()) < 0.05 * extra_sync.sum()
+    # ... but jitter flattens the synchronized wave
+    assert extra_spread.max() < 0.6 * extra_sync.max()
+
+
+# --------------------------------------------------------------------------------------------
+# autoscaling lag from cold starts
+# --------------------------------------------------------------------------------------------
+def _scaled(cold_start_s: float) -> dict:
+    return {
+        "components": [
+            {
+                "id": "app",
+                "type": "app_pool",
+                "instances": 2,
+                "concurrency": 8,
+                "service_time_ms": {"read": 40},
+                "autoscaling": {
+                    "min": 2,
+                    "max": 12,
+                    "target_utilization": 0.6,
+                    "cooldown_s": 30,
+                    "cold_start_s": cold_start_s,
+                },
+            }
+        ],
+        "routes": {"read": ["app"]},
+    }
+
+
+def test_autoscaling_lags_by_the_cold_start():
+    scenario = {
+        "duration_s": 900,
+        "traffic": {
+            "curve": {
+                "kind": "spike",
+                "base_rps": 200,
+                "spike_rps": 600,
+                "at_s": 120,
+                "duration_s": 600,
+            },
+            "mix": {"read": 1.0},
+        },
+    }
+    fast, slow = _run(scenario, [_scaled(10), _scaled(180)])
+    for variant in (fast, slow):
+        assert variant.series["instances:app"].mean[100] == 2
+        assert variant.series["instances:app"].mean[700] >= 5  # 600 rps x 40 ms / 0.6 / 8
+    # new instances serve only after their cold start; meanwhile they are billed and booting
+    first_fast = int(np.argmax(fast.series["instances:app"].mean > 2))
+    first_slow = int(np.argmax(slow.series["instances:app"].mean > 2))
+    assert first_slow - first_fast >= 150
+    assert slow.series["booting:app"].mean[first_slow - 60] > 0
+    # the slow cold start leaves users with errors and long waits for longer
+    lag = slice(120, 400)
+    assert _mean(slow, "error_rps", lag) > 2 * _mean(fast, "error_rps", lag)
+    assert any(e.kind == "scale_out" for e in slow.events)
+
+
+# --------------------------------------------------------------------------------------------
+# replica lag, stale reads, failover
+# --------------------------------------------------------------------------------------------
+def _replicated(failover_s: float = 30, replicas: int = 2) -> dict:
+    return {
+        "components": [
+            {
+                "id": "app",
+                "type": "app_pool",
+                "instances": 4,
+                "concurrency": 16,
+                "service_time_ms": {"read": 5, "write": 5},
+            },
+            {
+                "id": "db",
+                "type": "database",
+                "size": "xlarge",
+                "max_connections": 1000,
+                "read_replicas": replicas,
+                "failover_s": failover_s,
+                "apply_threads": 1,
+                "service_time_ms": {"read": 2, "write": 10},
+            },  # replicas apply 100 writes/s
+        ],
+        "routes": {"read": ["app", "db"], "write": ["app", "db"]},
+    }
+
+
+def _mixed(writes_rps: float, incidents=()) -> dict:
+    total = 600.0
+    return {
+        "duration_s": 300,
+        "traffic": {
+            "curve": {"kind": "constant", "rps": total},
+            "mix": {"read": 1 - writes_rps / total, "write": writes_rps / total},
+        },
+        "incidents": list(incidents),
+    }
+
+
+def test_replica_lag_grows_when_writes_outpace_the_apply_rate():
+    (light,) = _run(_mixed(60), [_replicated()])
+    (heavy,) = _run(_mixed(150), [_replicated()])
+    assert light.series["replica_lag_s:db"].mean[-1] < 0.1
+    lag = heavy.series["replica_lag_s:db"].mean
+    # 150 writes/s against 100 applied/s: 50 writes/s pile up, i.e. lag grows 0.5 s per second
+    slope = (lag[250] - lag[50]) / 200
+    assert 0.4 < slope < 0.6
+    assert heavy.per_replication["stale_reads"].mean() > 10 * max(
+        light.per_replication["stale_reads"].mean(), 1.0
+    )
+
+
+def test_failover_downtime_and_writes_lost():
+    failure = [{"kind": "db_primary_failure", "at_s": 100, "component": "db"}]
+    replicas, single = _run(
+        _mixed(150, failure), [_replicated(failover_s=30), _replicated(replicas=0)]
+    )
+    errors = replicas.series["errors_dependency_rps"].mean
+    assert errors[95] == 0
+    assert errors[101:129].min() > 100  # writes (and the primary's reads) fail meanwhile
+    assert errors[135:].max() == 0  # a replica was promoted after failover_s
+    assert replicas.per_replication["writes_lost"].mean() > 0  # unapplied writes died
+    assert any(e.kind == "failover" for e in replicas.events)
+    # without a replica the primary is down for the incident's duration (default 300 s)
+    assert single.series["errors_dependency_rps"].mean[101:299].min() > 500
+
+
+def test_instance_failure_errors_last_until_the_load_balancer_notices():
+    design = {
+        "components": [
+            {
+                "id": "lb",
+                "type": "load_balancer",
+                "health_check_interval_s": 5,
+                "unhealthy_threshold": 2,
+            },
+            {
+                "id": "app",
+                "type": "app_pool",
+                "instances": 4,
+                "concurrency": 8,
+                "service_time_ms": {"read": 20},
+            },
+        ],
+        "routes": {"read": ["lb", "app"]},
+    }
+    bare = copy.deepcopy(design)
+    bare["components"] = bare["components"][1:]
+    bare["routes"] = {"read": ["app"]}
+    scenario = {
+        "duration_s": 200,
+        "traffic": {"curve": {"kind": "constant", "rps": 400}, "mix": {"read": 1.0}},
+        "incidents": [
+            {
+                "kind": "instance_failure",
+                "at_s": 50,
+                "duration_s": 100,
+                "component": "app",
+                "count": 1,
+            }
+        ],
+    }
+    behind_lb, no_lb = _run(scenario, [design, bare])
+    errors = behind_lb.series["errors_dependency_rps"].mean
+    assert 0.2 * 400 < errors[52] < 0.3 * 400  # a quarter of requests hit the dead instance
+    assert errors[62:150].max() == 0  # detected after 2 x 5 s
+    assert no_lb.series["errors_dependency_rps"].mean[62:150].min() > 0.2 * 400

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 # A queue that never fills in the tests that want M/M/c (infinite waiting room).
 UNBOUNDED_QUEUE = 1_000_000
+# Servers of a ``medium`` database in the engine's documented model (its vCPU count).
+DB_CORES_MEDIUM = 4
 
 
 def scenario_doc(

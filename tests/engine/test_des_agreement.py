@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from tests.engine.builders import (
+    DB_CORES_MEDIUM,
     UNBOUNDED_QUEUE,
     PoolSpec,
     ThreeTier,
@@ -25,12 +26,15 @@ from tests.engine.builders import (
     single_pool_design,
 )
 from tests.engine.reference import closed_forms as cf
-from tests.engine.reference.des import KeyCache, Network, Station, simulate_network
+from tests.engine.reference.des import (
+    DELAY_SERVERS,
+    KeyCache,
+    Network,
+    Station,
+    simulate_network,
+)
 from tests.engine.reference.stats import batch_interval, percentile_of, replication_interval
 from tests.engine.runner import simulate_docs
-
-DELAY_SERVERS = 1_000_000  # "infinite-server" station in the reference: never a queue
-DB_CORES_MEDIUM = 4
 
 # -- multi-tier network with a cache -----------------------------------------------------------
 

@@ -20,6 +20,7 @@ import numpy as np
 import simpy
 
 OK, DROPPED, TIMED_OUT = 0, 1, 2
+DELAY_SERVERS = 1_000_000  # servers of a pure-delay ("infinite-server") station: never a queue
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,32 @@
+"""The benchmark harness runs end to end on a tiny configuration (structure only, never speed)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.bench.report import format_table
+
+
+def test_quick_bench_writes_every_section(tmp_path: Path):
+    out = tmp_path / "latest.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.bench", "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert set(figures) >= {"config", "targets", "a", "b", "c", "d"}
+    assert figures["config"]["quick"] is True
+    assert figures["config"]["components"] >= 10
+    for value in (figures["a"]["median_s"], figures["b"]["median_s"], figures["c"]["speedup"]):
+        assert value > 0
+    assert figures["a"]["maxrss_mb"] > 0
+    assert [row["ticks"] for row in figures["d"]["ticks"]] == sorted(
+        row["ticks"] for row in figures["d"]["ticks"]
+    )
+    # The printed table is the same figures, rendered.
+    assert format_table(figures) in proc.stdout

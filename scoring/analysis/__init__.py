@@ -8,8 +8,10 @@ have helped by rerunning modified designs on the same seed (:mod:`scoring.analys
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from scoring.analysis.factors import detect_factors
 from scoring.analysis.fixes import MAX_FIXES, Candidate, propose_fixes
@@ -23,6 +25,9 @@ from scoring.analysis.postmortem import (
 from scoring.analysis.rules import Contract, ScoreFacts, score_variant
 from scoring.analysis.view import VariantView
 from simulations import engine
+
+# The engine's correctness counters [requests]: not in the contract, reported beside it.
+CORRECTNESS_COUNTERS = ("duplicate_writes", "stale_reads", "writes_lost")
 
 __all__ = ["Assessment", "Contract", "PostMortemFacts", "ScoreFacts", "assess", "contract_of"]
 
@@ -106,17 +111,30 @@ def _accepted(
     return accepted
 
 
+def _correctness_change(
+    before: Mapping[str, np.ndarray], after: Mapping[str, np.ndarray]
+) -> dict[str, dict[str, float]]:
+    """``{counter: {before, after}}`` (means over replications) for counters nonzero in either."""
+    change = {}
+    for name in CORRECTNESS_COUNTERS:
+        if name in before and name in after:
+            b, a = float(np.mean(before[name])), float(np.mean(after[name]))
+            if b or a:
+                change[name] = {"before": b, "after": a}
+    return change
+
+
 def measure_fixes(
     scenario: engine.Scenario,
     candidates: Sequence[Candidate],
-    base: ScoreFacts,
+    baseline: engine.VariantResult,
     *,
     replications: int,
     seed: int,
 ) -> list[dict]:
-    """Simulate every accepted fix in ONE batch on ``seed``; report the deltas against ``base``.
+    """Simulate every accepted fix in ONE batch on ``seed``; report the deltas to ``baseline``.
 
-    ``base`` is the score of the learner's design simulated with the same ``seed`` and
+    ``baseline`` is the learner's design simulated with the same ``seed`` and
     ``replications``. The engine gives every variant of a batch, and every batch on a seed, the
     same random draws (common random numbers), so a variant's result does not depend on what it
     is batched with: the delta comes from the change, not from noise, without simulating the
@@ -131,7 +149,9 @@ def measure_fixes(
         One per measured fix, best first: ``code, title, component, answers, design_change,
         design, points, delta_points, p_contract_met, availability, delta_availability [-],
         latency_ms, delta_latency_ms [ms], monthly_cost_usd, delta_monthly_cost_usd
-        [USD/month], passes``.
+        [USD/month], passes``, and ``correctness``: the engine's correctness counters
+        (duplicate writes, stale reads, lost writes [requests]) before and after, where either
+        is nonzero -- they are not in the contract, but a fix may exist for them alone.
     """
     accepted = _accepted(scenario, candidates)
     batch = None
@@ -147,6 +167,7 @@ def measure_fixes(
     if batch is None:
         return []
     contract = contract_of(scenario)
+    base = score_variant(baseline.per_replication, baseline.monthly_cost_usd, contract)
     rows = []
     for index, (candidate, _) in enumerate(accepted):
         s = _score(batch, index, contract)
@@ -170,6 +191,9 @@ def measure_fixes(
                 "monthly_cost_usd": s.monthly_cost_usd,
                 "delta_monthly_cost_usd": s.monthly_cost_usd - base.monthly_cost_usd,
                 "passes": s.passed,
+                "correctness": _correctness_change(
+                    baseline.per_replication, batch.variants[index].per_replication
+                ),
             }
         )
     # Best measured first (passing, then most points gained); ties keep relevance order.
@@ -214,7 +238,7 @@ def assess(
     fixes = measure_fixes(
         scenario,
         propose_fixes(view, root_cause, factors),
-        score,
+        result.variants[0],
         replications=replications,
         seed=seed,
     )

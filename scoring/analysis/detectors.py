@@ -276,14 +276,56 @@ def detect_replica_lag(view: VariantView) -> Iterator[Finding]:
         lag = view.peak(f"replica_lag_s:{db['id']}")
         if lag is None or lag.value <= LAG_S:
             continue
+        stale = view.total("stale_reads")
+        served = f"; about {stale:,.0f} reads returned stale data" if stale > 0 else ""
         yield Finding(
             component=db["id"],
             evidence=(
                 f"Read replicas of {db['id']} lagged {lag.value:.1f} s behind the primary "
-                f"at {_t(lag.t_s)}."
+                f"at {_t(lag.t_s)}{served}."
             ),
-            data={"peak_lag_s": lag.value, "at_s": lag.t_s},
+            data={"peak_lag_s": lag.value, "at_s": lag.t_s, "stale_reads": stale},
         )
+
+
+def detect_duplicate_writes(view: VariantView) -> Iterator[Finding]:
+    """Writes applied twice because retries carried no idempotency key (engine counter)."""
+    duplicates = view.total("duplicate_writes")
+    if duplicates <= 0:
+        return
+    edges = [
+        e
+        for e in view.edges
+        if int((e.get("retries") or {}).get("max_attempts", 1)) > 1
+        and not e.get("idempotency_keys")
+    ]
+    where = ", ".join(f"{e['from']} → {e['to']}" for e in edges) or "the write path"
+    yield Finding(
+        component=edges[0]["to"] if edges else None,
+        evidence=(
+            f"About {duplicates:,.0f} writes were applied twice: retries on {where} carry no "
+            "idempotency key, so a retry after a timeout repeats a write that had succeeded."
+        ),
+        data={"duplicate_writes": duplicates, "edges": [[e["from"], e["to"]] for e in edges]},
+    )
+
+
+def detect_writes_lost(view: VariantView) -> Iterator[Finding]:
+    """Acknowledged writes lost in a failover (engine counter)."""
+    lost = view.total("writes_lost")
+    if lost <= 0:
+        return
+    failover = next(iter(view.events_of("failover")), None)
+    db = view.component_of(failover.component) if failover else None
+    when = f" when {db} failed over at {_t(failover.t_s)}" if failover else ""
+    yield Finding(
+        component=db,
+        evidence=(
+            f"About {lost:,.0f} acknowledged writes were lost{when}: the promoted replica had "
+            "not received them yet (asynchronous replication)."
+        ),
+        data={"writes_lost": lost, "failover_at_s": failover.t_s if failover else None},
+    )
 
 
 def detect_over_budget(view: VariantView) -> Iterator[Finding]:

@@ -205,6 +205,20 @@ def jitter_backoff(doc: dict, cid: str | None, view: VariantView) -> Change | No
     return new, f"retries on {', '.join(changed)}: exponential backoff from 50 ms with jitter"
 
 
+def add_idempotency_keys(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    """Every retrying edge without idempotency keys: retried writes carry one."""
+    new = copy.deepcopy(doc)
+    changed = []
+    for edge in new.get("edges", []):
+        retries = edge.get("retries") or {}
+        if int(retries.get("max_attempts", 1)) > 1 and not edge.get("idempotency_keys"):
+            edge["idempotency_keys"] = True
+            changed.append(f"{edge['from']} → {edge['to']}")
+    if not changed:
+        return None
+    return new, f"retried writes on {', '.join(changed)} carry an idempotency key"
+
+
 def circuit_breaker(doc: dict, cid: str | None, view: VariantView) -> Change | None:
     """Every call into ``cid`` (edges added where absent): a circuit breaker."""
     new = copy.deepcopy(doc)

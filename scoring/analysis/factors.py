@@ -111,6 +111,20 @@ CATALOGUE: tuple[Factor, ...] = (
         detectors.detect_replica_lag,
     ),
     Factor(
+        "duplicate_writes",
+        "Retried writes without idempotency keys",
+        "the engine counted writes applied twice",
+        "Send an idempotency key with every retried write so the server can drop the repeat.",
+        detectors.detect_duplicate_writes,
+    ),
+    Factor(
+        "writes_lost",
+        "Writes lost on failover",
+        "the engine counted acknowledged writes lost when a replica was promoted",
+        "Asynchronous replicas trail the primary; failover drops what they had not received.",
+        detectors.detect_writes_lost,
+    ),
+    Factor(
         "over_budget",
         "Over budget",
         "the design's monthly cost exceeds the scenario's budget",

@@ -134,6 +134,12 @@ FIXES: tuple[Fix, ...] = (
         edits.jitter_backoff,
     ),
     Fix(
+        "idempotency_keys",
+        "Send idempotency keys with retried writes",
+        frozenset({"duplicate_writes"}),
+        edits.add_idempotency_keys,
+    ),
+    Fix(
         "circuit_breaker",
         "Add a circuit breaker",
         frozenset({"dependency_slowdown", "db_primary_failure", "retries_without_jitter"}),

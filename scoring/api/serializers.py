@@ -69,6 +69,11 @@ FIX = _obj(
         "monthly_cost_usd": _NUM,
         "delta_monthly_cost_usd": _NUM,
         "passes": {"type": "boolean"},
+        "correctness": {
+            "type": "object",
+            "description": "duplicate_writes / stale_reads / writes_lost, where nonzero.",
+            "additionalProperties": _obj({"before": _NUM, "after": _NUM}, "[requests]"),
+        },
     },
     "A modified design simulated on the run's seed; deltas are against the learner's design.",
 )

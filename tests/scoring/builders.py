@@ -131,9 +131,21 @@ def totals(series, replications=4):
 
 
 def view(
-    *, series=None, events=(), incidents=(), doc=None, cost=1000.0, mix=None, contract=CONTRACT
+    *,
+    series=None,
+    events=(),
+    incidents=(),
+    doc=None,
+    cost=1000.0,
+    mix=None,
+    contract=CONTRACT,
+    counters=None,
 ):
+    """A view of a hand-built run; ``counters`` adds per-replication totals (same in each)."""
     series = healthy_series() if series is None else series
+    per_replication = totals(series)
+    for key, value in (counters or {}).items():
+        per_replication[key] = np.full(len(per_replication["offered"]), float(value))
     return VariantView(
         contract=contract,
         mix=mix or {"read": 0.9, "write": 0.1},
@@ -142,7 +154,7 @@ def view(
         times_s=np.arange(N_TICKS, dtype=float),
         tick_s=1.0,
         series=series,
-        per_replication=totals(series),
+        per_replication=per_replication,
         events=sorted(events, key=lambda e: e.t_s),
         monthly_cost_usd=cost,
     )

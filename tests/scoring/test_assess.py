@@ -235,3 +235,30 @@ def test_explicit_document_parses_back_to_the_same_design():
     assert "autoscaling" not in explicit["components"][1]  # None dropped, not written as null
     assert explicit["components"][1]["instances"] == 2  # defaults made explicit
     assert engine.parse_design(explicit, scenario()).doc == parsed.doc
+
+
+def test_duplicate_writes_are_explained_and_idempotency_keys_measured_to_remove_them():
+    slowdown = {
+        "kind": "dependency_slowdown",
+        "at_s": 200,
+        "duration_s": 60,
+        "component": "db",
+        "factor": 30,
+    }
+    doc = design(instances=3, concurrency=8)
+    doc["edges"] = [{"from": "app", "to": "db", "timeout_ms": 100, "retries": {"max_attempts": 3}}]
+    a = assess(
+        scenario=scenario([slowdown], rps=100.0),
+        design_doc=doc,
+        replications=REPLICATIONS,
+        seed=SEED,
+    )
+    duplicates = float(np.mean(a.result.variants[0].per_replication["duplicate_writes"]))
+    assert duplicates > 0
+    [factor] = [f for f in a.postmortem.contributing_factors if f["code"] == "duplicate_writes"]
+    assert factor["data"]["duplicate_writes"] == pytest.approx(duplicates)
+    fix = next(f for f in a.postmortem.fixes if f["code"] == "idempotency_keys")
+    assert fix["correctness"]["duplicate_writes"] == {
+        "before": pytest.approx(duplicates),
+        "after": 0.0,
+    }

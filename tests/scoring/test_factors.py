@@ -197,3 +197,34 @@ def test_over_budget_with_the_overspend():
     [found] = [f for f in detect_factors(view(cost=1800.0)) if f["code"] == "over_budget"]
     assert "+20%" in found["evidence"]
     assert "over_budget" not in codes(view(cost=1500.0))
+
+
+def test_duplicate_writes_name_the_retrying_edge_without_idempotency_keys():
+    doc = design(edges=[RETRY_EDGE])
+    [found] = [
+        f
+        for f in detect_factors(view(doc=doc, counters={"duplicate_writes": 42}))
+        if f["code"] == "duplicate_writes"
+    ]
+    assert found["component"] == "db" and found["data"]["edges"] == [["app", "db"]]
+    assert "About 42 writes were applied twice" in found["evidence"]
+    assert "duplicate_writes" not in codes(view(doc=doc, counters={"duplicate_writes": 0}))
+    assert "duplicate_writes" not in codes(view(doc=doc))  # counter absent (older engine)
+
+
+def test_writes_lost_on_failover_cite_the_failover():
+    v = view(
+        counters={"writes_lost": 17}, events=[Event(430, "failover", "db", "replica promoted")]
+    )
+    [found] = [f for f in detect_factors(v) if f["code"] == "writes_lost"]
+    assert found["component"] == "db" and "failed over at T+07:10" in found["evidence"]
+    assert "writes_lost" not in codes(view(events=[Event(430, "failover", "db")]))
+
+
+def test_replica_lag_evidence_counts_stale_reads():
+    v = view(series=with_series(**{"replica_lag_s:db": ramp(4.0)}), counters={"stale_reads": 1234})
+    [found] = [f for f in detect_factors(v) if f["code"] == "replica_lag"]
+    assert (
+        found["data"]["stale_reads"] == 1234
+        and "1,234 reads returned stale data" in found["evidence"]
+    )

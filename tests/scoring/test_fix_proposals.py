@@ -157,3 +157,15 @@ def test_zone_outage_gets_one_fix_spreading_the_whole_path():
 
 def test_single_instance_without_a_zone_outage_is_not_spread_over_zones():
     assert "spread_zones" not in {c.code for c in proposals(view(doc=design(instances=1)))}
+
+
+def test_duplicate_writes_get_idempotency_keys_on_the_retrying_edge():
+    edge = {
+        "from": "app",
+        "to": "db",
+        "retries": {"max_attempts": 3, "backoff_ms": 50, "jitter": True},
+    }
+    v = view(doc=design(edges=[edge]), counters={"duplicate_writes": 10})
+    [fix] = [c for c in proposals(v) if c.code == "idempotency_keys"]
+    assert fix.design["edges"][0]["idempotency_keys"] is True
+    parse_design(fix.design)

@@ -26,6 +26,7 @@ FIX = {
     "monthly_cost_usd": 1400.0,
     "delta_monthly_cost_usd": 300.0,
     "passes": True,
+    "correctness": {"duplicate_writes": {"before": 688.3, "after": 0.0}},
 }
 
 
@@ -50,6 +51,7 @@ def test_report_shows_kpis_postmortem_and_fixes(saved):
     assert escape(postmortem.summary) in html
     assert "Instance failure" in html and "<strong>app</strong>" in html
     assert "Add 50 % more instances" in html and "app: instances 3 → 5" in html
+    assert "Duplicate writes: 688 → 0" in html
     assert "+20.5" in html and "+1.23 pp" in html and "−40 ms" in html
     assert "SLA breach start" in html and "T+03:20" in html
     assert html.count('scope="col"') >= 11  # header cells of the fixes and timeline tables

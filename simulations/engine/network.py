@@ -57,6 +57,7 @@ class Network:
     qcap_per_instance: np.ndarray  # (V, S) waiting room per instance [requests]
     shed_s: np.ndarray  # (V, S) load shedding: max predicted queue wait [s], inf = off
     pooled: np.ndarray  # (V, S) bool: one shared queue (least-connections) vs per instance
+    round_robin: np.ndarray  # (V, S) bool: per-instance queues fed in strict rotation
     entry: np.ndarray  # (V, S, K) where external arrivals enter
     route: np.ndarray  # (V, S*K, S*K) next-hop distribution of a forwarded request
     cont: np.ndarray  # (V, S, K) 1 if the request continues after this station
@@ -225,6 +226,7 @@ def _arrays(scenario, designs, classes, stations, index, bounds) -> Network:
     qcap = np.zeros((n_v, n_s))
     shed = np.full((n_v, n_s), np.inf)
     pooled = np.ones((n_v, n_s), bool)
+    round_robin = np.zeros((n_v, n_s), bool)
     entry = np.zeros((n_v, n_s, n_k))
     route = np.zeros((n_v, n_s * n_k, n_s * n_k))
     hourly = np.zeros((n_v, n_s))
@@ -272,6 +274,7 @@ def _arrays(scenario, designs, classes, stations, index, bounds) -> Network:
                 if comp.type in POOL_TYPES and prev is not None:
                     if prev.type == "load_balancer" and prev.params["algorithm"] == "round_robin":
                         pooled[v, index[cid]] = False
+                        round_robin[v, index[cid]] = True
                     if prev.type == "queue":  # the queue's depth is the workers' waiting room
                         qcap[v, index[cid]] = prev.params["max_depth"] / comp.params["instances"]
                 prev_exits = exits
@@ -289,6 +292,7 @@ def _arrays(scenario, designs, classes, stations, index, bounds) -> Network:
         qcap_per_instance=qcap,
         shed_s=shed,
         pooled=pooled,
+        round_robin=round_robin,
         entry=entry,
         route=route,
         cont=np.minimum(cont, 1.0),

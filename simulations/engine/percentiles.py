@@ -33,6 +33,8 @@ def station_waits(plan, v: int, buf, ticks: slice) -> dict[str, np.ndarray]:
     net = plan.net
     lam, load, m2 = buf.lam[:, v], buf.load[:, v], buf.m2[:, v]
     servers, qmid = buf.servers[:, v], buf.qmid[:, v]
+    valid = np.isfinite(servers) & (servers > 0) & ~net.delay[None, :, None]
+    servers = np.where(valid, servers, 1.0)
     per = net.per_instance[v][None, :, None]
     group = np.where(net.pooled[v][None, :, None], servers, per)
     group = np.maximum(np.round(group), 1.0)
@@ -41,17 +43,22 @@ def station_waits(plan, v: int, buf, ticks: slice) -> dict[str, np.ndarray]:
     mean_s = np.maximum(mean_s, 1e-9)
     with np.errstate(invalid="ignore", divide="ignore"):
         cs2 = np.where(lam > 0, m2 * safe_lam / np.maximum(load, 1e-300) ** 2 - 1.0, 1.0)
-    factor = allen_cunneen_factor(plan.scenario.burstiness, np.maximum(cs2, 0.0))
-    total = np.maximum(servers, 1e-12)
+    # strict round robin hands each of n instances every n-th arrival: its inter-arrival
+    # times are Erlang-n sums, squared coefficient of variation c_a^2 / n
+    instances = np.maximum(servers / per, 1.0)
+    ca2 = np.where(
+        net.round_robin[v][None, :, None],
+        plan.scenario.burstiness / instances,
+        plan.scenario.burstiness,
+    )
+    factor = allen_cunneen_factor(ca2, np.maximum(cs2, 0.0))
+    total = servers
     rho_load = load / total
-    with np.errstate(invalid="ignore"):  # waiting places per queue [requests]
-        room = np.where(
-            np.isfinite(servers) & (servers > 0), buf.room[:, v] * group / total, np.inf
-        )
+    room = np.where(valid, buf.room[:, v] * group / total, np.inf)  # per queue [requests]
     p_wait, theta, lq = station_law(
         group, rho_load, room, lam * group / total, mean_s, factor, plan.tick_s
     )
-    queueing = ~net.delay[None, :, None] & (servers > 0) & (lam > 0)
+    queueing = valid & (lam > 0)
     p_wait = np.where(queueing, p_wait, 0.0)
     theta = np.where(queueing, theta, 1.0)
     lq_total = np.where(queueing, lq * total / group, 0.0)

@@ -181,8 +181,17 @@ def parse_scenario(doc: dict) -> Scenario:
         sla=dict(norm["sla"]),
         budget_usd_per_month=norm["budget_usd_per_month"],
         incidents=incidents,
-        doc=norm,
+        doc=_without_nulls(norm),
     )
+
+
+def _without_nulls(value: Any) -> Any:
+    """The normalised document minus absent optional fields, so it parses again as is."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def _n_ticks(duration_s: float, tick_s: float) -> int:
@@ -270,7 +279,7 @@ def parse_design(doc: dict, scenario: Scenario | None = None) -> Design:
         for e in norm["edges"]
     )
     routes = {k: tuple(v) for k, v in norm["routes"].items()}
-    return Design(components=components, routes=routes, edges=edges, doc=norm)
+    return Design(components=components, routes=routes, edges=edges, doc=_without_nulls(norm))
 
 
 def _design_rules(norm: dict, scenario: Scenario | None, problems: list[Problem]) -> None:

@@ -192,3 +192,11 @@ def test_design_schema_and_validator_agree(path, value):
     except DesignError:
         parsed_ok = False
     assert schema_ok == parsed_ok
+
+
+def test_normalised_documents_parse_again_unchanged():
+    scenario = parse_scenario(scenario_doc())
+    design = parse_design(design_doc(), scenario)
+    assert parse_scenario(scenario.doc).doc == scenario.doc
+    assert parse_design(design.doc, scenario).doc == design.doc
+    assert "autoscaling" not in design.doc["components"][1]  # absent, not null

@@ -174,6 +174,21 @@ def series_summary(result: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def peak_utilizations(result: Any) -> dict[str, float]:
+    """``{component id: peak utilization [-]}`` from a ``RunResult``'s ``utilization:<id>`` series.
+
+    The peak is the largest per-tick mean over replications, so one unlucky replication does not
+    colour a component red on its own.
+    """
+    peaks = {}
+    for name, band in result.series.items():
+        if name.startswith("utilization:"):
+            values = band["mean"] if isinstance(band, dict) else band
+            if values:
+                peaks[name.split(":", 1)[1]] = max(values)
+    return peaks
+
+
 def contract_facts(scenario_doc: dict[str, Any]) -> dict[str, Any]:
     """The SLA and budget of a scenario document, formatted for people (pages and the CLI)."""
     sla = scenario_doc["sla"]

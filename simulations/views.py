@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from config.errors import NotFoundError, UnprocessableError
 from courses.markdown import render_markdown
 from simulations import selectors, specs
+from simulations.diagram import DiagramError, design_diagram
 from simulations.forms import DesignSubmitForm
 from simulations.models import RunStatus
 from simulations.services.runs import SubmissionError, run_submit
@@ -44,10 +45,11 @@ def scenario_detail(request, slug: str):
         if run is not None:
             return redirect("simulations:run_detail", pk=run.pk)
         status = 400
+        # Only a design the engine accepts is drawn: a half-edited one would mislead.
+        shown = None if problems or form.has_error("design") else form.cleaned_data.get("design")
     else:
-        form = DesignSubmitForm(
-            initial={"design": DesignSubmitForm.initial_text(_starting_design(request, scenario))}
-        )
+        shown = _starting_design(request, scenario)
+        form = DesignSubmitForm(initial={"design": DesignSubmitForm.initial_text(shown)})
     context = {
         "scenario": scenario,
         "brief_html": render_markdown(scenario.brief),
@@ -58,6 +60,7 @@ def scenario_detail(request, slug: str):
         "incidents": specs.incident_windows(scenario.spec),
         "form": form,
         "problems": problems,
+        "diagram": _diagram(shown),
         "recent_runs": (
             selectors.recent_finished_runs(user=request.user, scenario=scenario)
             if request.user.is_authenticated
@@ -112,6 +115,24 @@ def _starting_design(request, scenario) -> dict:
     return scenario.starter_design
 
 
+def _diagram(design_doc, **run_facts) -> dict | None:
+    """The diagram's layout of a design document, or ``None`` when it cannot be drawn."""
+    if design_doc is None:
+        return None
+    try:
+        return design_diagram(design_doc, **run_facts)
+    except DiagramError:
+        return None
+
+
+def _run_facts(result, postmortem) -> dict:
+    """What the run page's diagram shows of a finished run: peak load and the root cause."""
+    if result is None:
+        return {}
+    root_cause = (postmortem.root_cause or {}).get("component") if postmortem else None
+    return {"utilization": specs.peak_utilizations(result), "root_cause": root_cause}
+
+
 @login_required
 def run_list(request):
     """My runs, newest first, paginated."""
@@ -130,6 +151,7 @@ def run_detail(request, pk: int):
         raise Http404(exc.message) from exc
     succeeded = run.status == RunStatus.SUCCEEDED
     result = getattr(run, "result", None) if succeeded else None
+    postmortem = getattr(run, "postmortem", None) if succeeded else None
     context = {
         "run": run,
         "api_url": reverse("api-run-detail", args=[run.pk]),
@@ -140,6 +162,7 @@ def run_detail(request, pk: int):
         "summary_rows": specs.series_summary(result) if result else [],
         "design_text": DesignSubmitForm.initial_text(run.design.document),
         "score": getattr(run, "score", None) if succeeded else None,
-        "postmortem": getattr(run, "postmortem", None) if succeeded else None,
+        "postmortem": postmortem,
+        "diagram": _diagram(run.design.document, **_run_facts(result, postmortem)),
     }
     return render(request, "simulations/run_detail.html", context)

@@ -116,9 +116,85 @@ class ProblemSerializer(serializers.Serializer):
     message = serializers.CharField(help_text="What is wrong, naming the value and the bound.")
 
 
+class DiagramLineSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    style = serializers.ChoiceField(choices=["title", "small", "text", "load"])
+    y = serializers.FloatField(help_text="Baseline from the node's top [px].")
+
+
+class DiagramNodeSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Component id; '@clients' for the clients.")
+    label = serializers.CharField()
+    type = serializers.CharField(help_text="Component type, or 'clients'.")
+    type_label = serializers.CharField(
+        help_text="The type in words, e.g. 'app pool · autoscaling'."
+    )
+    detail = serializers.CharField(help_text="Key parameters, e.g. '3 × medium · 8 conc.'.")
+    column = serializers.IntegerField(help_text="Depth along the routes; clients are 0.")
+    row = serializers.IntegerField()
+    x = serializers.FloatField(help_text="Left edge [px].")
+    y = serializers.FloatField(help_text="Top edge [px].")
+    width = serializers.FloatField(help_text="[px]")
+    height = serializers.FloatField(help_text="[px]")
+    on_route = serializers.BooleanField(help_text="False for a component no route uses.")
+    root_cause = serializers.BooleanField(help_text="Named by a run's post-mortem.")
+    utilization = serializers.FloatField(allow_null=True, help_text="A run's peak [0–1].")
+    load = serializers.ChoiceField(choices=["calm", "busy", "hot"], allow_null=True)
+    load_text = serializers.CharField(allow_null=True)
+    lines = DiagramLineSerializer(many=True, help_text="The text drawn in the box, in order.")
+
+
+class DiagramBadgeSerializer(serializers.Serializer):
+    text = serializers.CharField(help_text="A call policy, e.g. 'timeout 800 ms'.")
+    x = serializers.FloatField(help_text="Centre of the text [px].")
+    y = serializers.FloatField(help_text="Baseline of the text [px].")
+    box_x = serializers.FloatField()
+    box_y = serializers.FloatField()
+    box_width = serializers.FloatField()
+    box_height = serializers.FloatField()
+
+
+class DiagramEdgeSerializer(serializers.Serializer):
+    source = serializers.CharField()
+    target = serializers.CharField()
+    classes = serializers.ListField(
+        child=serializers.CharField(), help_text="Request classes travelling this hop."
+    )
+    label = serializers.CharField()
+    label_x = serializers.FloatField(help_text="Centre of the label [px].")
+    label_y = serializers.FloatField(help_text="Baseline of the label [px].")
+    badges = DiagramBadgeSerializer(many=True)
+    points = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2),
+        help_text="The polyline, [[x, y], ...] [px], ending at the target.",
+    )
+    kind = serializers.ChoiceField(
+        choices=["forward", "detour", "back"],
+        help_text="forward = next column; detour = skips columns (drawn over the top); "
+        "back = to an earlier column (drawn under the bottom).",
+    )
+
+
+class DiagramSerializer(serializers.Serializer):
+    """Documents ``simulations.diagram.design_diagram``: a laid-out architecture diagram."""
+
+    width = serializers.FloatField(help_text="[px], the SVG viewBox width")
+    height = serializers.FloatField(help_text="[px]")
+    title = serializers.CharField()
+    summary = serializers.ListField(
+        child=serializers.CharField(), help_text="The diagram in sentences (routes, policies)."
+    )
+    nodes = DiagramNodeSerializer(many=True)
+    edges = DiagramEdgeSerializer(many=True)
+
+
 class DesignCheckResultSerializer(serializers.Serializer):
     valid = serializers.BooleanField()
     problems = ProblemSerializer(many=True)
+    diagram = DiagramSerializer(
+        allow_null=True,
+        help_text="The design laid out as a left-to-right diagram; null unless valid.",
+    )
 
 
 class RunAcceptedSerializer(serializers.ModelSerializer):

@@ -27,6 +27,7 @@ from simulations.api.serializers import (
     ScenarioDetailSerializer,
     ScenarioListSerializer,
 )
+from simulations.diagram import design_diagram
 from simulations.models import RunStatus
 from simulations.services.runs import SubmissionError, run_submit
 
@@ -66,7 +67,9 @@ class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         summary="Check a design against this scenario without running it",
         description="The same validation a submission gets, with nothing stored or queued: "
-        "`valid` and every problem located by a JSON pointer into the design.",
+        "`valid` and every problem located by a JSON pointer into the design. A valid design "
+        "also comes back laid out as an architecture diagram (`diagram`: boxes and polylines in "
+        "SVG pixels, ready to draw), which the designer page redraws as the learner types.",
         tags=["scenarios"],
         request=DesignCheckSerializer,
         responses={200: DesignCheckResultSerializer},
@@ -76,10 +79,11 @@ class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):
         scenario = selectors.scenario_get(slug=slug)
         data = DesignCheckSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        problems = specs.design_problems(
-            scenario_doc=scenario.spec, design_doc=data.validated_data["design"]
-        )
-        return Response({"valid": not problems, "problems": problems})
+        design = data.validated_data["design"]
+        problems = specs.design_problems(scenario_doc=scenario.spec, design_doc=design)
+        # A design the engine accepts always has the shape the diagram needs.
+        diagram = None if problems else design_diagram(design)
+        return Response({"valid": not problems, "problems": problems, "diagram": diagram})
 
 
 @extend_schema_view(

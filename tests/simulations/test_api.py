@@ -6,6 +6,7 @@ from django.urls import reverse
 from kombu.exceptions import OperationalError as KombuOperationalError
 from rest_framework.throttling import ScopedRateThrottle
 
+from simulations.diagram import design_diagram
 from simulations.models import Design, Run, RunStatus
 from simulations.services.runs import run_execute, run_fail, run_submit
 from simulations.tasks import execute_run
@@ -269,10 +270,44 @@ def test_check_design_reports_problems_and_stores_nothing(
         good = auth_client.post(check_url(scenario), {"design": starter_design}, format="json")
         bad = auth_client.post(check_url(scenario), {"design": broken_design}, format="json")
 
-    assert (good.status_code, good.json()) == (200, {"valid": True, "problems": []})
+    assert good.status_code == 200
+    assert (good.json()["valid"], good.json()["problems"]) == (True, [])
     assert bad.status_code == 200 and bad.json()["valid"] is False
     assert INSTANCES_POINTER in [p["pointer"] for p in bad.json()["problems"]]
+    assert bad.json()["diagram"] is None  # nothing is drawn for a design the engine refuses
     assert callbacks == [] and not Run.objects.exists() and not Design.objects.exists()
+
+
+def test_check_design_lays_out_a_valid_design_as_a_diagram(auth_client, scenario, starter_design):
+    # given the starter design with one more component: a cache-aside cache on the read route
+    design = {
+        **starter_design,
+        "components": [
+            *starter_design["components"],
+            {"id": "cache", "type": "cache", "memory_gb": 2},
+        ],
+        "routes": {**starter_design["routes"], "read": ["lb", "app", "cache", "db"]},
+    }
+
+    # when
+    response = auth_client.post(check_url(scenario), {"design": design}, format="json")
+
+    # then the layout is the one the diagram module computes, columns following the read route
+    assert response.status_code == 200
+    diagram = response.json()["diagram"]
+    assert diagram == design_diagram(design)
+    columns = {node["id"]: node["column"] for node in diagram["nodes"]}
+    assert columns == {"@clients": 0, "lb": 1, "app": 2, "cache": 3, "db": 4}
+    hops = {(e["source"], e["target"]): e["classes"] for e in diagram["edges"]}
+    assert hops[("cache", "db")] == ["read"] and hops[("app", "db")] == ["write"]
+
+
+def test_the_check_design_diagram_is_documented_in_the_openapi_schema(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+    result = schema["components"]["schemas"]["DesignCheckResult"]
+    assert "diagram" in result["properties"]
+    node = schema["components"]["schemas"]["DiagramNode"]["properties"]
+    assert {"id", "x", "y", "width", "height", "load", "root_cause"} <= set(node)
 
 
 def test_check_design_needs_a_login_and_a_real_scenario(

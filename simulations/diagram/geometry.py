@@ -1,0 +1,157 @@
+"""Geometry of the diagram: column widths and gaps, node positions, edge points and lanes.
+
+Coordinates are SVG user units (≈ CSS px at 100 % zoom); text widths are estimated from
+character counts, so the layout is deterministic and needs no font metrics.
+"""
+
+from __future__ import annotations
+
+MARGIN = 16.0
+NODE_MIN_WIDTH = 128.0
+CLIENTS_WIDTH = 84.0
+NODE_HEIGHT = 62.0
+NODE_HEIGHT_WITH_LOAD = 80.0  # a fourth line: the peak utilization of a run
+ROW_GAP = 34.0
+FIRST_BASELINE = 20.0  # [px] from a node's top to its first line's baseline
+NODE_LINE = 17.0  # [px] between a node's text baselines
+GAP_MIN_WIDTH = 72.0
+LANE_STEP = 26.0  # vertical distance between stacked detour lanes
+LINE_STEP = 16.0  # baseline to baseline of an edge's label and badges
+# Mean advance per character [px] for each text style (site.css: 14.5 px semi-bold titles,
+# 11.75 px text, 11 px small print, 11.75 px semi-bold load line); generous, so text fits.
+CHAR_WIDTH = {"title": 8.0, "text": 6.4, "small": 6.0, "load": 7.0}
+TEXT_PADDING = 20.0
+
+
+def text_width(text: str, kind: str) -> float:
+    return len(text) * CHAR_WIDTH[kind]
+
+
+def place(nodes: dict[str, dict], edges: list[dict]) -> tuple[float, float]:
+    """Set x/y on nodes and points/labels on edges; return the drawing's (width, height)."""
+    n_cols = max(n["column"] for n in nodes.values()) + 1
+    col_width = [
+        max([n["width"] for n in nodes.values() if n["column"] == c] or [NODE_MIN_WIDTH])
+        for c in range(n_cols)
+    ]
+    for n in nodes.values():  # one width per column keeps the columns straight
+        n["width"] = col_width[n["column"]]
+    gap = [GAP_MIN_WIDTH] * n_cols  # gap[c] sits right of column c
+    for e in edges:
+        src, dst = nodes[e["source"]], nodes[e["target"]]
+        if dst["column"] == src["column"] + 1:
+            e["kind"] = "forward"
+            need = max(text_width(t, "small") for t in [e["label"], *e["badges"]]) + 28
+            gap[src["column"]] = max(gap[src["column"]], need)
+        else:
+            e["kind"] = "detour" if dst["column"] > src["column"] + 1 else "back"
+    col_x = [MARGIN]
+    for c in range(1, n_cols):
+        col_x.append(col_x[c - 1] + col_width[c - 1] + gap[c - 1])
+    row_height = max(n["height"] for n in nodes.values())
+    for n in nodes.values():  # one height for all: a run's load line makes every box taller
+        n["height"] = row_height
+    detours = [e for e in edges if e["kind"] == "detour"]
+    backs = [e for e in edges if e["kind"] == "back"]
+    # Room above the nodes for detour lanes, each with its label and badges above its line.
+    top = MARGIN + sum(_lane_height(e) for e in detours) + (12.0 if _any_root(nodes) else 0.0)
+    on_rows: dict[int, int] = {}
+    for n in nodes.values():
+        if n["on_route"]:
+            on_rows[n["column"]] = max(on_rows.get(n["column"], 0), n["row"] + 1)
+    tallest = max(on_rows.values())
+    for n in nodes.values():
+        # Centre each column's stack against the tallest column; off-route nodes go below.
+        offset = (tallest - on_rows.get(n["column"], tallest)) / 2 if n["on_route"] else 0
+        n["x"] = round(col_x[n["column"]], 1)
+        n["y"] = round(
+            top + (n["row"] + offset) * (row_height + ROW_GAP) + (row_height - n["height"]) / 2, 1
+        )
+        n["width"] = round(n["width"], 1)
+    bottom = max(n["y"] + n["height"] for n in nodes.values())
+    _ports(nodes, edges)
+    lane_y = top - (12.0 if _any_root(nodes) else 0.0)  # just above the nodes (and root tag)
+    for e in detours:
+        lane_y -= LANE_STEP / 2
+        _route_around(e, nodes, lane_y)
+        lane_y -= _lane_height(e) - LANE_STEP / 2
+    lane_y = bottom
+    for e in backs:
+        lane_y += LANE_STEP / 2
+        _route_around(e, nodes, lane_y)
+        lane_y += _lane_height(e) - LANE_STEP / 2
+    for e in edges:
+        first = e.pop("badges_y")
+        e["badges"] = [
+            _badge(text, e["label_x"], first + i * LINE_STEP) for i, text in enumerate(e["badges"])
+        ]
+    width = max(n["x"] + n["width"] for n in nodes.values()) + MARGIN
+    return round(width, 1), round(max(bottom, lane_y) + MARGIN, 1)
+
+
+def _badge(text: str, centre_x: float, baseline_y: float) -> dict:
+    """A policy badge: its text's anchor and the pill behind it, centred under the label."""
+    width = text_width(text, "small") + 10
+    return {
+        "text": text,
+        "x": round(centre_x, 1),
+        "y": round(baseline_y, 1),
+        "box_x": round(centre_x - width / 2, 1),
+        "box_y": round(baseline_y - 11, 1),
+        "box_width": round(width, 1),
+        "box_height": 15.0,
+    }
+
+
+def _any_root(nodes: dict[str, dict]) -> bool:
+    return any(n["root_cause"] for n in nodes.values())
+
+
+def _lane_height(edge: dict) -> float:
+    """Vertical room a detour or back lane takes: the line, its label and its badges."""
+    return LANE_STEP / 2 + LINE_STEP * (len(edge["badges"]) + 1)
+
+
+def _ports(nodes: dict[str, dict], edges: list[dict]) -> None:
+    """Forward edges: spread each node's outgoing/incoming ends over its right/left side."""
+    forward = [e for e in edges if e["kind"] == "forward"]
+    for end, side in (("source", "out"), ("target", "in")):
+        groups: dict[str, list[dict]] = {}
+        for e in forward:
+            groups.setdefault(e[end], []).append(e)
+        for cid, group in groups.items():
+            node = nodes[cid]
+            other = "target" if end == "source" else "source"
+            group.sort(key=lambda e, o=other: nodes[e[o]]["y"])
+            for i, e in enumerate(group):
+                y = node["y"] + node["height"] * (i + 1) / (len(group) + 1)
+                x = node["x"] + node["width"] if side == "out" else node["x"]
+                e[f"_{side}"] = (x, y)
+    for e in forward:
+        (x1, y1), (x2, y2) = e.pop("_out"), e.pop("_in")
+        e["points"] = [[round(x1, 1), round(y1, 1)], [round(x2, 1), round(y2, 1)]]
+        e["label_x"] = round((x1 + x2) / 2, 1)
+        # The label above the line at its midpoint, the badges stacked below it.
+        e["label_y"] = round((y1 + y2) / 2 - 6, 1)
+        e["badges_y"] = round((y1 + y2) / 2 + LINE_STEP, 1)
+
+
+def _route_around(edge: dict, nodes: dict[str, dict], lane_y: float) -> None:
+    """Detours leave the top (back edges the bottom) of their nodes and run along a lane."""
+    src, dst = nodes[edge["source"]], nodes[edge["target"]]
+    above = edge["kind"] == "detour"
+    y_src = src["y"] if above else src["y"] + src["height"]
+    y_dst = dst["y"] if above else dst["y"] + dst["height"]
+    x1 = src["x"] + src["width"] * 0.75
+    x2 = dst["x"] + dst["width"] * 0.25
+    edge["points"] = [
+        [round(x1, 1), round(y_src, 1)],
+        [round(x1, 1), round(lane_y, 1)],
+        [round(x2, 1), round(lane_y, 1)],
+        [round(x2, 1), round(y_dst, 1)],
+    ]
+    edge["label_x"] = round((x1 + x2) / 2, 1)
+    # Label then badges, stacked away from the nodes: above a detour's lane, below a back lane.
+    first = lane_y - 6 - LINE_STEP * len(edge["badges"]) if above else lane_y + 14
+    edge["label_y"] = round(first, 1)
+    edge["badges_y"] = round(first + LINE_STEP, 1)

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from scipy import integrate
 
-from tests.engine.builders import PoolSpec, scenario_doc, single_pool_design
+from tests.engine.builders import DB_CORES_MEDIUM, PoolSpec, scenario_doc, single_pool_design
 from tests.engine.reference import closed_forms as cf
 from tests.engine.reference.stats import replication_interval
 from tests.engine.runner import simulate_docs
@@ -97,7 +98,14 @@ def test_mean_response_within_5_percent_up_to_rho_0_9(mmc):
 
 
 @pytest.mark.parametrize(
-    ("key", "pct"), [("latency_p50_ms", 50), ("latency_p95_ms", 95), ("latency_p99_ms", 99)]
+    ("key", "pct"),
+    [
+        ("latency_p50_ms", 50),
+        ("latency_p90_ms", 90),
+        ("latency_p95_ms", 95),
+        ("latency_p99_ms", 99),
+        ("latency_p99.9_ms", 99.9),
+    ],
 )
 def test_percentiles_within_10_percent_up_to_rho_0_9(mmc, key, pct):
     failures = _check_latency(_up_to_0_9(mmc), key, pct, 0.10)
@@ -288,4 +296,51 @@ def test_round_robin_instances_are_erlang_n_queues(instances, concurrency, servi
             ok, msg = _within(v.per_replication[key], expected, 0.10)
             if not ok:
                 failures.append(f"{name} {key}: {msg}")
+    assert not failures, "\n".join(failures)
+
+
+# -- timeouts ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("timeout_ms", "rho"), [(20.0, 0.7), (50.0, 0.7), (50.0, 0.9)])
+def test_timeout_cuts_the_latency_at_the_timeout(timeout_ms, rho):
+    """An app → db timeout T on an M/M/4 database (the app is a negligible 10 µs hop): a
+    request times out with probability P(T_db > T), and the caller sees min(T_db, T) — timed-out
+    requests count in the tail AT the timeout. Timeout fraction within 10 % (+0.002), mean of
+    min(T_db, T) = ∫₀ᵀ P(T_db > t) dt within 5 %, p99 = min(q99(T_db), T) within 10 %."""
+    lam, cores = 200.0, DB_CORES_MEDIUM
+    db_ms = 1e3 * rho * cores / lam
+    design = {
+        "components": [
+            PoolSpec(instances=1, concurrency=64, service_ms=0.01).component(),
+            {
+                "id": "db",
+                "type": "database",
+                "max_connections": 100_000,
+                "service_time_ms": {"read": db_ms},
+            },
+        ],
+        "routes": {"read": ["app", "db"]},
+        "edges": [{"from": "app", "to": "db", "timeout_ms": timeout_ms}],
+    }
+    v = simulate_docs(
+        scenario_doc(rps=lam, duration_s=600), [design], replications=16, seed=14
+    ).variants[0]
+    pr = v.per_replication
+    db = cf.MMc(lam=lam, mu=1e3 / db_ms, c=cores)
+    cut_s = timeout_ms / 1e3
+    timed_out = float((pr["errors_timeout"] / pr["offered"]).mean())
+    expected_fraction = db.response_sf(cut_s)
+    mean_ms = integrate.quad(db.response_sf, 0.0, cut_s)[0] * 1e3
+    p99_ms = min(db.response_percentile(99), cut_s) * 1e3
+    failures = []
+    if abs(timed_out - expected_fraction) > 0.10 * expected_fraction + 0.002:
+        failures.append(f"timed out {timed_out:.4f} vs P(T_db > T) {expected_fraction:.4f}")
+    for key, expected, rel in (
+        ("latency_mean_ms", mean_ms, 0.05),
+        ("latency_p99_ms", p99_ms, 0.10),
+    ):
+        ok, msg = _within(pr[key], expected, rel)
+        if not ok:
+            failures.append(f"{key}: {msg}")
     assert not failures, "\n".join(failures)

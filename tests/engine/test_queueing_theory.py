@@ -309,25 +309,12 @@ def test_timeout_cuts_the_latency_at_the_timeout(timeout_ms, rho):
     requests count in the tail AT the timeout. Timeout fraction within 10 % (+0.002), mean of
     min(T_db, T) = ∫₀ᵀ P(T_db > t) dt within 5 %, p99 = min(q99(T_db), T) within 10 %."""
     lam, cores = 200.0, DB_CORES_MEDIUM
-    db_ms = 1e3 * rho * cores / lam
-    design = {
-        "components": [
-            PoolSpec(instances=1, concurrency=64, service_ms=0.01).component(),
-            {
-                "id": "db",
-                "type": "database",
-                "max_connections": 100_000,
-                "service_time_ms": {"read": db_ms},
-            },
-        ],
-        "routes": {"read": ["app", "db"]},
-        "edges": [{"from": "app", "to": "db", "timeout_ms": timeout_ms}],
-    }
+    design, mu = _db_behind_timeout(rho, timeout_ms, attempts=None)
     v = simulate_docs(
         scenario_doc(rps=lam, duration_s=600), [design], replications=16, seed=14
     ).variants[0]
     pr = v.per_replication
-    db = cf.MMc(lam=lam, mu=1e3 / db_ms, c=cores)
+    db = cf.MMc(lam=lam, mu=mu, c=cores)
     cut_s = timeout_ms / 1e3
     timed_out = float((pr["errors_timeout"] / pr["offered"]).mean())
     expected_fraction = db.response_sf(cut_s)
@@ -344,3 +331,50 @@ def test_timeout_cuts_the_latency_at_the_timeout(timeout_ms, rho):
         if not ok:
             failures.append(f"{key}: {msg}")
     assert not failures, "\n".join(failures)
+
+
+def _db_behind_timeout(rho: float, timeout_ms: float, attempts: int | None) -> tuple[dict, float]:
+    """App (negligible hop) → M/M/4 database at utilization ρ, with a timeout (and retries)."""
+    db_ms = 1e3 * rho * DB_CORES_MEDIUM / 200.0
+    edge = {"from": "app", "to": "db", "timeout_ms": timeout_ms}
+    if attempts is not None:
+        edge["retries"] = {"max_attempts": attempts, "backoff_ms": 0, "jitter": False}
+    design = {
+        "components": [
+            PoolSpec(instances=1, concurrency=64, service_ms=0.01).component(),
+            {
+                "id": "db",
+                "type": "database",
+                "max_connections": 100_000,
+                "service_time_ms": {"read": db_ms},
+            },
+        ],
+        "routes": {"read": ["app", "db"]},
+        "edges": [edge],
+    }
+    return design, 1e3 / db_ms
+
+
+@pytest.mark.parametrize(
+    ("timeout_ms", "rho", "attempts"), [(50.0, 0.7, 3), (30.0, 0.6, 3), (50.0, 0.8, 2)]
+)
+def test_retries_add_their_full_load(timeout_ms, rho, attempts):
+    """Retries are real load, undamped: the database receives λ(1 − pⁿ)/(1 − p) calls where p
+    solves p = P(T_db > timeout) at that load (closed_forms.retry_fixed_point). Where a fixed
+    point exists: DB utilization within 2 %, failed fraction pⁿ within 10 % (+0.001). Where
+    none exists below saturation (ρ = 0.8, two attempts), the database must saturate and
+    nearly every request fail — a retry storm, not a damped steady state."""
+    lam = 200.0
+    design, mu = _db_behind_timeout(rho, timeout_ms, attempts)
+    v = simulate_docs(
+        scenario_doc(rps=lam, duration_s=600), [design], replications=8, seed=15
+    ).variants[0]
+    util = v.series["utilization:db"].mean[WARMUP_TICKS:].mean()
+    failed = float((v.per_replication["errors_timeout"] / v.per_replication["offered"]).mean())
+    p = cf.retry_fixed_point(lam, mu, DB_CORES_MEDIUM, timeout_ms / 1e3, attempts)
+    if p is None:
+        assert util >= 0.99 and failed >= 0.9, (util, failed)
+        return
+    expected_util = lam * (1 - p**attempts) / (1 - p) / (DB_CORES_MEDIUM * mu)
+    assert util == pytest.approx(expected_util, rel=0.02)
+    assert abs(failed - p**attempts) <= 0.10 * p**attempts + 0.001, (failed, p**attempts)

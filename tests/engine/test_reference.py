@@ -111,6 +111,20 @@ def test_gi_m_1_waits_with_probability_sigma():
     assert 0.5 < q.sigma < 1.0
 
 
+def test_retry_fixed_point_reduces_to_one_attempt_and_detects_the_storm():
+    lam, mu, c, timeout = 200.0, 1000.0 / 14.0, 4, 0.05
+    # One attempt: no extra load, p is just the response tail at the timeout.
+    single = cf.retry_fixed_point(lam, mu, c, timeout, attempts=1)
+    assert single == pytest.approx(cf.MMc(lam, mu, c).response_sf(timeout), rel=1e-9)
+    # Three attempts: self-consistent, more load than without retries, and p ≥ the no-retry p.
+    p = cf.retry_fixed_point(lam, mu, c, timeout, attempts=3)
+    offered = lam * (1 + p + p**2)
+    assert p == pytest.approx(cf.MMc(offered, mu, c).response_sf(timeout), rel=1e-9)
+    assert p > single
+    # ρ = 0.8 and two attempts: no fixed point below saturation — the retry storm.
+    assert cf.retry_fixed_point(lam, 1000.0 / 16.0, c, timeout, attempts=2) is None
+
+
 def test_closed_forms_refuse_unstable_or_nonsense_input():
     with pytest.raises(ValueError, match="unstable"):
         cf.MMc(lam=10.0, mu=5.0, c=2)

@@ -300,3 +300,30 @@ def zipf_popularity(keys: int, s: float) -> np.ndarray:
     """Request probabilities of keys ranked 1..keys under Zipf(s): p_k ∝ k^−s [-]."""
     w = np.arange(1, keys + 1, dtype=float) ** -s
     return w / w.sum()
+
+
+def retry_fixed_point(
+    lam: float, mu: float, c: int, timeout_s: float, attempts: int
+) -> float | None:
+    """Per-attempt timeout probability p when timed-out calls are retried at once.
+
+    Each request makes up to ``attempts`` calls, so the callee (an M/M/c) receives
+    λ_a(p) = λ (1 + p + … + p^{n−1}) = λ (1 − pⁿ)/(1 − p) calls per second, and a call times
+    out when its response exceeds the timeout: p = P(T > timeout | λ_a(p)). The mean-field
+    fixed point (attempts treated as independent, Poisson at rate λ_a) is the smallest root of
+    that equation; ``None`` when no root exists below saturation — the retry storm, where only
+    p → 1 is self-consistent (the metastable state of Bronson et al., "Metastable Failures in
+    Distributed Systems", HotOS 2021).
+    """
+
+    def excess(p: float) -> float:
+        offered = lam * (1.0 - p**attempts) / (1.0 - p)
+        if offered >= c * mu:
+            return 1.0 - p  # saturated: the queue grows, every call eventually times out
+        return MMc(offered, mu, c).response_sf(timeout_s) - p
+
+    grid = np.linspace(0.0, 1.0 - 1e-9, 4001)
+    for low, high in zip(grid[:-1], grid[1:], strict=True):
+        if excess(low) > 0 >= excess(high):
+            return float(brentq(excess, low, high, xtol=1e-14))
+    return None

@@ -20,11 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from scipy import integrate
 
-from tests.engine.builders import DB_CORES_MEDIUM, PoolSpec, scenario_doc, single_pool_design
+from tests.engine.builders import PoolSpec, scenario_doc, single_pool_design
+from tests.engine.compare import within
 from tests.engine.reference import closed_forms as cf
-from tests.engine.reference.stats import replication_interval
 from tests.engine.runner import simulate_docs
 
 RHOS = (0.1, 0.3, 0.5, 0.7, 0.8, 0.9)
@@ -32,12 +31,6 @@ HEAVY = 0.95  # above the issue's range: reported by its own test, same toleranc
 DURATION_S = 900.0
 WARMUP_TICKS = 60  # per-tick comparisons skip the first minute (the queue starts empty)
 REPLICATIONS = 32
-
-
-def _within(engine_values: np.ndarray, expected: float, rel: float) -> tuple[bool, str]:
-    mean, half_width = replication_interval(engine_values)
-    ok = abs(mean - expected) <= rel * expected + half_width
-    return ok, f"engine {mean:.3f} ± {half_width:.3f} vs theory {expected:.3f} (rel {rel:.0%})"
 
 
 @dataclass(frozen=True)
@@ -82,7 +75,7 @@ def _check_latency(cases: list[Case], key: str, pct: float | None, rel: float) -
     for case in cases:
         q = case.theory
         expected = (q.mean_response if pct is None else q.response_percentile(pct)) * 1e3
-        ok, msg = _within(case.variant.per_replication[key], expected, rel)
+        ok, msg = within(case.variant.per_replication[key], expected, rel)
         if not ok:
             failures.append(f"rho={case.rho}: {msg}")
     return failures
@@ -209,7 +202,7 @@ def test_mmck_mean_response_of_admitted_requests(mmck_run):
     """A finite waiting room also bounds the wait: E[T | admitted] = E[N] / (λ (1 − p_K))."""
     lam, pool, k, v = mmck_run
     expected = cf.mmck_mean_response(lam, pool.mu, pool.servers, k) * 1e3
-    ok, msg = _within(v.per_replication["latency_mean_ms"], expected, 0.10)
+    ok, msg = within(v.per_replication["latency_mean_ms"], expected, 0.10)
     assert ok, msg
 
 
@@ -251,130 +244,7 @@ def test_bursty_arrivals_mean_and_p99_within_10_percent_of_exact_gi_m_c(bursty):
             ("latency_mean_ms", q.mean_response * 1e3),
             ("latency_p99_ms", q.response_percentile(99) * 1e3),
         ):
-            ok, msg = _within(v.per_replication[key], expected, 0.10)
+            ok, msg = within(v.per_replication[key], expected, 0.10)
             if not ok:
                 failures.append(f"rho={rho} {key}: {msg}")
     assert not failures, "\n".join(failures)
-
-
-# -- load-balancing algorithm ------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("instances", "concurrency", "service_ms"), [(4, 1, 40.0), (4, 4, 160.0), (2, 8, 160.0)]
-)
-def test_round_robin_instances_are_erlang_n_queues(instances, concurrency, service_ms):
-    """Strict round robin gives instance j every n-th arrival of a Poisson stream: Erlang-n
-    inter-arrivals (SCV 1/n), so each instance is an exact E_n/M/k queue (GI/M/c with Gamma
-    arrivals of SCV 1/n); least connections is one pooled M/M/(n k) queue. Both within 10 %
-    on the mean and p99 (ρ = 0.8; the load balancer adds its 0.5 ms hand-off)."""
-    lam, lb_ms = 80.0, 0.5
-    pool = PoolSpec(instances, concurrency, service_ms)
-    designs = [
-        {
-            "components": [
-                {"id": "lb", "type": "load_balancer", "algorithm": algorithm},
-                pool.component(),
-            ],
-            "routes": {"read": ["lb", "app"]},
-        }
-        for algorithm in ("round_robin", "least_connections")
-    ]
-    rr, lc = simulate_docs(
-        scenario_doc(rps=lam, duration_s=DURATION_S), designs, replications=16, seed=13
-    ).variants
-    exact = {
-        "round_robin": (rr, cf.GammaMc(lam / instances, pool.mu, concurrency, 1.0 / instances)),
-        "least_connections": (lc, cf.MMc(lam, pool.mu, pool.servers)),
-    }
-    failures = []
-    for name, (v, q) in exact.items():
-        for key, expected in (
-            ("latency_mean_ms", q.mean_response * 1e3 + lb_ms),
-            ("latency_p99_ms", q.response_percentile(99) * 1e3 + lb_ms),
-        ):
-            ok, msg = _within(v.per_replication[key], expected, 0.10)
-            if not ok:
-                failures.append(f"{name} {key}: {msg}")
-    assert not failures, "\n".join(failures)
-
-
-# -- timeouts ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("timeout_ms", "rho"), [(20.0, 0.7), (50.0, 0.7), (50.0, 0.9)])
-def test_timeout_cuts_the_latency_at_the_timeout(timeout_ms, rho):
-    """An app → db timeout T on an M/M/4 database (the app is a negligible 10 µs hop): a
-    request times out with probability P(T_db > T), and the caller sees min(T_db, T) — timed-out
-    requests count in the tail AT the timeout. Timeout fraction within 10 % (+0.002), mean of
-    min(T_db, T) = ∫₀ᵀ P(T_db > t) dt within 5 %, p99 = min(q99(T_db), T) within 10 %."""
-    lam, cores = 200.0, DB_CORES_MEDIUM
-    design, mu = _db_behind_timeout(rho, timeout_ms, attempts=None)
-    v = simulate_docs(
-        scenario_doc(rps=lam, duration_s=600), [design], replications=16, seed=14
-    ).variants[0]
-    pr = v.per_replication
-    db = cf.MMc(lam=lam, mu=mu, c=cores)
-    cut_s = timeout_ms / 1e3
-    timed_out = float((pr["errors_timeout"] / pr["offered"]).mean())
-    expected_fraction = db.response_sf(cut_s)
-    mean_ms = integrate.quad(db.response_sf, 0.0, cut_s)[0] * 1e3
-    p99_ms = min(db.response_percentile(99), cut_s) * 1e3
-    failures = []
-    if abs(timed_out - expected_fraction) > 0.10 * expected_fraction + 0.002:
-        failures.append(f"timed out {timed_out:.4f} vs P(T_db > T) {expected_fraction:.4f}")
-    for key, expected, rel in (
-        ("latency_mean_ms", mean_ms, 0.05),
-        ("latency_p99_ms", p99_ms, 0.10),
-    ):
-        ok, msg = _within(pr[key], expected, rel)
-        if not ok:
-            failures.append(f"{key}: {msg}")
-    assert not failures, "\n".join(failures)
-
-
-def _db_behind_timeout(rho: float, timeout_ms: float, attempts: int | None) -> tuple[dict, float]:
-    """App (negligible hop) → M/M/4 database at utilization ρ, with a timeout (and retries)."""
-    db_ms = 1e3 * rho * DB_CORES_MEDIUM / 200.0
-    edge = {"from": "app", "to": "db", "timeout_ms": timeout_ms}
-    if attempts is not None:
-        edge["retries"] = {"max_attempts": attempts, "backoff_ms": 0, "jitter": False}
-    design = {
-        "components": [
-            PoolSpec(instances=1, concurrency=64, service_ms=0.01).component(),
-            {
-                "id": "db",
-                "type": "database",
-                "max_connections": 100_000,
-                "service_time_ms": {"read": db_ms},
-            },
-        ],
-        "routes": {"read": ["app", "db"]},
-        "edges": [edge],
-    }
-    return design, 1e3 / db_ms
-
-
-@pytest.mark.parametrize(
-    ("timeout_ms", "rho", "attempts"), [(50.0, 0.7, 3), (30.0, 0.6, 3), (50.0, 0.8, 2)]
-)
-def test_retries_add_their_full_load(timeout_ms, rho, attempts):
-    """Retries are real load, undamped: the database receives λ(1 − pⁿ)/(1 − p) calls where p
-    solves p = P(T_db > timeout) at that load (closed_forms.retry_fixed_point). Where a fixed
-    point exists: DB utilization within 2 %, failed fraction pⁿ within 10 % (+0.001). Where
-    none exists below saturation (ρ = 0.8, two attempts), the database must saturate and
-    nearly every request fail — a retry storm, not a damped steady state."""
-    lam = 200.0
-    design, mu = _db_behind_timeout(rho, timeout_ms, attempts)
-    v = simulate_docs(
-        scenario_doc(rps=lam, duration_s=600), [design], replications=8, seed=15
-    ).variants[0]
-    util = v.series["utilization:db"].mean[WARMUP_TICKS:].mean()
-    failed = float((v.per_replication["errors_timeout"] / v.per_replication["offered"]).mean())
-    p = cf.retry_fixed_point(lam, mu, DB_CORES_MEDIUM, timeout_ms / 1e3, attempts)
-    if p is None:
-        assert util >= 0.99 and failed >= 0.9, (util, failed)
-        return
-    expected_util = lam * (1 - p**attempts) / (1 - p) / (DB_CORES_MEDIUM * mu)
-    assert util == pytest.approx(expected_util, rel=0.02)
-    assert abs(failed - p**attempts) <= 0.10 * p**attempts + 0.001, (failed, p**attempts)

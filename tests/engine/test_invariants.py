@@ -17,7 +17,7 @@ from tests.engine.runner import simulate_docs
 # No shrinking: on a 2-core CI box a failing property would spend minutes minimising; the
 # unshrunk example is printed and is small enough to reproduce by hand.
 SETTINGS = settings(
-    max_examples=15,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     derandomize=True,
@@ -53,13 +53,30 @@ def designs(draw):
         "service_time_ms": {"read": service, "write": service * draw(st.floats(1, 3))},
         "max_queue_per_instance": draw(st.integers(0, 500)),
     }
+    if draw(st.booleans()):
+        app["autoscaling"] = {
+            "min": 1,
+            "max": app["instances"] + draw(st.integers(0, 6)),  # a valid design starts in range
+            "target_utilization": draw(st.floats(0.3, 0.9)),
+            "cooldown_s": draw(st.sampled_from([0, 10, 60])),
+            "cold_start_s": draw(st.sampled_from([0, 5, 30])),
+        }
+    if draw(st.booleans()):
+        app["shed_after_ms"] = draw(st.floats(10, 2000))
     # Sometimes a component that no route uses: one design must fit many scenarios.
     idle = [IDLE_WORKERS] if draw(st.booleans()) else []
     if draw(st.booleans()):
         return {"components": [app, *idle], "routes": {"read": ["app"], "write": ["app"]}}
+    limiter = (
+        [{"id": "limiter", "type": "rate_limiter", "rate_rps": draw(st.floats(10, 3000))}]
+        if draw(st.booleans())
+        else []
+    )
+    front = ["lb", *(c["id"] for c in limiter)]
     design = {
         "components": [
             {"id": "lb", "type": "load_balancer"},
+            *limiter,
             app,
             {"id": "cache", "type": "cache", "memory_gb": draw(st.floats(0.05, 8))},
             {
@@ -73,21 +90,22 @@ def designs(draw):
             },
             *idle,
         ],
-        "routes": {"read": ["lb", "app", "cache", "db"], "write": ["lb", "app", "db"]},
+        "routes": {"read": [*front, "app", "cache", "db"], "write": [*front, "app", "db"]},
     }
     if draw(st.booleans()):
-        design["edges"] = [
-            {
-                "from": "app",
-                "to": "db",
-                "timeout_ms": draw(st.floats(20, 2000)),
-                "retries": {
-                    "max_attempts": draw(st.integers(1, 4)),
-                    "backoff_ms": draw(st.sampled_from([0, 50, 200])),
-                    "jitter": draw(st.booleans()),
-                },
-            }
-        ]
+        edge = {
+            "from": "app",
+            "to": "db",
+            "timeout_ms": draw(st.floats(20, 2000)),
+            "retries": {
+                "max_attempts": draw(st.integers(1, 4)),
+                "backoff_ms": draw(st.sampled_from([0, 50, 200])),
+                "jitter": draw(st.booleans()),
+            },
+        }
+        if draw(st.booleans()):
+            edge["circuit_breaker"] = {"error_rate": draw(st.floats(0.1, 0.9)), "open_s": 5}
+        design["edges"] = [edge]
     return design
 
 
@@ -124,6 +142,21 @@ def scenarios(draw):
                         "factor": 5.0,
                     },
                     {"kind": "cache_flush", "at_s": 30, "component": "cache"},
+                    {"kind": "db_primary_failure", "at_s": 20, "component": "db"},
+                    {
+                        "kind": "bad_deploy",
+                        "at_s": 10,
+                        "duration_s": 20,
+                        "component": "app",
+                        "error_rate": 0.3,
+                    },
+                    {
+                        "kind": "capacity_loss",
+                        "at_s": 10,
+                        "duration_s": 30,
+                        "component": "app",
+                        "fraction": 0.5,
+                    },
                 ]
             ),
             max_size=2,

@@ -11,7 +11,7 @@ from simulations.engine.incidents import Timeline, build_timeline
 from simulations.engine.latency import path_survival_at
 from simulations.engine.network import POOL_TYPES, READ_CLASSES, Network
 from simulations.engine.policies import Policies, compile_policies
-from simulations.engine.queueing import wait_parameters
+from simulations.engine.queueing import finite_queue, wait_parameters
 from simulations.engine.spec import Scenario
 from simulations.engine.traffic import draw_arrivals, offered_rates
 
@@ -31,16 +31,21 @@ class RetrySlots:
 
 
 @dataclass
-class Level:
-    """Stations ``[start, stop)`` swept together, with their routing to later stations."""
+class Sweep:
+    """All stations, swept together once per iteration (see ``core`` on the wavefront).
+
+    Shapes use n = S (every station); ``start``/``stop`` span them all.
+    """
 
     start: int
     stop: int
-    delay: bool  # every station of the level is a pure delay (no queue)
+    level: np.ndarray  # (S,) route depth of each station: it handles tick i - level
+    lmax: int
+    entries: list  # (level, (V, S, K, 1) share of external arrivals entering there)
+    deliveries: list  # (delay d, (V, S*K, S*K) next-hop distribution between levels d apart)
+    delay_idx: np.ndarray  # stations that are pure delays (no queue)
     svc: np.ndarray  # (V, n, K) mean service times [s]
     svc2: np.ndarray  # (V, n, K) second moments of exponential service times, 2 s^2 [s^2]
-    route: np.ndarray | None  # (V, (S - stop) * K, n * K) next-hop distribution
-    any_error: np.ndarray  # (n_ticks,) bool: some station of the level fails requests
     pooled: np.ndarray  # (V, n) bool: one shared queue per station
     per_instance: np.ndarray  # (V, n) servers per instance
     timeout_s: np.ndarray  # (V, n) caller timeout [s], inf = none
@@ -52,6 +57,14 @@ class Level:
     replica_reads: np.ndarray | None  # global indices of replica stations in the level
     block_rho: np.ndarray  # (V, n) below this utilization no arrival finds the room full
     doom_rho: np.ndarray  # (V, n) below this (and with no backlog) no caller times out
+
+    @property
+    def shed_finite(self) -> np.ndarray:
+        return np.isfinite(self.shed_s)[:, :, None]
+
+    @property
+    def shed_s3(self) -> np.ndarray:
+        return np.where(np.isfinite(self.shed_s), self.shed_s, 0.0)[:, :, None]
 
     @property
     def timeout(self) -> bool:
@@ -101,7 +114,8 @@ class Plan:
     ratio: np.ndarray  # (T, K, R) expected / realized count (1 where none arrived)
     entry4: np.ndarray  # (V, S, K, 1)
     cont4: np.ndarray  # (V, S, K, 1)
-    levels: list[Level]
+    sweep: Sweep
+    skew: Skewed
     qcap_per_instance: np.ndarray  # (V, S)
     hit_steady: np.ndarray  # (T, V, C) steady-state hit ratio [-]
     warm_hit: np.ndarray  # (n_grid,) hit ratio after r requests since a flush, on _WARM_GRID
@@ -140,14 +154,10 @@ def build_plan(scenario: Scenario, net: Network, replications: int, seed: int) -
     policies = compile_policies(net, scenario.tick_s)
     replicated, replica_of, apply_rate = _replication(net)
     write_class = net.classes.index("write") if "write" in net.classes else None
-    levels = []
-    n_retry_levels = 0
-    for start, stop in net.levels:
-        level = _level(net, timeline, policies, start, stop, replicated, replica_of, n_retry_levels)
-        n_retry_levels += level.retry is not None
-        levels.append(level)
+    sweep = _sweep(net, policies, replicated, replica_of)
     popularity = zipf_popularity(scenario.keys, scenario.zipf_s)
     hit_steady = _steady_hit_ratios(scenario, net, timeline, rates, popularity)
+    skew = _skewed(timeline, hit_steady, sweep.level, net.caches)
     seen = -np.expm1(-popularity.prob * _WARM_GRID[:, None])  # P(key requested yet)
     warm_hit = np.sum(popularity.count * popularity.prob * seen, axis=1)
     warm_keys = np.sum(popularity.count * seen, axis=1)  # distinct keys fetched so far
@@ -164,7 +174,8 @@ def build_plan(scenario: Scenario, net: Network, replications: int, seed: int) -
         ratio=ratio,
         entry4=net.entry[..., None],
         cont4=net.cont[..., None],
-        levels=levels,
+        sweep=sweep,
+        skew=skew,
         qcap_per_instance=net.qcap_per_instance,
         hit_steady=hit_steady,
         warm_hit=warm_hit,
@@ -180,61 +191,113 @@ def build_plan(scenario: Scenario, net: Network, replications: int, seed: int) -
     )
 
 
-def _level(net, timeline, policies, start, stop, replicated, replica_of, ring) -> Level:
+def _sweep(net, policies, replicated, replica_of) -> Sweep:
     n_v, n_s, n_k = net.svc.shape
-    route = None
-    if stop < n_s:
-        full = net.route.reshape(n_v, n_s, n_k, n_s, n_k)
-        sub = full[:, stop:, :, start:stop, :].reshape(
-            n_v, (n_s - stop) * n_k, (stop - start) * n_k
-        )
-        route = np.ascontiguousarray(sub) if sub.any() else None
-    sl = slice(start, stop)
+    level = np.zeros(n_s, dtype=np.int64)
+    for depth, (a, b) in enumerate(net.levels):
+        level[a:b] = depth
+    full = net.route.reshape(n_v, n_s, n_k, n_s, n_k)
+    gap = level[:, None] - level[None, :]  # (to, from)
+    deliveries = []
+    for delay in np.unique(gap[gap > 0]):
+        mask = (gap == delay)[None, :, None, :, None]
+        route = np.where(mask, full, 0.0).reshape(n_v, n_s * n_k, n_s * n_k)
+        if route.any():
+            deliveries.append((int(delay), np.ascontiguousarray(route)))
+    entries = []
+    for depth in np.unique(level):
+        share = np.where((level == depth)[None, :, None], net.entry, 0.0)
+        if share.any():
+            entries.append((int(depth), share[..., None]))
     retry = None
-    local = np.flatnonzero((policies.attempts[:, sl] > 1).any(axis=0))
+    local = np.flatnonzero((policies.attempts > 1).any(axis=0))
     if local.size:
-        glob = local + start
         n_a = policies.max_attempts
-        ok = np.arange(n_a)[:, None, None] + 1 < policies.attempts[None, :, glob]
         retry = RetrySlots(
             local=local,
-            ring=ring,
-            ok=ok,
-            kernel=policies.kernel[:, :, :, :, glob],
-            idempotent=policies.idempotent[:, glob],
-            budget=policies.budget[:, glob],
+            ring=0,
+            ok=np.arange(n_a)[:, None, None] + 1 < policies.attempts[None, :, local],
+            kernel=policies.kernel[:, :, :, :, local],
+            idempotent=policies.idempotent[:, local],
+            budget=policies.budget[:, local],
         )
-    inside = (replicated >= start) & (replicated < stop)
-    reps = (replica_of >= start) & (replica_of < stop)
-    return Level(
-        start=start,
-        stop=stop,
-        delay=bool(net.delay[sl].all()),
-        svc=net.svc[:, sl],
-        svc2=2.0 * net.svc[:, sl] ** 2,
-        route=route,
-        any_error=timeline.error[:, :, sl].any(axis=(1, 2)),
-        pooled=net.pooled[:, sl],
-        per_instance=net.per_instance[:, sl],
-        timeout_s=policies.timeout_s[:, sl],
-        shed_s=net.shed_s[:, sl],
-        breaker_mask=policies.breaker[:, sl],
-        limiter_mask=np.isfinite(policies.limiter_rate[:, sl]),
-        retry=retry,
-        writes=replicated[inside] if inside.any() else None,
-        replica_reads=replica_of[reps] if reps.any() else None,
-        block_rho=_block_rho(net, sl),
-        doom_rho=_doom_rho(net, policies, sl),
+    sl = slice(0, n_s)
+    return Sweep(
+        start=0, stop=n_s, level=level, lmax=int(level.max()), entries=entries,
+        deliveries=deliveries, delay_idx=np.flatnonzero(net.delay), svc=net.svc,
+        svc2=2.0 * net.svc**2, pooled=net.pooled, per_instance=net.per_instance,
+        timeout_s=policies.timeout_s, shed_s=net.shed_s, breaker_mask=policies.breaker,
+        limiter_mask=np.isfinite(policies.limiter_rate), retry=retry,
+        writes=replicated if replicated.size else None,
+        replica_reads=replica_of if replica_of.size else None,
+        block_rho=_block_rho(net, sl), doom_rho=_doom_rho(net, policies, sl),
+    )
+
+
+@dataclass
+class Skewed:
+    """Incident masks and hit ratios by *iteration*: entry [i, v, s] is for tick i - level[s].
+
+    Attributes mirror :class:`~simulations.engine.incidents.Timeline`, each shaped
+    ``(n_ticks + lmax, V, S)`` (caches: ``(n_ticks + lmax, V, C)``); ticks outside the
+    horizon read as "no incident".
+    """
+
+    error: np.ndarray
+    slow: np.ndarray
+    failed: np.ndarray
+    down: np.ndarray
+    primary_lost: np.ndarray
+    flush: np.ndarray
+    hit_steady: np.ndarray
+    any_error: np.ndarray  # (n_ticks + lmax,) bool
+
+
+def _skewed(timeline, hit_steady, level, caches) -> Skewed:
+    n_t = timeline.error.shape[0]
+    lmax = int(level.max())
+    iters = np.arange(n_t + lmax)[:, None] - level[None, :]  # (I, S) tick of each station
+    inside = (iters >= 0) & (iters < n_t)
+    tick = np.clip(iters, 0, n_t - 1)
+    cols = np.arange(len(level))[None, :]
+
+    def gather(values, fill, idx=tick, ok=inside, columns=cols):
+        out = values[idx, :, columns]  # (I, S, V)
+        out = np.where(ok[..., None], out, fill)
+        return np.ascontiguousarray(np.moveaxis(out, 2, 1))
+
+    cache_level = level[caches] if len(caches) else np.zeros(0, dtype=np.int64)
+    c_iters = np.arange(n_t + lmax)[:, None] - cache_level[None, :]
+    c_ok = (c_iters >= 0) & (c_iters < n_t)
+    c_tick = np.clip(c_iters, 0, n_t - 1)
+    c_cols = np.arange(len(caches))[None, :]
+    error = gather(timeline.error, 0.0)
+    return Skewed(
+        error=error,
+        slow=gather(timeline.slow, 1.0),
+        failed=gather(timeline.failed, 0.0),
+        down=gather(timeline.down, 0.0),
+        primary_lost=gather(timeline.primary_lost, 0.0),
+        flush=gather(timeline.flush, 0.0, c_tick, c_ok, c_cols),
+        hit_steady=gather(hit_steady, 0.0, c_tick, c_ok, c_cols),
+        any_error=error.any(axis=(1, 2)),
     )
 
 
 def _block_rho(net, sl: slice) -> np.ndarray:
     """Utilization below which p_K < 1e-7 for the smallest waiting room a queue can have."""
     room = net.qcap_per_instance[:, sl]
-    with np.errstate(divide="ignore"):
-        return np.where(
-            np.isfinite(room) & (room > 0), 1e-7 ** (1.0 / room), np.where(room == 0, 0.0, np.inf)
-        )
+    group = net.per_instance[:, sl]
+    out = np.full(room.shape, np.inf)
+    for v, n in zip(*np.nonzero(np.isfinite(room) & ~net.delay[sl][None, :]), strict=False):
+        low, high = 0.0, 1.0
+        for _ in range(40):
+            mid = 0.5 * (low + high)
+            p_block = finite_queue(np.array(group[v, n]), np.array(mid), np.array(room[v, n]),
+                                   np.array(1.0))[0]
+            low, high = (mid, high) if p_block < 1e-7 else (low, mid)
+        out[v, n] = low
+    return out
 
 
 def _doom_rho(net, policies, sl: slice) -> np.ndarray:

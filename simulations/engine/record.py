@@ -1,215 +1,230 @@
-"""Collects per-tick outputs during the loop and turns them into a :class:`SimulationResult`."""
+"""Collects the loop's outputs, realigns them by tick, and builds the :class:`SimulationResult`.
+
+The loop reports, each iteration, every station at its own tick (the wavefront, see
+``core``). The recorder keeps the last iterations in a ring buffer and, every ``CHUNK`` ticks,
+gathers the completed ticks, computes latency percentiles for them and reduces every series to
+its band over replications, so memory does not grow with ticks x replications.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from simulations.engine.core import TickOut
 from simulations.engine.costs import HOURS_PER_MONTH
 from simulations.engine.events import state_events
+from simulations.engine.latency import GRID_S
 from simulations.engine.network import POOL_TYPES
 from simulations.engine.percentiles import RUN_PROBS, chunk_percentiles, run_percentiles
 from simulations.engine.result import Band, Event, SimulationResult, VariantResult
 
-CHUNK = 256  # ticks per latency batch: bounds the memory of the latency buffers
+CHUNK = 128  # ticks realigned and reduced at once
+_F = {name: j for j, name in enumerate(TickOut.FIELDS)}
+_TOTALS = ("success", "timeout", "dropped", "shed", "dependency", "duplicates")
+_SCALARS = ("offered_rps", "success_rps", "error_rps", "errors_timeout_rps",
+            "errors_dropped_rps", "errors_shed_rps", "errors_dependency_rps", "spend_usd",
+            "in_flight", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_mean_ms")
+_STATION = ("utilization", "backlog", "in_flight", "load_rps", "instances", "booting",
+            "breaker_open", "replica_lag_s")
 
 
-class _ChunkBuffers:
-    def __init__(self, n_v: int, n_s: int, n_r: int, n_c: int):
-        shape = (CHUNK, n_v, n_s, n_r)
-        self.lam, self.load, self.m2 = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-        self.servers, self.qmid, self.qend = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-        self.room = np.zeros(shape)
-        self.hit = np.zeros((CHUNK, n_v, n_c, n_r))
+class _Chunk:
+    """Per-tick station arrays of a chunk, shaped (n, V, S, R), read by ``percentiles``."""
+
+    def __init__(self, data: np.ndarray, hit: np.ndarray):
+        for name in ("lam", "load", "m2", "servers", "qmid", "room"):
+            setattr(self, name, data[:, _F[name]])
+        self.qend = data[:, _F["backlog"]]
+        self.hit = hit
 
 
 class Recorder:
-    """Receives :class:`simulations.engine.core.TickOut` each tick (see ``run_ticks``)."""
+    """Receives :class:`~simulations.engine.core.TickOut` each iteration (``run_ticks``)."""
 
     def __init__(self, plan):
         self.plan = plan
         n_v, n_s, _n_k, n_r = plan.shape
         n_t, n_c = plan.n_ticks, len(plan.net.caches)
-        self.totals = {
-            name: np.zeros((n_t, n_v, n_r))
-            for name in (
-                "success",
-                "timeout",
-                "dropped",
-                "shed",
-                "dependency",
-                "duplicates",
-                "spend",
-                "request_spend",
-            )
-        }
-        self.util = np.zeros((n_t, n_v, n_s, n_r), np.float32)
-        self.arrivals = np.zeros((n_t, n_v, n_s, n_r), np.float32)
-        self.backlog = np.zeros((n_t, n_v, n_s, n_r), np.float32)  # waiting [requests]
-        self.station_flight = np.zeros((n_t, n_v, n_s, n_r), np.float32)
-        self.fluid_flight = np.zeros((n_t, n_v, n_r))
-        self.qend_total = np.zeros((n_t, n_v, n_r))
-        self.instances = np.zeros((n_t, n_v, n_s, n_r), np.float32)
-        self.hit = np.zeros((n_t, n_v, n_c, n_r), np.float32)
-        self.booting = np.zeros((n_t, n_v, n_s, n_r), np.float32)
-        self.lag = np.zeros((n_t, n_v, len(plan.replicated), n_r), np.float32)
-        self.breaker = np.zeros((n_t, n_v, n_s), np.float32)  # replication 0
-        self.breaker_all = np.zeros((n_t, n_v, n_s, n_r), np.float32)
-        self.latency = {name: np.zeros((n_t, n_v, n_r)) for name in ("p50", "p95", "p99", "mean")}
-        self.run_acc = np.zeros((n_v, n_r, 160))
-        self.buf = _ChunkBuffers(n_v, n_s, n_r, n_c)
-        self.chunk_start = 0
-        self.instances_now = None
+        self.width = CHUNK + plan.sweep.lmax + 1
+        self.ring = np.zeros((self.width, n_s, len(TickOut.FIELDS), n_v, n_r))  # by station
+        self.ring_hit = np.zeros((self.width, n_v, n_c, n_r))
+        self.emitted = 0  # ticks before this one are reduced
+        self.bands = {k: np.zeros((3, n_t, n_v)) for k in _SCALARS}
+        self.station_bands = {k: np.zeros((3, n_t, n_v, n_s)) for k in _STATION}
+        self.hit_bands = np.zeros((3, n_t, n_v, n_c))
+        self.first = {k: np.zeros((n_t, n_v, n_s)) for k in ("util", "instances", "breaker")}
+        self.sums = {k: np.zeros((n_v, n_r)) for k in (*_TOTALS, "offered", "spend",
+                                                       "request_spend", "latency_weighted")}
+        self.done = np.zeros((n_v, n_r))  # cumulative fluid exits
+        self.slack = np.zeros((n_v, n_r))  # see _reconcile
+        self.in_flight = np.zeros((n_v, n_r))
+        self.run_acc = np.zeros((n_v, n_r, len(GRID_S)))
 
-    def record(self, t: int, out, state) -> None:
+    # ------------------------------------------------------------------ during the loop
+    def record(self, i: int, out, state) -> None:
+        self.ring[i % self.width] = np.moveaxis(out.stack, 2, 0)
+        self.ring_hit[i % self.width] = out.hit
+        complete = i - self.plan.sweep.lmax + 1  # every station has done the ticks before
+        if complete - self.emitted >= CHUNK:
+            self.emit(complete)
+
+    def emit(self, stop: int) -> None:
+        """Realign and reduce ticks ``[emitted, stop)``."""
+        if stop <= self.emitted:
+            return
         plan = self.plan
-        for name in ("success", "timeout", "dropped", "shed", "dependency", "duplicates"):
-            self.totals[name][t] = getattr(out, name)
-        self.util[t] = out.util
-        self.arrivals[t] = out.lam
-        self.fluid_flight[t] = state.in_flight()
-        self.instances[t] = state.instances
-        self.booting[t] = out.booting
-        self.lag[t] = out.lag[:, plan.replicated]
-        self.breaker[t] = out.breaker_open[:, :, 0]
-        self.breaker_all[t] = out.breaker_open
-        self.hit[t] = out.hit
-        # booting instances are billed too
-        hourly = plan.net.hourly_usd[:, :, None] + plan.net.instance_usd[:, :, None] * (
-            state.instances + out.booting - plan.net.instances[:, :, None]
-        )
-        per_request = (out.lam * plan.net.request_usd[:, :, None]).sum(axis=1) * plan.tick_s
-        self.totals["spend"][t] = hourly.sum(axis=1) * plan.tick_s / 3600.0 + per_request
-        self.totals["request_spend"][t] = per_request
-        i = t - self.chunk_start
-        buf = self.buf
-        buf.lam[i], buf.load[i], buf.m2[i] = out.lam, out.load, out.m2
-        buf.servers[i], buf.qmid[i], buf.hit[i] = out.servers, out.qmid, out.hit
-        buf.qend[i] = out.backlog
-        buf.room[i] = out.room
-        self.qend_total[t] = out.backlog.sum(axis=1)
-        if i + 1 == CHUNK or t + 1 == plan.n_ticks:
-            self._flush_chunk(t + 1)
+        ticks = np.arange(self.emitted, stop)
+        level = plan.sweep.level
+        # station s reported tick t in iteration t + level[s]
+        data = np.empty((len(ticks), *self.ring.shape[1:]))  # (n, S, F, V, R)
+        for depth in np.unique(level):
+            stations = np.flatnonzero(level == depth)
+            rows = (ticks + depth) % self.width
+            data[:, stations] = self.ring[rows[:, None], stations[None, :]]
+        data = data.transpose(0, 2, 3, 1, 4)  # (n, F, V, S, R)
+        hit = np.empty((len(ticks), *self.ring_hit.shape[1:]))
+        for c, s in enumerate(plan.net.caches):
+            hit[:, :, c] = self.ring_hit[(ticks + level[s]) % self.width][:, :, c]
+        self._reduce(slice(self.emitted, stop), data, hit)
+        self.emitted = stop
 
-    def _flush_chunk(self, stop: int) -> None:
-        ticks = slice(self.chunk_start, stop)
-        n = stop - self.chunk_start
-        view = _ChunkView(self.buf, n)
-        for v in range(self.plan.shape[0]):
-            q = chunk_percentiles(self.plan, v, view, ticks, self.run_acc[v])
-            for name in ("p50", "p95", "p99", "mean"):
-                self.latency[name][ticks, v] = q[name]
-            self.backlog[ticks, v] = q["waiting"]
-            self.station_flight[ticks, v] = q["waiting"] + q["in_service"]
-        self.chunk_start = stop
+    # ------------------------------------------------------------------ per chunk
+    def _reduce(self, ticks: slice, data: np.ndarray, hit: np.ndarray) -> None:
+        plan, net, tau = self.plan, self.plan.net, self.plan.tick_s
+        chunk = _Chunk(data, hit)
+        offered = plan.arrivals[ticks].sum(axis=1)[:, None, :]  # (n, 1, R)
+        tot = {k: data[:, _F[k]].sum(axis=2) for k in _TOTALS}  # (n, V, R)
+        waiting = np.zeros(data[:, 0].shape)
+        in_service = np.zeros(data[:, 0].shape)
+        latency = {k: np.zeros(tot["success"].shape) for k in ("p50", "p95", "p99", "mean")}
+        for v in range(plan.shape[0]):
+            q = chunk_percentiles(plan, v, chunk, ticks, self.run_acc[v])
+            for k in latency:
+                latency[k][:, v] = q[k]
+            waiting[:, v], in_service[:, v] = q["waiting"], q["in_service"]
+        flight = waiting + in_service
+        success, in_flight = self._reconcile(tot["success"], flight, data)
+        errors = tot["timeout"] + tot["dropped"] + tot["shed"] + tot["dependency"]
+        instances = data[:, _F["instances"]] + data[:, _F["booting"]]
+        hourly = net.hourly_usd[None, :, :, None] + net.instance_usd[None, :, :, None] * (
+            instances - net.instances[None, :, :, None])  # booting instances are billed too
+        per_request = (data[:, _F["lam"]] * net.request_usd[None, :, :, None]).sum(axis=2) * tau
+        spend = hourly.sum(axis=2) * tau / 3600.0 + per_request
+        cumulative = self.sums["spend"][None] + np.cumsum(spend, axis=0)
+        scalars = {
+            "offered_rps": np.broadcast_to(offered / tau, errors.shape),
+            "success_rps": success / tau, "error_rps": errors / tau,
+            "errors_timeout_rps": tot["timeout"] / tau, "errors_dropped_rps": tot["dropped"] / tau,
+            "errors_shed_rps": tot["shed"] / tau,
+            "errors_dependency_rps": tot["dependency"] / tau, "spend_usd": cumulative,
+            "in_flight": in_flight,
+            **{f"latency_{k}_ms": latency[k] * 1e3 for k in latency},
+        }
+        for key, values in scalars.items():
+            self.bands[key][:, ticks] = _band(values, axis=-1)
+        per_station = {
+            "utilization": data[:, _F["util"]], "backlog": waiting, "in_flight": flight,
+            "load_rps": data[:, _F["lam"]], "instances": data[:, _F["instances"]],
+            "booting": data[:, _F["booting"]], "breaker_open": data[:, _F["breaker_open"]],
+            "replica_lag_s": data[:, _F["lag"]],
+        }
+        for key, values in per_station.items():
+            self.station_bands[key][:, ticks] = _band(values, axis=-1)
+        self.hit_bands[:, ticks] = _band(hit, axis=-1)
+        self.first["util"][ticks] = data[:, _F["util"], :, :, 0]
+        self.first["instances"][ticks] = data[:, _F["instances"], :, :, 0]
+        self.first["breaker"][ticks] = data[:, _F["breaker_open"], :, :, 0]
+        for k in _TOTALS:
+            self.sums[k] += tot[k].sum(axis=0) if k != "success" else success.sum(axis=0)
+        self.sums["offered"] += offered.sum(axis=0)
+        self.sums["spend"] += spend.sum(axis=0)
+        self.sums["request_spend"] += per_request.sum(axis=0)
+        self.sums["latency_weighted"] += (latency["mean"] * offered).sum(axis=0)
+        self.in_flight = in_flight[-1]
 
+    def _reconcile(self, exits, flight, data):
+        """Success per tick and requests in flight, keeping offered = done + failed + in flight.
+
+        The fluid counts finish a request in the tick it is served; requests in service and
+        in the stationary queue (L = lambda W, by Little's law) are still in flight, so they
+        leave "succeeded" until they finish. A request cannot "un-succeed": when that part
+        grows faster than requests finish (overload), it stops growing, so success per tick
+        stays >= 0.
+        """
+        fluid = data[:, _F["fluid"]].sum(axis=2)
+        hidden = np.maximum(flight.sum(axis=2) - data[:, _F["backlog"]].sum(axis=2), 0.0)
+        done = self.done[None] + np.cumsum(exits, axis=0)
+        gap = np.minimum(hidden - done, 0.0)
+        slack = np.minimum.accumulate(np.concatenate([self.slack[None], gap]), axis=0)
+        success = -np.diff(slack, axis=0)
+        self.done, self.slack = done[-1], slack[-1]
+        return success, fluid + slack[1:] + done
+
+    # ------------------------------------------------------------------ the result
     def finish(self, state, engine_version: str) -> SimulationResult:
         plan = self.plan
-        n_v, _n_s, _n_k, n_r = plan.shape
-        offered = plan.arrivals.sum(axis=1)  # (T, R)
-        variants = [self._variant(v, offered, state) for v in range(n_v)]
-        times = np.arange(plan.n_ticks) * plan.tick_s
+        self.emit(plan.n_ticks)
+        variants = [self._variant(v, state) for v in range(plan.shape[0])]
         return SimulationResult(
-            engine_version=engine_version,
-            tick_s=plan.tick_s,
-            times_s=times,
-            replications=n_r,
+            engine_version=engine_version, tick_s=plan.tick_s,
+            times_s=np.arange(plan.n_ticks) * plan.tick_s, replications=plan.shape[3],
             variants=variants,
         )
 
-    def _variant(self, v: int, offered: np.ndarray, state) -> VariantResult:
+    def _variant(self, v: int, state) -> VariantResult:
         plan, net, tau = self.plan, self.plan.net, self.plan.tick_s
-        tot = {k: a[:, v] for k, a in self.totals.items()}
-        # The fluid counts finish a request in the tick it is served; requests in service and
-        # in the stationary queue (L = lambda W, by Little's law) are still in flight. Moving
-        # them out of "succeeded" until they leave keeps offered = succeeded + failed + in
-        # flight exact, tick by tick.
-        hidden = self.station_flight[:, v].sum(axis=1) - self.backlog_fluid(v)
-        hidden = np.maximum(hidden, 0.0)
-        # ... but a request cannot "un-succeed": when the stationary part grows faster than
-        # requests finish (overload), it stops growing, so success per tick stays >= 0.
-        done = np.cumsum(tot["success"], axis=0)
-        slack = np.minimum.accumulate(np.minimum(hidden - done, 0.0), axis=0)
-        hidden = slack + done
-        tot["success"] = -np.diff(slack, axis=0, prepend=0.0)
-        in_flight = self.fluid_flight[:, v] + hidden
-        errors = tot["timeout"] + tot["dropped"] + tot["shed"] + tot["dependency"]
-        series = {
-            "offered_rps": Band.over_replications(offered / tau),
-            "success_rps": Band.over_replications(tot["success"] / tau),
-            "error_rps": Band.over_replications(errors / tau),
-            "errors_timeout_rps": Band.over_replications(tot["timeout"] / tau),
-            "errors_dropped_rps": Band.over_replications(tot["dropped"] / tau),
-            "errors_shed_rps": Band.over_replications(tot["shed"] / tau),
-            "errors_dependency_rps": Band.over_replications(tot["dependency"] / tau),
-            "spend_usd": Band.over_replications(np.cumsum(tot["spend"], axis=0)),
-            "in_flight": Band.over_replications(in_flight),
-        }
-        for name in ("p50", "p95", "p99", "mean"):
-            series[f"latency_{name}_ms"] = Band.over_replications(self.latency[name][:, v] * 1e3)
+        series = {k: Band(*self.bands[k][:, :, v]) for k in _SCALARS}
         for s, station in enumerate(net.stations):
             if not net.present[v, s]:
                 continue
             name = station.key
+
+            def band(key, s=s):
+                return Band(*self.station_bands[key][:, :, v, s])
+
             if not net.delay[s]:
-                series[f"utilization:{name}"] = Band.over_replications(self.util[:, v, s])
-                series[f"backlog:{name}"] = Band.over_replications(self.backlog[:, v, s])
-            series[f"in_flight:{name}"] = Band.over_replications(self.station_flight[:, v, s])
-            series[f"load_rps:{name}"] = Band.over_replications(self.arrivals[:, v, s])
+                series[f"utilization:{name}"] = band("utilization")
+                series[f"backlog:{name}"] = band("backlog")
+            series[f"in_flight:{name}"] = band("in_flight")
+            series[f"load_rps:{name}"] = band("load_rps")
             if station.comp_type in POOL_TYPES and station.role == "main":
-                series[f"instances:{name}"] = Band.over_replications(self.instances[:, v, s])
-                series[f"booting:{name}"] = Band.over_replications(self.booting[:, v, s])
-            if self.breaker[:, v, s].any() or plan.policies.breaker[v, s]:
-                series[f"breaker_open:{name}"] = Band.over_replications(self.breaker_all[:, v, s])
+                series[f"instances:{name}"] = band("instances")
+                series[f"booting:{name}"] = band("booting")
+            if plan.policies.breaker[v, s]:
+                series[f"breaker_open:{name}"] = band("breaker_open")
             if net.cache_of[s] >= 0:
-                series[f"hit_ratio:{name}"] = Band.over_replications(
-                    self.hit[:, v, net.cache_of[s]]
-                )
+                series[f"hit_ratio:{name}"] = Band(*self.hit_bands[:, :, v, net.cache_of[s]])
         for j, s in enumerate(plan.replicated):
             if net.present[v, plan.replica_of[j]]:
-                key = net.stations[s].key
-                series[f"replica_lag_s:{key}"] = Band.over_replications(self.lag[:, v, j])
-        failed = errors.sum(axis=0)
-        run_q = run_percentiles(self.run_acc[v], offered.sum(axis=0))
+                series[f"replica_lag_s:{net.stations[s].key}"] = Band(
+                    *self.station_bands["replica_lag_s"][:, :, v, s])
+        sums = {k: a[v] for k, a in self.sums.items()}
+        failed = sums["timeout"] + sums["dropped"] + sums["shed"] + sums["dependency"]
+        run_q = run_percentiles(self.run_acc[v], sums["offered"])
         per_rep = {
-            "offered": offered.sum(axis=0),
-            "succeeded": tot["success"].sum(axis=0),
-            "failed": failed,
-            "in_flight": in_flight[-1],
-            "errors_timeout": tot["timeout"].sum(axis=0),
-            "errors_dropped": tot["dropped"].sum(axis=0),
-            "errors_shed": tot["shed"].sum(axis=0),
-            "errors_dependency": tot["dependency"].sum(axis=0),
-            "spend_usd": tot["spend"].sum(axis=0),
-            "latency_mean_ms": _weighted_mean(self.latency["mean"][:, v], offered) * 1e3,
-            "duplicate_writes": tot["duplicates"].sum(axis=0),
-            "stale_reads": state.counters[1, v].copy(),
-            "writes_lost": state.counters[2, v].copy(),
+            "offered": sums["offered"], "succeeded": sums["success"], "failed": failed,
+            "in_flight": self.in_flight[v],
+            **{f"errors_{k}": sums[k] for k in ("timeout", "dropped", "shed", "dependency")},
+            "spend_usd": sums["spend"],
+            "latency_mean_ms": sums["latency_weighted"] / np.maximum(sums["offered"], 1e-300) * 1e3,
+            "duplicate_writes": sums["duplicates"],
+            "stale_reads": state.counters[1, v].sum(axis=0),
+            "writes_lost": state.counters[2, v].sum(axis=0),
         }
         for i, p in enumerate(RUN_PROBS):
             per_rep[f"latency_p{p * 100:g}_ms"] = run_q[:, i] * 1e3
-        request_usd_per_h = tot["request_spend"].mean() * 3600 / tau
+        horizon_h = plan.n_ticks * tau / 3600.0
+        request_usd_per_h = sums["request_spend"].mean() / horizon_h
         monthly = (net.hourly_usd[v].sum() + request_usd_per_h) * HOURS_PER_MONTH
         events = [Event(*e) for e in plan.timeline.events[v]]
-        events += state_events(
-            plan, v, self.util[:, v, :, 0], self.instances[:, v, :, 0], self.breaker[:, v]
-        )
+        events += state_events(plan, v, self.first["util"][:, v], self.first["instances"][:, v],
+                               self.first["breaker"][:, v])
         events.sort(key=lambda e: (e.t_s, e.kind))
-        return VariantResult(
-            series=series, per_replication=per_rep, events=events, monthly_cost_usd=float(monthly)
-        )
-
-    def backlog_fluid(self, v: int) -> np.ndarray:
-        """Fluid backlog summed over stations, (T, R) [requests]."""
-        return self.qend_total[:, v]
+        return VariantResult(series=series, per_replication=per_rep, events=events,
+                             monthly_cost_usd=float(monthly))
 
 
-class _ChunkView:
-    """The first ``n`` ticks of the chunk buffers."""
-
-    def __init__(self, buf: _ChunkBuffers, n: int):
-        for name in ("lam", "load", "m2", "servers", "qmid", "qend", "room", "hit"):
-            setattr(self, name, getattr(buf, name)[:n])
-
-
-def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    return (values * weights).sum(axis=0) / np.maximum(weights.sum(axis=0), 1e-300)
+def _band(values: np.ndarray, axis: int) -> np.ndarray:
+    """Mean, 5th and 95th percentiles over ``axis``, stacked on a new first axis."""
+    p05, p95 = np.percentile(values, [5.0, 95.0], axis=axis)
+    return np.stack([values.mean(axis=axis), p05, p95])

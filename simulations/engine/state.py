@@ -38,8 +38,8 @@ class State:
         Rate-limiter tokens [requests].
     replication : ndarray, shape (V, S, R)
         Writes committed on a primary and not yet applied on its replicas [requests].
-    counters : ndarray, shape (3, V, R)
-        Duplicate writes, stale reads, writes lost on failover [requests].
+    counters : ndarray, shape (3, V, S, R)
+        Duplicate writes, stale reads, writes lost on failover, by station [requests].
     cache_arrivals : ndarray, shape (V, C, R)
         Requests that reached each cache in the last tick [requests].
     fetch_s : ndarray, shape (V, C, R)
@@ -63,25 +63,18 @@ class State:
     counters: np.ndarray
     cache_arrivals: np.ndarray
     fetch_s: np.ndarray
+    go: np.ndarray
 
     @classmethod
     def initial(cls, plan: Plan) -> State:
         n_v, n_s, n_k, n_r = plan.shape
         zeros = np.zeros((n_v, n_s, n_r))
-        rings = [
-            np.zeros(
-                (
-                    plan.policies.horizon,
-                    lv.retry.ok.shape[0] - 1,
-                    n_v,
-                    len(lv.retry.local),
-                    n_k,
-                    n_r,
-                )
-            )
-            for lv in plan.levels
-            if lv.retry is not None
-        ]
+        sw = plan.sweep
+        rings = []
+        if sw.retry is not None:
+            a_1 = sw.retry.ok.shape[0] - 1
+            shape = (plan.policies.horizon, a_1, n_v, len(sw.retry.local), n_k, n_r)
+            rings.append(np.zeros(shape))
         state = cls(
             tick=0,
             backlog=np.zeros((n_v, n_s, n_k, n_r)),
@@ -97,9 +90,10 @@ class State:
             breaker_half=zeros.copy(),
             tokens=np.nan_to_num(plan.policies.limiter_burst)[:, :, None] + zeros,
             replication=zeros.copy(),
-            counters=np.zeros((3, n_v, n_r)),
+            counters=np.zeros((3, n_v, n_s, n_r)),
             cache_arrivals=np.zeros((n_v, len(plan.net.caches), n_r)),
             fetch_s=np.zeros((n_v, len(plan.net.caches), n_r)),
+            go=np.repeat(plan.cont4, n_r, axis=3),
         )
         state.refresh_capacity(plan)
         return state
@@ -112,6 +106,37 @@ class State:
         out.update({f"ring{i}": r for i, r in enumerate(self.ring)})
         return out
 
+    # ---------------------------------------------------------------- wavefront edges
+    _PER_STATION = ("backlog", "doomed", "instances", "last_scale", "util_avg", "qcap",
+                    "breaker_left", "breaker_half", "tokens", "replication")
+    _PER_CACHE = ("since_flush", "cache_arrivals", "fetch_s")
+
+    def station_snapshot(self, plan: Plan, idle: np.ndarray, i: int) -> dict:
+        """Copy what ``idle`` stations own, so an iteration they sit out leaves it unchanged."""
+        caches = np.flatnonzero(np.isin(plan.net.caches, idle))
+        saved = {name: getattr(self, name)[:, idle].copy() for name in self._PER_STATION}
+        saved.update({name: getattr(self, name)[:, caches].copy() for name in self._PER_CACHE})
+        saved["pending"] = self.pending[:, :, idle].copy()
+        saved["counters"] = self.counters[:, :, idle].copy()
+        if self.ring:
+            local = np.flatnonzero(np.isin(plan.sweep.retry.local, idle))
+            slot = i % self.ring[0].shape[0]
+            saved["ring"] = (local, self.ring[0][slot][:, :, local].copy())
+        return saved
+
+    def station_restore(self, plan: Plan, idle: np.ndarray, saved: dict, i: int) -> None:
+        """Undo an iteration for the ``idle`` stations (see :meth:`station_snapshot`)."""
+        caches = np.flatnonzero(np.isin(plan.net.caches, idle))
+        for name in self._PER_STATION:
+            getattr(self, name)[:, idle] = saved[name]
+        for name in self._PER_CACHE:
+            getattr(self, name)[:, caches] = saved[name]
+        self.pending[:, :, idle] = saved["pending"]
+        self.counters[:, :, idle] = saved["counters"]
+        if "ring" in saved:
+            local, values = saved["ring"]
+            self.ring[0][i % self.ring[0].shape[0]][:, :, local] = values
+
     def refresh_capacity(self, plan: Plan) -> None:
         """Recompute the waiting room from the instance counts."""
         self.qcap = plan.qcap_per_instance[:, :, None] * self.instances
@@ -123,7 +148,7 @@ class State:
         Connection pools and bulkheads on an edge cap the callee's servers at
         size x (caller instances alive).
         """
-        tl = plan.timeline
+        tl = plan.skew
         alive = np.maximum(self.instances - tl.failed[t][:, :, None], 0.0)
         servers = alive * plan.net.per_instance[:, :, None] * (1.0 - tl.down[t])[:, :, None]
         servers = np.where(plan.net.delay[None, :, None], np.inf, servers)
@@ -134,7 +159,7 @@ class State:
 
     def cache_hit(self, plan: Plan, t: int) -> tuple[np.ndarray, np.ndarray]:
         """Hit and miss ratios of every cache in tick ``t``, each (V, C, R) [-]."""
-        flush = plan.timeline.flush[t]
+        flush = plan.skew.flush[t]
         if flush.any():
             # losing a share f of the keys leaves (1 - f) of the hits: rewind the warm-up
             # curve to the request count that gives that hit ratio
@@ -142,7 +167,7 @@ class State:
             self.since_flush = np.where(
                 flush[:, :, None] > 0, rewind_warmup(plan, kept), self.since_flush
             )
-        steady = plan.hit_steady[t][:, :, None]
+        steady = plan.skew.hit_steady[t][:, :, None]
         if self.since_flush.min() >= WARM:  # every cache is fully warm
             hit = np.broadcast_to(steady, self.since_flush.shape)
             return hit, 1.0 - hit
@@ -214,7 +239,7 @@ class State:
             # the timed-out write still executes; retrying it without a key writes twice
             k = plan.write_class
             dup = timed_out[:, :, k] * retried[:, :, k] * ~rs.idempotent[:, :, None]
-            out.duplicates += dup.sum(axis=1)
+            out.duplicates[:, local] += dup
         return retried
 
     # ---------------------------------------------------------------- breakers, limiters
@@ -291,11 +316,15 @@ class State:
             self._replicate(plan, t, out)
         if plan.scaling.any:
             self._autoscale(plan, t, out)
+        out.instances[:] = self.instances
+        out.fluid[:] = self.backlog.sum(axis=2) - self.doomed
+        if self.ring:
+            out.fluid[:, plan.sweep.retry.local] += self.ring[0].sum(axis=(0, 1, 4))
 
     def _replicate(self, plan: Plan, t: int, out) -> None:
         main, rep = plan.replicated, plan.replica_of
-        lost = plan.timeline.primary_lost[t][:, main][:, :, None] * self.replication[:, main]
-        self.counters[2] += lost.sum(axis=1)
+        lost = plan.skew.primary_lost[t][:, main][:, :, None] * self.replication[:, main]
+        self.counters[2][:, main] += lost
         backlog = self.replication[:, main] - lost + out.writes[:, main]
         applied = np.minimum(backlog, plan.apply_rate[:, :, None] * plan.tick_s)
         backlog = backlog - applied
@@ -304,7 +333,7 @@ class State:
         out.lag[:, main] = lag
         write_rate = out.writes[:, main] / plan.tick_s
         stale = warm_hit_ratio(plan, write_rate * lag)  # P(read key written in the lag window)
-        self.counters[1] += (out.replica_reads[:, rep] * stale).sum(axis=1)
+        self.counters[1][:, rep] += out.replica_reads[:, rep] * stale
 
     def _autoscale(self, plan: Plan, t: int, out) -> None:
         sc = plan.scaling

@@ -109,12 +109,16 @@ def doomed_share(plan, level, total, q_start, out, slow, room_total) -> np.ndarr
 
 
 def count_errors(level, fails: dict, retry_share, out) -> None:
-    """Add this tick's *final* failures to the outputs, by cause (retried attempts are not)."""
+    """Add this iteration's *final* failures to the per-station outputs, by cause.
+
+    Retried attempts are not failures yet: they come back (see ``State.schedule_retries``).
+    """
     for cause, lost in fails.items():
         if isinstance(lost, float):
             continue
-        total = lost.sum(axis=(1, 2))
+        total = lost.sum(axis=2)  # (V, S, R)
         if retry_share is not None and cause in RETRIED:
-            total = total - (lost[:, level.retry.local] * retry_share).sum(axis=(1, 2))
+            local = level.retry.local
+            total[:, local] -= (lost[:, local] * retry_share).sum(axis=2)
         target = getattr(out, _OUTPUT[cause])
         target += total

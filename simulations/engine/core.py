@@ -195,17 +195,38 @@ class TickOut:
     """One iteration's per-station outputs, as views into one stacked array (reused)."""
 
     FIELDS = (
-        "success", "dependency", "dropped", "timeout", "shed", "duplicates",  # [requests]
+        "success",
+        "dependency",
+        "dropped",
+        "timeout",
+        "shed",
+        "duplicates",  # [requests]
         "lam",  # intensity of arrivals [1/s]
         "load",  # offered load [Erlang]
         "m2",  # sum_k lambda_k E[S_k^2] [s]
         "qmid",  # mean fluid backlog over the tick [requests]
         "backlog",  # fluid backlog at the end of the tick [requests]
-        "util", "servers", "room",
-        "writes", "replica_reads", "breaker_open", "lag", "booting", "instances", "fluid",
+        "util",
+        "servers",
+        "room",
+        "writes",
+        "replica_reads",
+        "breaker_open",
+        "lag",
+        "booting",
+        "instances",
+        "fluid",
     )
-    ZEROED = ("success", "dependency", "dropped", "timeout", "shed", "duplicates", "writes",
-              "replica_reads")
+    ZEROED = (
+        "success",
+        "dependency",
+        "dropped",
+        "timeout",
+        "shed",
+        "duplicates",
+        "writes",
+        "replica_reads",
+    )
 
     def __init__(self, plan: Plan):
         n_v, n_s, _n_k, n_r = plan.shape

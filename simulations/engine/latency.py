@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-GRID_S = np.geomspace(1e-5, 2e3, 160)  # latency grid [s]: 10 us .. 33 min, 13 % steps
+GRID_S = np.geomspace(1e-5, 2e3, 320)  # latency grid [s]: 10 us .. 33 min, 6 % steps
 _LOG_FLOOR = 1e-300
 
 

@@ -12,11 +12,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulations.engine.latency import GRID_S, grid_quantiles, path_mean, path_survival
+from simulations.engine.latency import (
+    GRID_S,
+    grid_quantiles,
+    path_mean,
+    path_survival,
+    path_survival_at,
+)
 from simulations.engine.queueing import allen_cunneen_factor, station_law
 
 TICK_PROBS = (0.50, 0.95, 0.99)
 RUN_PROBS = (0.50, 0.90, 0.95, 0.99, 0.999)
+_BATCH = 1024  # distinct latency laws evaluated on the grid at once
 _QUANT = 4096.0  # parameters equal to 1 part in ~4096 (in log2) share one evaluation
 
 
@@ -120,11 +127,53 @@ def chunk_mixture(plan, v: int, buf, ticks: slice):
             comps["p_wait"].append(np.take_along_axis(p_w, top_w, 1)[:, 0])
             comps["theta"].append(np.take_along_axis(th, top_w, 1)[:, 0])
             comps["weight"].append(weight)
-            comps["cut"].append(np.full_like(weight, np.inf))
+            comps["cut"].append(
+                _cut(plan, v, stages, svc, mean_w, waits["delay"][:, stages], weight.shape)
+            )
     return tuple(
         np.stack(comps[name], axis=-1)
         for name in ("weight", "shift", "mu", "p_wait", "theta", "cut")
     )
+
+
+def _cut(plan, v, stages, svc, mean_w, delay, shape) -> np.ndarray:
+    """Where a path's latency is cut by its first caller timeout [s] (``inf`` if none).
+
+    A caller that gives up after T on the edge into a station sees min(T, response) for that
+    station and everything behind it, after the (mean) time spent in the stations before it.
+    """
+    timeouts = plan.policies.timeout_s[v, stages]
+    finite = np.flatnonzero(np.isfinite(timeouts))
+    if not finite.size:
+        return np.full(shape, np.inf)
+    first = finite[0]
+    before = (svc[:, :first] + mean_w[:, :first] + delay[:, :first]).sum(axis=1)
+    return np.broadcast_to(timeouts[first] + before, shape).copy()
+
+
+def _refine_at_cuts(q, probs, uniq) -> np.ndarray:
+    """Put quantiles that fall on a timeout atom exactly on the cut (the grid straddles it)."""
+    weights, params = uniq[..., 0], uniq[..., 1:]
+    cuts = params[..., 4]  # (U, J)
+    for j in range(cuts.shape[1]):
+        c = cuts[:, j]
+        finite = np.isfinite(c)
+        if not finite.any():
+            continue
+        just_below = np.nextafter(c, 0.0)
+        surv = np.einsum(
+            "uj,uj->u",
+            weights,
+            path_survival_at(
+                just_below[:, None] - params[..., 0], params[..., 1], params[..., 2], params[..., 3]
+            )
+            * (just_below[:, None] < cuts),
+        )
+        for i, p in enumerate(probs):
+            on_atom = finite & (surv > 1.0 - p) & (q[:, i] < c)
+            on_atom &= q[:, i] >= c / 1.2  # only where the grid cell holding c was chosen
+            q[:, i] = np.where(on_atom, c, q[:, i])
+    return q
 
 
 def chunk_percentiles(plan, v: int, buf, ticks: slice, run_acc: np.ndarray) -> dict:
@@ -151,9 +200,13 @@ def chunk_percentiles(plan, v: int, buf, ticks: slice, run_acc: np.ndarray) -> d
     keys = _quantized_keys(params)
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     uniq = params[first].reshape(len(first), n_j, 6)
-    surv = path_survival(GRID_S, *(uniq[..., i] for i in range(1, 6)))  # (U, J, G)
-    mix = np.einsum("uj,ujg->ug", uniq[..., 0], surv)
-    q = grid_quantiles(mix, TICK_PROBS)[inverse.ravel()].reshape(n, n_r, len(TICK_PROBS))
+    mix = np.empty((len(first), len(GRID_S)))
+    for lo in range(0, len(first), _BATCH):  # bounded memory when few states repeat
+        part = uniq[lo : lo + _BATCH]
+        surv = path_survival(GRID_S, *(part[..., i] for i in range(1, 6)))  # (u, J, G)
+        mix[lo : lo + _BATCH] = np.einsum("uj,ujg->ug", part[..., 0], surv)
+    q_u = _refine_at_cuts(grid_quantiles(mix, TICK_PROBS), TICK_PROBS, uniq)
+    q = q_u[inverse.ravel()].reshape(n, n_r, len(TICK_PROBS))
     replication = np.repeat(np.arange(n_r)[None, :], n, axis=0).ravel()
     counts = np.bincount(
         replication * len(first) + inverse.ravel(),

@@ -223,14 +223,26 @@ def _sweep(net, policies, replicated, replica_of) -> Sweep:
         )
     sl = slice(0, n_s)
     return Sweep(
-        start=0, stop=n_s, level=level, lmax=int(level.max()), entries=entries,
-        deliveries=deliveries, delay_idx=np.flatnonzero(net.delay), svc=net.svc,
-        svc2=2.0 * net.svc**2, pooled=net.pooled, per_instance=net.per_instance,
-        timeout_s=policies.timeout_s, shed_s=net.shed_s, breaker_mask=policies.breaker,
-        limiter_mask=np.isfinite(policies.limiter_rate), retry=retry,
+        start=0,
+        stop=n_s,
+        level=level,
+        lmax=int(level.max()),
+        entries=entries,
+        deliveries=deliveries,
+        delay_idx=np.flatnonzero(net.delay),
+        svc=net.svc,
+        svc2=2.0 * net.svc**2,
+        pooled=net.pooled,
+        per_instance=net.per_instance,
+        timeout_s=policies.timeout_s,
+        shed_s=net.shed_s,
+        breaker_mask=policies.breaker,
+        limiter_mask=np.isfinite(policies.limiter_rate),
+        retry=retry,
         writes=replicated if replicated.size else None,
         replica_reads=replica_of if replica_of.size else None,
-        block_rho=_block_rho(net, sl), doom_rho=_doom_rho(net, policies, sl),
+        block_rho=_block_rho(net, sl),
+        doom_rho=_doom_rho(net, policies, sl),
     )
 
 
@@ -293,8 +305,9 @@ def _block_rho(net, sl: slice) -> np.ndarray:
         low, high = 0.0, 1.0
         for _ in range(40):
             mid = 0.5 * (low + high)
-            p_block = finite_queue(np.array(group[v, n]), np.array(mid), np.array(room[v, n]),
-                                   np.array(1.0))[0]
+            p_block = finite_queue(
+                np.array(group[v, n]), np.array(mid), np.array(room[v, n]), np.array(1.0)
+            )[0]
             low, high = (mid, high) if p_block < 1e-7 else (low, mid)
         out[v, n] = low
     return out

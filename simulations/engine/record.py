@@ -21,11 +21,31 @@ from simulations.engine.result import Band, Event, SimulationResult, VariantResu
 CHUNK = 128  # ticks realigned and reduced at once
 _F = {name: j for j, name in enumerate(TickOut.FIELDS)}
 _TOTALS = ("success", "timeout", "dropped", "shed", "dependency", "duplicates")
-_SCALARS = ("offered_rps", "success_rps", "error_rps", "errors_timeout_rps",
-            "errors_dropped_rps", "errors_shed_rps", "errors_dependency_rps", "spend_usd",
-            "in_flight", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_mean_ms")
-_STATION = ("utilization", "backlog", "in_flight", "load_rps", "instances", "booting",
-            "breaker_open", "replica_lag_s")
+_SCALARS = (
+    "offered_rps",
+    "success_rps",
+    "error_rps",
+    "errors_timeout_rps",
+    "errors_dropped_rps",
+    "errors_shed_rps",
+    "errors_dependency_rps",
+    "spend_usd",
+    "in_flight",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "latency_p99_ms",
+    "latency_mean_ms",
+)
+_STATION = (
+    "utilization",
+    "backlog",
+    "in_flight",
+    "load_rps",
+    "instances",
+    "booting",
+    "breaker_open",
+    "replica_lag_s",
+)
 
 
 class _Chunk:
@@ -53,8 +73,10 @@ class Recorder:
         self.station_bands = {k: np.zeros((3, n_t, n_v, n_s)) for k in _STATION}
         self.hit_bands = np.zeros((3, n_t, n_v, n_c))
         self.first = {k: np.zeros((n_t, n_v, n_s)) for k in ("util", "instances", "breaker")}
-        self.sums = {k: np.zeros((n_v, n_r)) for k in (*_TOTALS, "offered", "spend",
-                                                       "request_spend", "latency_weighted")}
+        self.sums = {
+            k: np.zeros((n_v, n_r))
+            for k in (*_TOTALS, "offered", "spend", "request_spend", "latency_weighted")
+        }
         self.done = np.zeros((n_v, n_r))  # cumulative fluid exits
         self.slack = np.zeros((n_v, n_r))  # see _reconcile
         self.in_flight = np.zeros((n_v, n_r))
@@ -107,25 +129,33 @@ class Recorder:
         errors = tot["timeout"] + tot["dropped"] + tot["shed"] + tot["dependency"]
         instances = data[:, _F["instances"]] + data[:, _F["booting"]]
         hourly = net.hourly_usd[None, :, :, None] + net.instance_usd[None, :, :, None] * (
-            instances - net.instances[None, :, :, None])  # booting instances are billed too
+            instances - net.instances[None, :, :, None]
+        )  # booting instances are billed too
         per_request = (data[:, _F["lam"]] * net.request_usd[None, :, :, None]).sum(axis=2) * tau
         spend = hourly.sum(axis=2) * tau / 3600.0 + per_request
         cumulative = self.sums["spend"][None] + np.cumsum(spend, axis=0)
         scalars = {
             "offered_rps": np.broadcast_to(offered / tau, errors.shape),
-            "success_rps": success / tau, "error_rps": errors / tau,
-            "errors_timeout_rps": tot["timeout"] / tau, "errors_dropped_rps": tot["dropped"] / tau,
+            "success_rps": success / tau,
+            "error_rps": errors / tau,
+            "errors_timeout_rps": tot["timeout"] / tau,
+            "errors_dropped_rps": tot["dropped"] / tau,
             "errors_shed_rps": tot["shed"] / tau,
-            "errors_dependency_rps": tot["dependency"] / tau, "spend_usd": cumulative,
+            "errors_dependency_rps": tot["dependency"] / tau,
+            "spend_usd": cumulative,
             "in_flight": in_flight,
             **{f"latency_{k}_ms": latency[k] * 1e3 for k in latency},
         }
         for key, values in scalars.items():
             self.bands[key][:, ticks] = _band(values, axis=-1)
         per_station = {
-            "utilization": data[:, _F["util"]], "backlog": waiting, "in_flight": flight,
-            "load_rps": data[:, _F["lam"]], "instances": data[:, _F["instances"]],
-            "booting": data[:, _F["booting"]], "breaker_open": data[:, _F["breaker_open"]],
+            "utilization": data[:, _F["util"]],
+            "backlog": waiting,
+            "in_flight": flight,
+            "load_rps": data[:, _F["lam"]],
+            "instances": data[:, _F["instances"]],
+            "booting": data[:, _F["booting"]],
+            "breaker_open": data[:, _F["breaker_open"]],
             "replica_lag_s": data[:, _F["lag"]],
         }
         for key, values in per_station.items():
@@ -166,8 +196,10 @@ class Recorder:
         self.emit(plan.n_ticks)
         variants = [self._variant(v, state) for v in range(plan.shape[0])]
         return SimulationResult(
-            engine_version=engine_version, tick_s=plan.tick_s,
-            times_s=np.arange(plan.n_ticks) * plan.tick_s, replications=plan.shape[3],
+            engine_version=engine_version,
+            tick_s=plan.tick_s,
+            times_s=np.arange(plan.n_ticks) * plan.tick_s,
+            replications=plan.shape[3],
             variants=variants,
         )
 
@@ -197,12 +229,15 @@ class Recorder:
         for j, s in enumerate(plan.replicated):
             if net.present[v, plan.replica_of[j]]:
                 series[f"replica_lag_s:{net.stations[s].key}"] = Band(
-                    *self.station_bands["replica_lag_s"][:, :, v, s])
+                    *self.station_bands["replica_lag_s"][:, :, v, s]
+                )
         sums = {k: a[v] for k, a in self.sums.items()}
         failed = sums["timeout"] + sums["dropped"] + sums["shed"] + sums["dependency"]
         run_q = run_percentiles(self.run_acc[v], sums["offered"])
         per_rep = {
-            "offered": sums["offered"], "succeeded": sums["success"], "failed": failed,
+            "offered": sums["offered"],
+            "succeeded": sums["success"],
+            "failed": failed,
             "in_flight": self.in_flight[v],
             **{f"errors_{k}": sums[k] for k in ("timeout", "dropped", "shed", "dependency")},
             "spend_usd": sums["spend"],
@@ -217,11 +252,17 @@ class Recorder:
         request_usd_per_h = sums["request_spend"].mean() / horizon_h
         monthly = (net.hourly_usd[v].sum() + request_usd_per_h) * HOURS_PER_MONTH
         events = [Event(*e) for e in plan.timeline.events[v]]
-        events += state_events(plan, v, self.first["util"][:, v], self.first["instances"][:, v],
-                               self.first["breaker"][:, v])
+        events += state_events(
+            plan,
+            v,
+            self.first["util"][:, v],
+            self.first["instances"][:, v],
+            self.first["breaker"][:, v],
+        )
         events.sort(key=lambda e: (e.t_s, e.kind))
-        return VariantResult(series=series, per_replication=per_rep, events=events,
-                             monthly_cost_usd=float(monthly))
+        return VariantResult(
+            series=series, per_replication=per_rep, events=events, monthly_cost_usd=float(monthly)
+        )
 
 
 def _band(values: np.ndarray, axis: int) -> np.ndarray:

@@ -107,8 +107,18 @@ class State:
         return out
 
     # ---------------------------------------------------------------- wavefront edges
-    _PER_STATION = ("backlog", "doomed", "instances", "last_scale", "util_avg", "qcap",
-                    "breaker_left", "breaker_half", "tokens", "replication")
+    _PER_STATION = (
+        "backlog",
+        "doomed",
+        "instances",
+        "last_scale",
+        "util_avg",
+        "qcap",
+        "breaker_left",
+        "breaker_half",
+        "tokens",
+        "replication",
+    )
     _PER_CACHE = ("since_flush", "cache_arrivals", "fetch_s")
 
     def station_snapshot(self, plan: Plan, idle: np.ndarray, i: int) -> dict:

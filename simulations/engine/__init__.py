@@ -5,6 +5,7 @@ Public interface (the engine contract): documents are validated by :func:`parse_
 runs design variants x replications and returns a :class:`SimulationResult`.
 """
 
+from simulations.engine.checkpoint import Checkpoint, Simulation
 from simulations.engine.errors import DesignError, Problem, ScenarioError, SpecError
 from simulations.engine.result import Band, Event, SimulationResult, VariantResult
 from simulations.engine.schema import DESIGN_SCHEMA, SCENARIO_SCHEMA
@@ -17,12 +18,14 @@ __all__ = [
     "ENGINE_VERSION",
     "SCENARIO_SCHEMA",
     "Band",
+    "Checkpoint",
     "Design",
     "DesignError",
     "Event",
     "Problem",
     "Scenario",
     "ScenarioError",
+    "Simulation",
     "SimulationResult",
     "SpecError",
     "VariantResult",

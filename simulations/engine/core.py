@@ -55,16 +55,17 @@ def run_ticks(plan: Plan, st: State, stop: int, record) -> None:
     for i in range(start, stop + lmax):
         ticks = i - plan.sweep.level  # (S,) tick of each station in this iteration
         edge = i < start + lmax or i >= stop
-        saved = None
+        saved = active = None
         if edge:  # head or tail of the wavefront: some stations sit this iteration out
-            idle = np.flatnonzero((ticks < start) | (ticks >= stop))
+            active = (ticks >= start) & (ticks < stop)
+            idle = np.flatnonzero(~active)
             saved = st.station_snapshot(plan, idle, i)
         out.clear()
         inflow = deliveries[i % (lmax + 1)]
         _external(plan, i, start, stop, inflow)
         _sweep(plan, st, i, inflow, deliveries, out)
         inflow[:] = 0.0
-        st.after_tick(plan, i, out)
+        st.after_tick(plan, i, out, active)
         if saved is not None:
             st.station_restore(plan, idle, saved, i)
             out.blank(idle)

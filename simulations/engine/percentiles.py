@@ -197,9 +197,11 @@ def chunk_percentiles(plan, v: int, buf, ticks: slice, run_acc: np.ndarray) -> d
     norm = np.where(expected > 0, weight / np.maximum(expected, 1e-300), 1.0 / n_j)
     mean = (norm * path_mean(shift, mu, p_wait, theta, cut)).sum(axis=-1)
     params = np.stack([norm, shift, mu, p_wait, theta, cut], axis=-1).reshape(n * n_r, -1)
-    keys = _quantized_keys(params)
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    uniq = params[first].reshape(len(first), n_j, 6)
+    codes = _quantize(params)
+    _, first, inverse = np.unique(_hash(codes), return_index=True, return_inverse=True)
+    # evaluate each distinct law at its quantized parameters, so the figures do not depend on
+    # which tick happened to represent it (chunking, checkpoints)
+    uniq = _dequantize(codes[first]).reshape(len(first), n_j, 6)
     mix = np.empty((len(first), len(GRID_S)))
     for lo in range(0, len(first), _BATCH):  # bounded memory when few states repeat
         part = uniq[lo : lo + _BATCH]
@@ -224,16 +226,27 @@ def chunk_percentiles(plan, v: int, buf, ticks: slice, run_acc: np.ndarray) -> d
     }
 
 
-def _quantized_keys(params: np.ndarray) -> np.ndarray:
-    """One int64 hash per row of parameters quantized to ~0.02 % (log scale)."""
+def _quantize(params: np.ndarray) -> np.ndarray:
+    """Integer codes of log2|x| in steps of 1/4096 (~0.02 %), with the sign in the low bit."""
     finite = np.where(np.isfinite(params), params, 1e300)
     code = np.round(np.log2(np.maximum(np.abs(finite), 1e-300)) * _QUANT).astype(np.int64)
-    code = code * 2 + (finite < 0)
+    return code * 2 + (finite < 0)
+
+
+def _dequantize(codes: np.ndarray) -> np.ndarray:
+    sign = np.where(codes % 2 == 1, -1.0, 1.0)
+    value = sign * np.exp2((codes // 2) / _QUANT)
+    value = np.where(np.abs(value) < 1e-290, 0.0, value)
+    return np.where(value > 1e299, np.inf, value)
+
+
+def _hash(codes: np.ndarray) -> np.ndarray:
+    """One int64 per row of codes (a polynomial hash; collisions are astronomically rare)."""
     mult = np.int64(1_000_003)
-    key = np.zeros(params.shape[0], dtype=np.int64)
+    key = np.zeros(codes.shape[0], dtype=np.int64)
     with np.errstate(over="ignore"):
-        for j in range(params.shape[1]):
-            key = key * mult + code[:, j]
+        for j in range(codes.shape[1]):
+            key = key * mult + codes[:, j]
     return key
 
 

@@ -191,9 +191,10 @@ class Recorder:
         return success, fluid + slack[1:] + done
 
     # ------------------------------------------------------------------ the result
-    def finish(self, state, engine_version: str) -> SimulationResult:
+    def finish(self, state, engine_version: str, stop: int | None = None) -> SimulationResult:
+        """The result; ``stop`` (default: the horizon) is the first tick not simulated."""
         plan = self.plan
-        self.emit(plan.n_ticks)
+        self.emit(plan.n_ticks if stop is None else stop)
         variants = [self._variant(v, state) for v in range(plan.shape[0])]
         return SimulationResult(
             engine_version=engine_version,

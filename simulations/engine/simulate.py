@@ -47,7 +47,13 @@ def check_size(scenario: Scenario, designs: Sequence[Design], replications: int)
 
 
 def simulate(
-    scenario: Scenario, designs: Sequence[Design], *, replications: int = 32, seed: int = 0
+    scenario: Scenario,
+    designs: Sequence[Design],
+    *,
+    replications: int = 32,
+    seed: int = 0,
+    start=None,
+    until_s: float | None = None,
 ) -> SimulationResult:
     """Simulate design variants under a scenario, many replications at once.
 
@@ -61,6 +67,11 @@ def simulate(
         Monte Carlo replications per variant (1..1024).
     seed : int
         Seed of the one ``np.random.SeedSequence`` of the run.
+    start : Checkpoint, optional
+        Resume from this checkpoint (then its replications and seed are used) with
+        ``designs`` (see :meth:`Simulation.resume`).
+    until_s : float, optional
+        Stop here [s]; later ticks read as zeros. Use :class:`Simulation` to go on.
 
     Returns
     -------
@@ -90,6 +101,15 @@ def simulate(
     (4,)
     """
     designs = list(designs)
+    if start is not None or until_s is not None:
+        from simulations.engine.checkpoint import Simulation
+
+        if start is not None:
+            sim = Simulation.resume(start, designs)
+        else:
+            sim = Simulation(scenario, designs, replications=replications, seed=seed)
+        sim.run(until_s)
+        return sim.result()
     check_size(scenario, designs, replications)
     try:
         net = compile_network(scenario, designs)

@@ -42,8 +42,8 @@ class State:
         Duplicate writes, stale reads, writes lost on failover, by station [requests].
     cache_arrivals : ndarray, shape (V, C, R)
         Requests that reached each cache in the last tick [requests].
-    fetch_s : ndarray, shape (V, C, R)
-        Time a miss takes at the store behind each cache [s].
+    fetch_s : ndarray, shape (H, V, C, R)
+        Time a miss takes at the store behind each cache, by the store's tick modulo H [s].
     """
 
     tick: int
@@ -92,7 +92,7 @@ class State:
             replication=zeros.copy(),
             counters=np.zeros((3, n_v, n_s, n_r)),
             cache_arrivals=np.zeros((n_v, len(plan.net.caches), n_r)),
-            fetch_s=np.zeros((n_v, len(plan.net.caches), n_r)),
+            fetch_s=np.zeros((plan.sweep.lmax + 2, n_v, len(plan.net.caches), n_r)),
             go=np.repeat(plan.cont4, n_r, axis=3),
         )
         state.refresh_capacity(plan)
@@ -119,7 +119,7 @@ class State:
         "tokens",
         "replication",
     )
-    _PER_CACHE = ("since_flush", "cache_arrivals", "fetch_s")
+    _PER_CACHE = ("since_flush", "cache_arrivals")
 
     def station_snapshot(self, plan: Plan, idle: np.ndarray, i: int) -> dict:
         """Copy what ``idle`` stations own, so an iteration they sit out leaves it unchanged."""
@@ -183,7 +183,10 @@ class State:
             return hit, 1.0 - hit
         # a key counts as cached once its fetch returns: requests arriving while the fetch is
         # in flight (fetch time x arrival rate) miss as well - the thundering herd
-        in_fetch = self.cache_arrivals / plan.tick_s * self.fetch_s
+        # the cache sees the store's fetch time of the store's previous iteration
+        seen = (t - plan.sweep.level[plan.cache_store] - 1) % self.fetch_s.shape[0]
+        fetch = self.fetch_s[seen, :, np.arange(len(seen))]  # (C, V, R)
+        in_fetch = self.cache_arrivals / plan.tick_s * np.moveaxis(fetch, 0, 1)
         hit = np.minimum(steady, warm_hit_ratio(plan, self.since_flush - in_fetch))
         miss = 1.0 - hit
         if plan.coalescing.any():
@@ -308,7 +311,7 @@ class State:
         return np.where(level.limiter_mask[:, :, None], shed, 0.0)
 
     # ---------------------------------------------------------------- end of tick
-    def after_tick(self, plan: Plan, t: int, out) -> None:
+    def after_tick(self, plan: Plan, t: int, out, active: np.ndarray | None = None) -> None:
         """Cache warm-up, replication lag and autoscaling at the end of tick ``t``."""
         if plan.net.caches:
             self.cache_arrivals = out.lam[:, plan.net.caches] * plan.tick_s
@@ -317,7 +320,12 @@ class State:
             busy = out.util[:, nxt] * np.where(
                 np.isfinite(out.servers[:, nxt]), out.servers[:, nxt], 0.0
             )
-            self.fetch_s = (out.backlog[:, nxt] + busy) / np.maximum(out.lam[:, nxt], _TINY)
+            fetch = (out.backlog[:, nxt] + busy) / np.maximum(out.lam[:, nxt], _TINY)
+            rows = (t - plan.sweep.level[nxt]) % self.fetch_s.shape[0]  # the store's tick
+            store_active = active is None or active[nxt]
+            for c in range(len(nxt)):
+                if store_active is True or store_active[c]:
+                    self.fetch_s[rows[c], :, c] = fetch[:, c]
         if plan.net.caches and self.since_flush.min() < WARM:
             self.since_flush = np.minimum(
                 self.since_flush + out.lam[:, plan.net.caches] * plan.tick_s, WARM

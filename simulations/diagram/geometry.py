@@ -17,6 +17,7 @@ NODE_LINE = 17.0  # [px] between a node's text baselines
 GAP_MIN_WIDTH = 72.0
 LANE_STEP = 26.0  # vertical distance between stacked detour lanes
 LINE_STEP = 16.0  # baseline to baseline of an edge's label and badges
+BEND_OFFSET = 14.0  # [px] from a node's side to the vertical run of an elbowed edge
 # Mean advance per character [px] for each text style (site.css: 14.5 px semi-bold titles,
 # 11.75 px text, 11 px small print, 11.75 px semi-bold load line); generous, so text fits.
 CHAR_WIDTH = {"title": 8.0, "text": 6.4, "small": 6.0, "load": 7.0}
@@ -41,7 +42,8 @@ def place(nodes: dict[str, dict], edges: list[dict]) -> tuple[float, float]:
         src, dst = nodes[e["source"]], nodes[e["target"]]
         if dst["column"] == src["column"] + 1:
             e["kind"] = "forward"
-            need = max(text_width(t, "small") for t in [e["label"], *e["badges"]]) + 28
+            # The label must fit on the edge's horizontal run, beside any elbows.
+            need = max(text_width(t, "small") for t in [e["label"], *e["badges"]]) + 36
             gap[src["column"]] = max(gap[src["column"]], need)
         else:
             e["kind"] = "detour" if dst["column"] > src["column"] + 1 else "back"
@@ -127,13 +129,32 @@ def _ports(nodes: dict[str, dict], edges: list[dict]) -> None:
                 y = node["y"] + node["height"] * (i + 1) / (len(group) + 1)
                 x = node["x"] + node["width"] if side == "out" else node["x"]
                 e[f"_{side}"] = (x, y)
+    fan_out = {e["source"]: sum(f["source"] == e["source"] for f in forward) for e in forward}
+    fan_in = {e["target"]: sum(f["target"] == e["target"] for f in forward) for e in forward}
+    bends: dict[tuple[str, str], int] = {}  # how many bends already sit beside a node's side
     for e in forward:
         (x1, y1), (x2, y2) = e.pop("_out"), e.pop("_in")
-        e["points"] = [[round(x1, 1), round(y1, 1)], [round(x2, 1), round(y2, 1)]]
-        e["label_x"] = round((x1 + x2) / 2, 1)
-        # The label above the line at its midpoint, the badges stacked below it.
-        e["label_y"] = round((y1 + y2) / 2 - 6, 1)
-        e["badges_y"] = round((y1 + y2) / 2 + LINE_STEP, 1)
+        if abs(y1 - y2) < 0.5:
+            e["points"] = [[round(x1, 1), round(y1, 1)], [round(x2, 1), round(y2, 1)]]
+            label_from, label_to, label_y = x1, x2, y1
+        # Orthogonal elbows. The label goes on the long horizontal run, which lies on the row
+        # that is shared by fewer edges: beside a fan-out the edges part at once (labels on the
+        # targets' rows), beside a fan-in they meet late (labels on the sources' rows).
+        elif fan_out[e["source"]] > fan_in[e["target"]]:
+            k = bends[(e["source"], "out")] = bends.get((e["source"], "out"), -1) + 1
+            xb = x1 + BEND_OFFSET * (k + 1)
+            e["points"] = [[x1, y1], [xb, y1], [xb, y2], [x2, y2]]
+            label_from, label_to, label_y = xb, x2, y2
+        else:
+            k = bends[(e["target"], "in")] = bends.get((e["target"], "in"), -1) + 1
+            xb = x2 - BEND_OFFSET * (k + 1)
+            e["points"] = [[x1, y1], [xb, y1], [xb, y2], [x2, y2]]
+            label_from, label_to, label_y = x1, xb, y1
+        e["points"] = [[round(x, 1), round(y, 1)] for x, y in e["points"]]
+        # The label just above the line, the badges stacked below it.
+        e["label_x"] = round((label_from + label_to) / 2, 1)
+        e["label_y"] = round(label_y - 6, 1)
+        e["badges_y"] = round(label_y + LINE_STEP, 1)
 
 
 def _route_around(edge: dict, nodes: dict[str, dict], lane_y: float) -> None:

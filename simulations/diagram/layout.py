@@ -136,13 +136,21 @@ def _shape(doc: Any) -> tuple[dict[str, dict], dict[str, list[str]], dict[tuple,
         if not isinstance(path, list) or not path:
             raise DiagramError(f"/routes/{name} must be a non-empty list of component ids.")
         for j, cid in enumerate(path):
-            if cid not in components:
+            if not isinstance(cid, str) or cid not in components:
                 raise DiagramError(f"/routes/{name}/{j}: there is no component {cid!r}.")
         routes[name] = path
     policies: dict[tuple, dict] = {}
-    for edge in doc.get("edges") or []:
-        if isinstance(edge, dict) and isinstance(edge.get("from"), str):
-            policies[(edge["from"], edge.get("to"))] = edge
+    edges = doc.get("edges") or []
+    if not isinstance(edges, list):
+        raise DiagramError("/edges must be a list of call-edge policies.")
+    for edge in edges:
+        # A malformed policy is the engine's to report; the diagram just draws no badges for it.
+        if (
+            isinstance(edge, dict)
+            and isinstance(edge.get("from"), str)
+            and isinstance(edge.get("to"), str)
+        ):
+            policies[(edge["from"], edge["to"])] = edge
     return components, routes, policies
 
 
@@ -198,8 +206,10 @@ def _nodes(components, routes, columns, hops, utilization, root_cause) -> dict[s
     off_route = [cid for cid in components if cid not in columns]
     for cid in first_seen[1:] + off_route:
         comp = components[cid]
-        node = _node(cid, comp["type"], type_label(comp), component_detail(comp))
-        node["on_route"] = cid in columns
+        on_route = cid in columns
+        kind = type_label(comp) if on_route else f"{type_label(comp)} · on no route"
+        node = _node(cid, comp["type"], kind, component_detail(comp))
+        node["on_route"] = on_route
         if cid in utilization:
             node.update(_load(utilization[cid]))
             _add_load_line(node)

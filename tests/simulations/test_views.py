@@ -1,6 +1,8 @@
 """Web pages: scenario library, designer form (works without JS), my runs, one run."""
 
+import copy
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -252,3 +254,83 @@ def test_scenario_page_lists_the_learners_finished_attempts(
 
     assert response.context["recent_runs"] == [mine]
     assert f"?from_run={mine.pk}" in response.content.decode()
+
+
+# ---- the architecture diagram ---------------------------------------------------------------
+
+
+def diagram_nodes(html: str, diagram_id: str) -> dict[str, str]:
+    """``{component id: the node's class attribute}`` of one inline SVG diagram on a page."""
+    figure = html.split(f'<figure class="diagram" id="{diagram_id}">', 1)[1].split("</figure>")[0]
+    found = re.findall(r'<g class="diagram-node ([^"]*)"\s+data-component="([^"]+)"', figure)
+    return {cid: classes for classes, cid in found}
+
+
+def test_scenario_page_draws_the_starter_design_as_an_accessible_svg(client, scenario):
+    html = client.get(detail_url(scenario)).content.decode()  # anonymous: reading needs no login
+    assert '<svg class="diagram-svg" role="img"' in html
+    assert 'aria-labelledby="design-diagram-title design-diagram-desc"' in html
+    assert '<title id="design-diagram-title">' in html and '<desc id="design-diagram-desc">' in html
+    ids = {c["id"] for c in scenario.starter_design["components"]}
+    assert set(diagram_nodes(html, "design-diagram")) == {"@clients"} | ids
+    assert "Read requests: clients → lb (load balancer) → app (app pool) → db (database)." in html
+
+
+def test_scenario_page_draws_the_design_of_the_run_it_starts_from(
+    web, user, scenario, starter_design
+):
+    changed = copy.deepcopy(starter_design)
+    changed["components"].append({"id": "cache", "type": "cache", "memory_gb": 2})
+    changed["routes"]["read"] = ["lb", "app", "cache", "db"]
+    run, _ = run_submit(owner=user, scenario_slug=scenario.slug, design_doc=changed)
+    html = web.get(detail_url(scenario), {"from_run": run.pk}).content.decode()
+    assert "cache" in diagram_nodes(html, "design-diagram")
+
+
+def test_a_refused_design_is_not_drawn(web, scenario, broken_design):
+    response = web.post(
+        detail_url(scenario), {"design": json.dumps(broken_design), "idempotency_key": "x"}
+    )
+    html = response.content.decode()
+    assert response.status_code == 400 and response.context["diagram"] is None
+    assert diagram_nodes(html, "design-diagram") == {}
+    assert "The diagram returns once the engine can run the design." in html
+
+
+def test_run_page_colours_the_design_by_peak_utilization_and_marks_the_root_cause(
+    web, user, scenario, starter_design
+):
+    run, _ = run_submit(
+        owner=user,
+        scenario_slug=scenario.slug,
+        design_doc=starter_design,
+        replications=FAST_REPLICATIONS,
+    )
+    run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    html = web.get(reverse("simulations:run_detail", args=[run.pk])).content.decode()
+
+    nodes = diagram_nodes(html, "run-diagram")
+    assert set(nodes) == {"@clients", "lb", "app", "db"}
+    measured = {k.split(":", 1)[1] for k in run.result.series if k.startswith("utilization:")}
+    assert {"app", "db"} <= measured
+    for cid in ("lb", "app", "db"):
+        if cid not in measured:  # no series, no colour and no claim
+            assert "load-" not in nodes[cid]
+            continue
+        # Independent of the view: the busiest tick of the stored mean series, in words.
+        peak = max(run.result.series[f"utilization:{cid}"]["mean"])
+        band = "hot" if peak >= 0.9 else "busy" if peak >= 0.7 else "calm"
+        assert f"load-{band}" in nodes[cid].split()
+        assert f"peak {peak * 100:.0f} % busy" in html
+    blamed = run.postmortem.root_cause.get("component")
+    marked = {cid for cid, classes in nodes.items() if "root-cause" in classes.split()}
+    assert marked == ({blamed} if blamed in nodes else set())
+
+
+def test_run_page_of_a_queued_run_draws_the_submitted_design(web, user, scenario, starter_design):
+    run, _ = run_submit(owner=user, scenario_slug=scenario.slug, design_doc=starter_design)
+    html = web.get(reverse("simulations:run_detail", args=[run.pk])).content.decode()
+    nodes = diagram_nodes(html, "run-diagram")
+    assert set(nodes) == {"@clients", "lb", "app", "db"}
+    assert not any("load-" in classes for classes in nodes.values())

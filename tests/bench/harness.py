@@ -106,18 +106,35 @@ def run_bench(*, quick: bool = False, progress: Callable[[str], None] = print) -
     des_matched_s = des_per_request_s * THREE_TIER_RPS * plan["duration_s"] * reps
 
     progress("d: scaling")
-    scaling = {"ticks": [], "replications": [], "components": []}
-    for ticks in plan["ticks"]:
-        sc = scenario_doc(rps=1000, duration_s=ticks, mix=LARGE_MIX)
-        r = _engine(sc, [big], reps, max(1, repeats // 2))
-        scaling["ticks"].append({"ticks": ticks, "median_s": r["median_s"]})
-    for n in plan["reps"]:
-        r = _engine(scenario, [big], n, max(1, repeats // 2))
-        scaling["replications"].append({"replications": n, "median_s": r["median_s"]})
-    scaling["components"].append(
-        {"components": len(tier_design["components"]), "median_s": c_engine["median_s"]}
-    )
-    scaling["components"].append({"components": n_components, "median_s": a["median_s"]})
+    tick_configs = [
+        {
+            "scenario": scenario_doc(rps=1000, duration_s=ticks, mix=LARGE_MIX),
+            "designs": [big],
+            "replications": reps,
+        }
+        for ticks in plan["ticks"]
+    ]
+    rep_configs = [
+        {"scenario": scenario, "designs": [big], "replications": n} for n in plan["reps"]
+    ]
+    timed = _subprocess(
+        {
+            "kind": "engine_many",
+            "configs": tick_configs + rep_configs,
+            "repeats": max(1, repeats // 2),
+        }
+    )["medians_s"]
+    scaling = {
+        "ticks": [{"ticks": t, "median_s": m} for t, m in zip(plan["ticks"], timed, strict=False)],
+        "replications": [
+            {"replications": n, "median_s": m}
+            for n, m in zip(plan["reps"], timed[len(tick_configs) :], strict=True)
+        ],
+        "components": [
+            {"components": len(tier_design["components"]), "median_s": c_engine["median_s"]},
+            {"components": n_components, "median_s": a["median_s"]},
+        ],
+    }
 
     return {
         "config": {

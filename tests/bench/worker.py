@@ -32,21 +32,32 @@ def _pin_to_one_core() -> int | None:
         return None
 
 
-def measure_engine(job: dict) -> dict:
-    """Median wall time of ``job["repeats"]`` engine runs, then one traced run for memory."""
+def _prepared(job: dict):
+    """A zero-argument callable running ``simulate`` for the job's documents."""
     from simulations import engine
 
     scenario = engine.parse_scenario(job["scenario"])
     designs = [engine.parse_design(d, scenario) for d in job["designs"]]
-    run = lambda: engine.simulate(  # noqa: E731
+    return lambda: engine.simulate(
         scenario, designs, replications=job["replications"], seed=job.get("seed", 0)
     )
-    run()  # warm-up: imports, first-touch allocations
+
+
+def _wall_times(run, repeats: int) -> list[float]:
+    """``repeats`` wall times of ``run`` after one untimed warm-up (imports, first touches)."""
+    run()
     times = []
-    for _ in range(job["repeats"]):
+    for _ in range(repeats):
         t0 = time.perf_counter()
         run()
         times.append(time.perf_counter() - t0)
+    return times
+
+
+def measure_engine(job: dict) -> dict:
+    """Median wall time of ``job["repeats"]`` engine runs, then one traced run for memory."""
+    run = _prepared(job)
+    times = _wall_times(run, job["repeats"])
     tracemalloc.start()
     run()
     _, traced_peak = tracemalloc.get_traced_memory()
@@ -56,6 +67,17 @@ def measure_engine(job: dict) -> dict:
         "min_s": min(times),
         "runs": len(times),
         "traced_peak_mb": traced_peak / 2**20,
+    }
+
+
+def measure_engine_many(job: dict) -> dict:
+    """Median wall time of each configuration in ``job["configs"]`` (one process, for the
+    scaling table: the timings need no fresh heap, and spawning costs ~1 s per process)."""
+    return {
+        "medians_s": [
+            statistics.median(_wall_times(_prepared(config), job["repeats"]))
+            for config in job["configs"]
+        ]
     }
 
 
@@ -77,7 +99,8 @@ def measure_des(job: dict) -> dict:
 def main() -> None:
     job = json.loads(sys.argv[1])
     cpu = _pin_to_one_core()
-    out = measure_engine(job) if job["kind"] == "engine" else measure_des(job)
+    measure = {"engine": measure_engine, "engine_many": measure_engine_many, "des": measure_des}
+    out = measure[job["kind"]](job)
     out["cpu"] = cpu
     # Linux reports ru_maxrss in kB: the whole process, interpreter and numpy included.
     out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

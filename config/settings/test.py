@@ -22,3 +22,5 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {"run_submit": "1000/minute", "anon": "1000/minute"},
 }
+# Tests serve static files through Django's finders (live_server), not a collected STATIC_ROOT.
+MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405

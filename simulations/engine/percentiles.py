@@ -176,6 +176,40 @@ def _refine_at_cuts(q, probs, uniq) -> np.ndarray:
     return q
 
 
+_INPUTS = ("lam", "load", "m2", "servers", "qmid", "room", "qend")
+
+
+class _Distinct:
+    """The distinct station states of a chunk (quantized), shaped (U, V, S, 1), plus ticks."""
+
+    def __init__(self, buf, v: int, ticks: slice):
+        n, n_v, n_s, n_r = buf.lam.shape
+        cols = [np.moveaxis(getattr(buf, name)[:, v], 2, 1) for name in _INPUTS]  # (n, R, S)
+        cols.append(np.moveaxis(buf.hit[:, v], 2, 1))  # (n, R, C)
+        features = np.concatenate(cols, axis=2).reshape(n * n_r, -1)
+        tick = np.repeat(np.arange(ticks.start, ticks.stop), n_r)
+        codes = np.concatenate([_quantize(features), tick[:, None]], axis=1)
+        _, first, self.inverse = np.unique(_hash(codes), return_index=True, return_inverse=True)
+        self.inverse = self.inverse.ravel()
+        values = _dequantize(codes[first, :-1])  # evaluate at the quantized state (see below)
+        self.ticks = tick[first]
+        u = len(first)
+        for j, name in enumerate(_INPUTS):
+            full = np.zeros((u, n_v, n_s, 1))
+            full[:, v, :, 0] = values[:, j * n_s : (j + 1) * n_s]
+            setattr(self, name, full)
+        hit = np.zeros((u, n_v, buf.hit.shape[2], 1))
+        hit[:, v, :, 0] = values[:, len(_INPUTS) * n_s :]
+        self.hit = hit
+        self.shape = (n, n_r)
+
+    def expand_station(self, values: np.ndarray) -> np.ndarray:
+        """(U, S, 1) -> (n, S, R)."""
+        n, n_r = self.shape
+        out = values[:, :, 0][self.inverse].reshape(n, n_r, -1)
+        return np.moveaxis(out, 1, 2)
+
+
 def chunk_percentiles(plan, v: int, buf, ticks: slice, run_acc: np.ndarray) -> dict:
     """Per-tick percentiles and mean for a chunk; adds the chunk to the whole-run survival.
 
@@ -190,39 +224,38 @@ def chunk_percentiles(plan, v: int, buf, ticks: slice, run_acc: np.ndarray) -> d
         ``p50``, ``p95``, ``p99`` and ``mean`` latency [s], each (n, R); ``waiting`` and
         ``in_service`` per station, each (n, S, R) [requests].
     """
-    weight, shift, mu, p_wait, theta, cut = chunk_mixture(plan, v, buf, ticks)
-    n, n_r, n_j = weight.shape
-    total = plan.arrivals[ticks].sum(axis=1)  # (n, R) realized requests, for run figures
+    # Steady states repeat across replications and ticks: evaluate each distinct station state
+    # once, at its quantized value, so the figures do not depend on chunking or checkpoints.
+    distinct = _Distinct(buf, v, ticks)
+    weight, shift, mu, p_wait, theta, cut = (
+        x[:, 0] for x in chunk_mixture(plan, v, distinct, distinct.ticks)
+    )  # each (U, J)
+    n_u, n_j = weight.shape
     expected = weight.sum(axis=-1, keepdims=True)
     norm = np.where(expected > 0, weight / np.maximum(expected, 1e-300), 1.0 / n_j)
-    mean = (norm * path_mean(shift, mu, p_wait, theta, cut)).sum(axis=-1)
-    params = np.stack([norm, shift, mu, p_wait, theta, cut], axis=-1).reshape(n * n_r, -1)
-    codes = _quantize(params)
-    _, first, inverse = np.unique(_hash(codes), return_index=True, return_inverse=True)
-    # evaluate each distinct law at its quantized parameters, so the figures do not depend on
-    # which tick happened to represent it (chunking, checkpoints)
-    uniq = _dequantize(codes[first]).reshape(len(first), n_j, 6)
-    mix = np.empty((len(first), len(GRID_S)))
-    for lo in range(0, len(first), _BATCH):  # bounded memory when few states repeat
-        part = uniq[lo : lo + _BATCH]
+    mean_u = (norm * path_mean(shift, mu, p_wait, theta, cut)).sum(axis=-1)
+    laws = np.stack([norm, shift, mu, p_wait, theta, cut], axis=-1)  # (U, J, 6)
+    mix = np.empty((n_u, len(GRID_S)))
+    for lo in range(0, n_u, _BATCH):  # bounded memory when few states repeat
+        part = laws[lo : lo + _BATCH]
         surv = path_survival(GRID_S, *(part[..., i] for i in range(1, 6)))  # (u, J, G)
         mix[lo : lo + _BATCH] = np.einsum("uj,ujg->ug", part[..., 0], surv)
-    q_u = _refine_at_cuts(grid_quantiles(mix, TICK_PROBS), TICK_PROBS, uniq)
-    q = q_u[inverse.ravel()].reshape(n, n_r, len(TICK_PROBS))
-    replication = np.repeat(np.arange(n_r)[None, :], n, axis=0).ravel()
+    q_u = _refine_at_cuts(grid_quantiles(mix, TICK_PROBS), TICK_PROBS, laws)
+    n, n_r = distinct.shape
+    q = q_u[distinct.inverse].reshape(n, n_r, len(TICK_PROBS))
+    total = plan.arrivals[ticks].sum(axis=1)  # (n, R) realized requests, for run figures
+    replication = np.tile(np.arange(n_r), n)
     counts = np.bincount(
-        replication * len(first) + inverse.ravel(),
-        weights=total.ravel(),
-        minlength=n_r * len(first),
-    ).reshape(n_r, len(first))
+        replication * n_u + distinct.inverse, weights=total.ravel(), minlength=n_r * n_u
+    ).reshape(n_r, n_u)
     run_acc += counts @ mix
     return {
         "p50": q[..., 0],
         "p95": q[..., 1],
         "p99": q[..., 2],
-        "mean": mean,
-        "waiting": buf.waits["waiting"],
-        "in_service": buf.waits["in_service"],
+        "mean": mean_u[distinct.inverse].reshape(n, n_r),
+        "waiting": distinct.expand_station(distinct.waits["waiting"]),
+        "in_service": distinct.expand_station(distinct.waits["in_service"]),
     }
 
 

@@ -80,6 +80,16 @@ def test_the_diagram_redraws_as_the_design_is_edited(page, live_server, learner,
     node(page, "db").get_by_text("1 primary + 2 replicas").wait_for()
     assert "stale" not in (figure.get_attribute("class") or "")
 
+    # On a phone the drawing shrinks only so far (text stays legible), then scrolls sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/scenarios/{SCENARIO}/")
+    natural = float(svg.get_attribute("width"))
+    assert svg.bounding_box()["width"] >= 0.85 * natural - 1
+    scroller = figure.locator(".diagram-scroll")
+    assert scroller.evaluate("el => el.scrollWidth > el.clientWidth")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot("diagram-scenario-phone")
+
 
 def test_the_run_page_colours_components_by_peak_load(page, live_server, learner, screenshot):
     log_in(page, live_server.url, learner.username)

@@ -64,7 +64,7 @@ def test_submit_from_the_scenario_page_then_read_charts_and_post_mortem(
         ".data.datasets.map(d => d.label)"
     )
     assert any(label.startswith("SLA target") for label in labels)
-    assert page.get_by_text("Root cause", exact=False).first.is_visible()
+    assert page.get_by_role("heading", name="Root cause").is_visible()
     screenshot("e2e-run-page")
 
 

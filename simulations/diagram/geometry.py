@@ -17,6 +17,7 @@ NODE_LINE = 17.0  # [px] between a node's text baselines
 GAP_MIN_WIDTH = 72.0
 LANE_STEP = 26.0  # vertical distance between stacked detour lanes
 LINE_STEP = 16.0  # baseline to baseline of an edge's label and badges
+LANE_SPREAD = 12.0  # [px] between the vertical runs of lanes leaving or reaching one node
 BEND_OFFSET = 14.0  # [px] from a node's side to the vertical run of an elbowed edge
 # Mean advance per character [px] for each text style (site.css: 14.5 px semi-bold titles,
 # 11.75 px text, 11 px small print, 11.75 px semi-bold load line); generous, so text fits.
@@ -66,21 +67,20 @@ def place(nodes: dict[str, dict], edges: list[dict]) -> tuple[float, float]:
         # Centre each column's stack against the tallest column; off-route nodes go below.
         offset = (tallest - on_rows.get(n["column"], tallest)) / 2 if n["on_route"] else 0
         n["x"] = round(col_x[n["column"]], 1)
-        n["y"] = round(
-            top + (n["row"] + offset) * (row_height + ROW_GAP) + (row_height - n["height"]) / 2, 1
-        )
+        n["y"] = round(top + (n["row"] + offset) * (row_height + ROW_GAP), 1)
         n["width"] = round(n["width"], 1)
     bottom = max(n["y"] + n["height"] for n in nodes.values())
     _ports(nodes, edges)
     lane_y = top - (12.0 if _any_root(nodes) else 0.0)  # just above the nodes (and root tag)
+    ends: dict[str, int] = {}  # lanes already leaving or reaching each node
     for e in detours:
         lane_y -= LANE_STEP / 2
-        _route_around(e, nodes, lane_y)
+        _route_around(e, nodes, lane_y, ends)
         lane_y -= _lane_height(e) - LANE_STEP / 2
     lane_y = bottom
     for e in backs:
         lane_y += LANE_STEP / 2
-        _route_around(e, nodes, lane_y)
+        _route_around(e, nodes, lane_y, ends)
         lane_y += _lane_height(e) - LANE_STEP / 2
     for e in edges:
         first = e.pop("badges_y")
@@ -157,14 +157,20 @@ def _ports(nodes: dict[str, dict], edges: list[dict]) -> None:
         e["badges_y"] = round(label_y + LINE_STEP, 1)
 
 
-def _route_around(edge: dict, nodes: dict[str, dict], lane_y: float) -> None:
-    """Detours leave the top (back edges the bottom) of their nodes and run along a lane."""
+def _route_around(edge: dict, nodes: dict[str, dict], lane_y: float, ends: dict) -> None:
+    """Detours leave the top (back edges the bottom) of their nodes and run along a lane.
+
+    Several lanes at one node leave or arrive side by side (``ends`` counts them), so their
+    vertical runs never lie on top of each other.
+    """
     src, dst = nodes[edge["source"]], nodes[edge["target"]]
+    k_src = ends[edge["source"]] = ends.get(edge["source"], -1) + 1
+    k_dst = ends[edge["target"]] = ends.get(edge["target"], -1) + 1
     above = edge["kind"] == "detour"
     y_src = src["y"] if above else src["y"] + src["height"]
     y_dst = dst["y"] if above else dst["y"] + dst["height"]
-    x1 = src["x"] + src["width"] * 0.75
-    x2 = dst["x"] + dst["width"] * 0.25
+    x1 = src["x"] + src["width"] * 0.75 - LANE_SPREAD * k_src
+    x2 = dst["x"] + dst["width"] * 0.25 + LANE_SPREAD * k_dst
     edge["points"] = [
         [round(x1, 1), round(y_src, 1)],
         [round(x1, 1), round(lane_y, 1)],

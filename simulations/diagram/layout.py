@@ -93,9 +93,9 @@ def design_diagram(
     """
     components, routes, policies = _shape(doc)
     hops = _hops(routes)
-    columns = _columns(list(components), hops)
+    columns = _columns(hops)
     nodes = _nodes(components, routes, columns, hops, utilization or {}, root_cause)
-    edges = _edges(routes, hops, policies, components)
+    edges = _edges(hops, policies, components)
     width, height = place(nodes, edges)
     return {
         "width": width,
@@ -112,6 +112,7 @@ def design_diagram(
 
 # ---- shape ------------------------------------------------------------------------------------
 def _shape(doc: Any) -> tuple[dict[str, dict], dict[str, list[str]], dict[tuple, dict]]:
+    """``(components by id, routes in request-class order, policies by (from, to))``."""
     if not isinstance(doc, dict):
         raise DiagramError("The design must be a JSON object with components and routes.")
     raw = doc.get("components")
@@ -127,7 +128,7 @@ def _shape(doc: Any) -> tuple[dict[str, dict], dict[str, list[str]], dict[tuple,
             raise DiagramError(f"/components/{i}/id {comp['id']!r} is used twice.")
         components[comp["id"]] = comp
     raw_routes = doc.get("routes")
-    if not isinstance(raw_routes, dict):
+    if not isinstance(raw_routes, dict) or not all(isinstance(k, str) for k in raw_routes):
         raise DiagramError("/routes must map request classes to lists of component ids.")
     order = {name: i for i, name in enumerate(REQUEST_CLASSES)}
     routes: dict[str, list[str]] = {}
@@ -166,7 +167,7 @@ def _hops(routes: dict[str, list[str]]) -> dict[tuple[str, str], list[str]]:
     return hops
 
 
-def _columns(ids: list[str], hops: dict[tuple[str, str], list[str]]) -> dict[str, int]:
+def _columns(hops: dict[tuple[str, str], list[str]]) -> dict[str, int]:
     """Longest-path depth from the clients; hops that close a cycle are ignored for depth."""
     successors: dict[str, list[str]] = {}
     for src, dst in hops:
@@ -196,6 +197,7 @@ def _columns(ids: list[str], hops: dict[tuple[str, str], list[str]]) -> dict[str
 
 # ---- nodes ------------------------------------------------------------------------------------
 def _nodes(components, routes, columns, hops, utilization, root_cause) -> dict[str, dict]:
+    """One node per component (plus the clients), with its words, column and row."""
     first_seen = [CLIENTS_ID] + list(dict.fromkeys(cid for path in routes.values() for cid in path))
     n_classes = len(routes)
     nodes = {
@@ -261,11 +263,13 @@ def _node(
 
 
 def _barycentre(cid: str, hops, nodes, first_seen) -> tuple[float, int]:
+    """Sort key: the mean row of a node's callers, then the order the routes first name it."""
     rows = [nodes[src]["row"] for (src, dst) in hops if dst == cid and "row" in nodes[src]]
     return (sum(rows) / len(rows) if rows else 0.0, first_seen.index(cid))
 
 
 def _load(value: float) -> dict[str, Any]:
+    """A node's run facts from its peak utilization [-]: the band, and the same in words."""
     value = max(0.0, float(value))
     load, words = next((name, words) for bound, name, words in LOAD_BANDS if value >= bound)
     return {
@@ -284,7 +288,8 @@ def _add_load_line(node: dict) -> None:
 
 
 # ---- edges ------------------------------------------------------------------------------------
-def _edges(routes, hops, policies, components) -> list[dict[str, Any]]:
+def _edges(hops, policies, components) -> list[dict[str, Any]]:
+    """One edge per hop, labelled with its classes (``(misses)`` after a cache) and policies."""
     edges = []
     for (src, dst), classes in hops.items():
         label = ", ".join(c.replace("_", " ") for c in classes)

@@ -43,8 +43,9 @@ def test_golden_values_for_engine_version(variant):
 def test_golden_run_agrees_with_hand_computed_figures(variant):
     rep = variant.per_replication
     # spend: instance-hours at list price for 120 s plus the load balancer's per-request fee
+    # on the expected 200 rps x 120 s + 200 rps x 20 s of spike (fees follow the intensity)
     hourly = 3 * 0.192 + 0.342 + 0.206 + 0.025
-    np.testing.assert_allclose(rep["spend_usd"], hourly * 120 / 3600 + rep["offered"] * 0.4e-6)
+    np.testing.assert_allclose(rep["spend_usd"], hourly * 120 / 3600 + 28_000 * 0.4e-6)
     # app utilization = offered load / servers: 200 rps x (0.9 x 25 + 0.1 x 40) ms / 24
     steady = variant.series["utilization:app"].mean[5:60].mean()
     assert steady == pytest.approx(200 * 0.0265 / 24, rel=0.03)

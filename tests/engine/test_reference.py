@@ -14,7 +14,14 @@ from scipy import integrate
 from scipy.stats import poisson
 
 from tests.engine.reference import closed_forms as cf
-from tests.engine.reference.des import DROPPED, KeyCache, Network, Station, simulate_network
+from tests.engine.reference.des import (
+    DROPPED,
+    KeyCache,
+    Network,
+    Station,
+    simulate_network,
+    token_bucket_shed_fraction,
+)
 from tests.engine.reference.stats import batch_interval, percentile_of
 
 # -- closed forms ---------------------------------------------------------------------------
@@ -287,3 +294,15 @@ def test_des_strict_round_robin_matches_erlang_n_arrivals():
     q = cf.GammaMc(lam=lam / 4, mu=25.0, c=1, scv=0.25)
     mean, hw = batch_interval(res.ok_latency_ms(WARMUP_S))
     assert abs(mean - q.mean_response * 1e3) <= hw, (mean, hw, q.mean_response * 1e3)
+
+
+def test_token_bucket_reference_sheds_the_excess_above_its_rate():
+    # Long run, a token bucket admits at most its rate: above it the shed fraction is 1 − r/λ
+    # whatever the burst; far below it a deep bucket sheds (almost) nothing.
+    over = token_bucket_shed_fraction(300.0, 50, 500.0, 1000.0, seed=1)
+    assert over == pytest.approx(1 - 300 / 500, abs=0.005)
+    assert token_bucket_shed_fraction(300.0, 100, 150.0, 200.0, seed=1) < 1e-4
+    # A smaller bucket sheds more of the same just-below-rate stream (bursts overflow it).
+    small = token_bucket_shed_fraction(300.0, 5, 290.0, 300.0, seed=2)
+    large = token_bucket_shed_fraction(300.0, 50, 290.0, 300.0, seed=2)
+    assert small > large

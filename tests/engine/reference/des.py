@@ -353,3 +353,25 @@ def simulate_network(
         cache_lookups=counters["lookups"],
         extra={"unfinished": int(n - done.sum())},
     )
+
+
+def token_bucket_shed_fraction(
+    rate_rps: float, burst: float, lam: float, horizon_s: float, *, seed: int
+) -> float:
+    """Fraction of Poisson(``lam``) requests a token bucket sheds, simulated per request.
+
+    The bucket holds at most ``burst`` tokens and refills continuously at ``rate_rps`` tokens
+    per second; a request takes one token or is shed (HTTP 429). No queue is involved, so a
+    plain event loop over the arrival epochs is exact (no SimPy needed).
+    """
+    rng = np.random.default_rng(seed)
+    arrivals = np.sort(rng.uniform(0.0, horizon_s, rng.poisson(lam * horizon_s)))
+    tokens, last, shed = float(burst), 0.0, 0
+    for t in arrivals.tolist():
+        tokens = min(burst, tokens + (t - last) * rate_rps)
+        last = t
+        if tokens >= 1.0:
+            tokens -= 1.0
+        else:
+            shed += 1
+    return shed / len(arrivals)

@@ -7,10 +7,13 @@
   and the caller sees min(T_call, T) — timed-out requests count in the tail at the timeout.
 * Immediate retries add their full load: the callee receives λ(1 − pⁿ)/(1 − p) calls, p the
   per-attempt timeout probability at that load (``closed_forms.retry_fixed_point``).
+* Target-tracking autoscaling settles on n* = ceil(λS / (k · target)) instances.
 
 Tolerances: 10 % on latencies from two-moment or composed laws, 5 % on means from exact ones,
 2 % on utilization, 10 % (+ a small absolute floor) on failure fractions.
 """
+
+import math
 
 import pytest
 from scipy import integrate
@@ -145,3 +148,36 @@ def test_retries_add_their_full_load(timeout_ms, rho, attempts):
     expected_util = lam * (1 - p**attempts) / (1 - p) / (DB_CORES_MEDIUM * mu)
     assert util == pytest.approx(expected_util, rel=0.02)
     assert abs(failed - p**attempts) <= 0.10 * p**attempts + 0.001, (failed, p**attempts)
+
+
+# -- autoscaling -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lam", "service_ms", "concurrency", "target"), [(400.0, 50.0, 8, 0.6), (1000.0, 20.0, 4, 0.5)]
+)
+def test_target_tracking_settles_on_the_fewest_instances_under_target(
+    lam, service_ms, concurrency, target
+):
+    """Target tracking at constant load settles where utilization a/(n k) first drops to the
+    target: n* = ceil(a / (k · target)), a = λ S the offered load [Erlang]. Over the last five
+    minutes of 15 the mean instance count must lie in [n*, n* + 1] (Poisson noise may hold one
+    extra instance), and utilization must not exceed the target by more than 5 % of it."""
+    app = PoolSpec(instances=2, concurrency=concurrency, service_ms=service_ms).component()
+    app["autoscaling"] = {
+        "min": 1,
+        "max": 50,
+        "target_utilization": target,
+        "cooldown_s": 30,
+        "cold_start_s": 20,
+    }
+    v = simulate_docs(
+        scenario_doc(rps=lam, duration_s=DURATION_S),
+        [{"components": [app], "routes": {"read": ["app"]}}],
+        replications=4,
+        seed=18,
+    ).variants[0]
+    settled = v.series["instances:app"].mean[-300:].mean()
+    n_star = math.ceil(lam * service_ms / 1e3 / (concurrency * target))
+    assert n_star <= settled <= n_star + 1, (settled, n_star)
+    assert v.series["utilization:app"].mean[-300:].mean() <= target * 1.05

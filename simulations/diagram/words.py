@@ -41,8 +41,14 @@ def _defaults() -> dict[str, dict[str, Any]]:
 DEFAULTS = _defaults()
 
 
+def type_words(ctype: str) -> str:
+    """A component type in words: ``app_pool`` → ``app pool``."""
+    return TYPE_WORDS.get(ctype, ctype.replace("_", " "))
+
+
 def type_label(comp: dict) -> str:
-    words = TYPE_WORDS.get(comp["type"], comp["type"].replace("_", " "))
+    """The type line of a box: the type in words, plus its size or autoscaling when they matter."""
+    words = type_words(comp["type"])
     params = {**DEFAULTS.get(comp["type"], {}), **comp}
     if comp["type"] in ("database", "cache") and "size" in params:
         return f"{words} · {params['size']}"
@@ -121,17 +127,13 @@ def edge_badges(policy: dict | None) -> list[str]:
     return badges
 
 
-# ---- words ------------------------------------------------------------------------------------
 def summary(components, routes, edges, nodes) -> list[str]:
     """The diagram in sentences (its <desc>): each route, each edge policy, strays, load."""
     sentences = []
     for name, path in routes.items():
         steps = []
         for cid in path:
-            words = TYPE_WORDS.get(
-                components[cid]["type"], components[cid]["type"].replace("_", " ")
-            )
-            step = f"{cid} ({words})"
+            step = f"{cid} ({type_words(components[cid]['type'])})"
             if components[cid]["type"] in CACHES and cid != path[-1]:
                 step += ", where hits return and misses go on"
             steps.append(step)

@@ -111,6 +111,7 @@
     try {
       design = JSON.parse(textarea.value);
     } catch (error) {
+      latest++; // an answer still on its way is about older text: ignore it
       show("bad", "Not valid JSON yet: " + error.message);
       staleDiagram("the text is not valid JSON yet.");
       return;

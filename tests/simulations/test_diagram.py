@@ -1,13 +1,14 @@
 """simulations.diagram: the layout of a design document (pure; no database)."""
 
 import copy
+import doctest
 import json
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulations.diagram import CLIENTS_ID, DiagramError, design_diagram
+from simulations.diagram import CLIENTS_ID, DiagramError, design_diagram, layout
 from tests.simulations.conftest import scenario_document
 
 STARTERS = ["request-response-basics", "first-bottleneck", "caching-repeated-reads"]
@@ -186,7 +187,8 @@ def test_a_component_on_no_route_is_drawn_apart_and_named():
     nodes = by_id(diagram)
 
     assert nodes["spare"]["on_route"] is False
-    assert nodes["spare"]["type_label"] == "cache · medium · on no route"  # in words, not just style
+    # said in words, not only by the dashed outline
+    assert nodes["spare"]["type_label"] == "cache · medium · on no route"
     assert all(n["on_route"] for cid, n in nodes.items() if cid != "spare")
     below = max(n["y"] + n["height"] for cid, n in nodes.items() if cid != "spare")
     assert nodes["spare"]["y"] > below
@@ -332,3 +334,8 @@ def test_bad_values_inside_components_and_edges_still_draw(slug, index, field, j
         assert field == "type" and "/type" in str(exc)
     else:
         assert {n["id"] for n in diagram["nodes"]} >= {c["id"] for c in design["components"]}
+
+
+def test_the_docstring_example_holds():
+    result = doctest.testmod(layout)
+    assert result.attempted > 0 and result.failed == 0

@@ -114,12 +114,10 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
     slow = plan.skew.slow[i][:, :, None]
     ratio = plan.ratio[np.clip(i - sw.level, 0, plan.n_ticks - 1), :, :]  # (S, K, R)
     weighted = arr * ratio[None]  # intensity, not the realized count
-    np.sum(weighted, axis=2, out=out.lam)
-    out.lam /= tau
-    np.einsum("vskr,vsk->vsr", weighted, sw.svc, out=out.load)
-    out.load *= slow / tau
-    np.einsum("vskr,vsk->vsr", weighted, sw.svc2, out=out.m2)
-    out.m2 *= slow**2 / tau
+    moments = np.einsum("vskr,vskm->mvsr", weighted, sw.moments)  # sum_k lambda_k E[S_k^m]
+    np.multiply(moments[0], 1.0 / tau, out=out.lam)
+    np.multiply(moments[1], slow / tau, out=out.load)
+    np.multiply(moments[2], slow**2 / tau, out=out.m2)
     live = _queue(plan, st, sw, arr, servers, slow, out, fails)
     forward = live * go
     np.sum(live - forward, axis=2, out=out.success)

@@ -24,7 +24,7 @@ from simulations.engine.queueing import allen_cunneen_factor, station_law
 TICK_PROBS = (0.50, 0.95, 0.99)
 RUN_PROBS = (0.50, 0.90, 0.95, 0.99, 0.999)
 _BATCH = 1024  # distinct latency laws evaluated on the grid at once
-_QUANT = 4096.0  # parameters equal to 1 part in ~4096 (in log2) share one evaluation
+_DROP_BITS = 40  # of float64's 52 mantissa bits: states equal to 2^-12 share one evaluation  # parameters equal to 1 part in ~4096 (in log2) share one evaluation
 
 
 def station_waits(plan, v: int, buf, ticks: slice) -> dict[str, np.ndarray]:
@@ -191,7 +191,7 @@ class _Distinct:
         codes = np.concatenate([_quantize(features), tick[:, None]], axis=1)
         _, first, self.inverse = np.unique(_hash(codes), return_index=True, return_inverse=True)
         self.inverse = self.inverse.ravel()
-        values = _dequantize(codes[first, :-1])  # evaluate at the quantized state (see below)
+        values = _dequantize(codes[first, :-1])  # evaluate at the quantized state
         self.ticks = tick[first]
         u = len(first)
         for j, name in enumerate(_INPUTS):
@@ -260,17 +260,13 @@ def chunk_percentiles(plan, v: int, buf, ticks: slice, run_acc: np.ndarray) -> d
 
 
 def _quantize(params: np.ndarray) -> np.ndarray:
-    """Integer codes of log2|x| in steps of 1/4096 (~0.02 %), with the sign in the low bit."""
-    finite = np.where(np.isfinite(params), params, 1e300)
-    code = np.round(np.log2(np.maximum(np.abs(finite), 1e-300)) * _QUANT).astype(np.int64)
-    return code * 2 + (finite < 0)
+    """Integer codes: the float64 bits with the last 40 mantissa bits dropped (~0.02 %)."""
+    return np.ascontiguousarray(params, dtype=np.float64).view(np.int64) >> _DROP_BITS
 
 
 def _dequantize(codes: np.ndarray) -> np.ndarray:
-    sign = np.where(codes % 2 == 1, -1.0, 1.0)
-    value = sign * np.exp2((codes // 2) / _QUANT)
-    value = np.where(np.abs(value) < 1e-290, 0.0, value)
-    return np.where(value > 1e299, np.inf, value)
+    """The (truncated) value each code stands for; inf and 0 map to themselves."""
+    return np.ascontiguousarray(codes << _DROP_BITS).view(np.float64)
 
 
 def _hash(codes: np.ndarray) -> np.ndarray:

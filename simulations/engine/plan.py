@@ -59,6 +59,13 @@ class Sweep:
     doom_rho: np.ndarray  # (V, n) below this (and with no backlog) no caller times out
 
     @property
+    def moments(self) -> np.ndarray:
+        """(V, S, K, 3): 1, E[S], E[S^2] per station and class (for one einsum)."""
+        if not hasattr(self, "_moments"):
+            self._moments = np.stack([np.ones_like(self.svc), self.svc, self.svc2], axis=-1)
+        return self._moments
+
+    @property
     def shed_finite(self) -> np.ndarray:
         return np.isfinite(self.shed_s)[:, :, None]
 

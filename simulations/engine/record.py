@@ -65,9 +65,12 @@ class Recorder:
         self.plan = plan
         n_v, n_s, _n_k, n_r = plan.shape
         n_t, n_c = plan.n_ticks, len(plan.net.caches)
+        # tick-aligned buffers: station s writes its tick i - level[s] in iteration i
         self.width = CHUNK + plan.sweep.lmax + 1
-        self.ring = np.zeros((self.width, n_s, len(TickOut.FIELDS), n_v, n_r))  # by station
+        self.ring = np.zeros((self.width, len(TickOut.FIELDS), n_v, n_s, n_r))
         self.ring_hit = np.zeros((self.width, n_v, n_c, n_r))
+        self.depths = [(depth, a, b) for depth, (a, b) in enumerate(plan.net.levels)]
+        self.cache_depth = [int(plan.sweep.level[s]) for s in plan.net.caches]
         self.emitted = 0  # ticks before this one are reduced
         self.bands = {k: np.zeros((3, n_t, n_v)) for k in _SCALARS}
         self.station_bands = {k: np.zeros((3, n_t, n_v, n_s)) for k in _STATION}
@@ -84,8 +87,10 @@ class Recorder:
 
     # ------------------------------------------------------------------ during the loop
     def record(self, i: int, out, state) -> None:
-        self.ring[i % self.width] = np.moveaxis(out.stack, 2, 0)
-        self.ring_hit[i % self.width] = out.hit
+        for depth, a, b in self.depths:  # stations are ordered by level: contiguous slices
+            self.ring[(i - depth) % self.width, :, :, a:b] = out.stack[:, :, a:b]
+        for c, depth in enumerate(self.cache_depth):
+            self.ring_hit[(i - depth) % self.width, :, c] = out.hit[:, c]
         complete = i - self.plan.sweep.lmax + 1  # every station has done the ticks before
         if complete - self.emitted >= CHUNK:
             self.emit(complete)
@@ -94,19 +99,9 @@ class Recorder:
         """Realign and reduce ticks ``[emitted, stop)``."""
         if stop <= self.emitted:
             return
-        plan = self.plan
-        ticks = np.arange(self.emitted, stop)
-        level = plan.sweep.level
-        # station s reported tick t in iteration t + level[s]
-        data = np.empty((len(ticks), *self.ring.shape[1:]))  # (n, S, F, V, R)
-        for depth in np.unique(level):
-            stations = np.flatnonzero(level == depth)
-            rows = (ticks + depth) % self.width
-            data[:, stations] = self.ring[rows[:, None], stations[None, :]]
-        data = data.transpose(0, 2, 3, 1, 4)  # (n, F, V, S, R)
-        hit = np.empty((len(ticks), *self.ring_hit.shape[1:]))
-        for c, s in enumerate(plan.net.caches):
-            hit[:, :, c] = self.ring_hit[(ticks + level[s]) % self.width][:, :, c]
+        rows = np.arange(self.emitted, stop) % self.width
+        data = self.ring[rows]  # (n, F, V, S, R)
+        hit = self.ring_hit[rows]
         self._reduce(slice(self.emitted, stop), data, hit)
         self.emitted = stop
 

@@ -25,13 +25,13 @@ def test_golden_values_for_engine_version(variant):
     np.testing.assert_allclose(rep["offered"], [27984.0, 27968.0, 28244.0, 28147.0])
     np.testing.assert_allclose(rep["failed"], 0.0)
     np.testing.assert_allclose(
-        rep["latency_p50_ms"], [21.4595004, 21.4584613, 21.4584051, 21.4583407], rtol=1e-6
+        rep["latency_p50_ms"], [21.4596204, 21.4585807, 21.4585244, 21.4584600], rtol=1e-6
     )
     np.testing.assert_allclose(
-        rep["latency_p99_ms"], [131.6750741, 131.6744023, 131.6743659, 131.6743243], rtol=1e-6
+        rep["latency_p99_ms"], [131.6751575, 131.6744852, 131.6744488, 131.6744072], rtol=1e-6
     )
     np.testing.assert_allclose(
-        rep["latency_mean_ms"], [29.8568205, 29.8557856, 29.8557296, 29.8556655], rtol=1e-6
+        rep["latency_mean_ms"], [29.8569388, 29.8559033, 29.8558473, 29.8557831], rtol=1e-6
     )
     np.testing.assert_allclose(
         variant.series["utilization:app"].mean[[0, 30, 65, 90]],

@@ -24,7 +24,7 @@ from simulations.engine.queueing import allen_cunneen_factor, station_law
 TICK_PROBS = (0.50, 0.95, 0.99)
 RUN_PROBS = (0.50, 0.90, 0.95, 0.99, 0.999)
 _BATCH = 1024  # distinct latency laws evaluated on the grid at once
-_DROP_BITS = 40  # of float64's 52 mantissa bits: states equal to 2^-12 share one evaluation  # parameters equal to 1 part in ~4096 (in log2) share one evaluation
+_DROP_BITS = 40  # of float64's 52 mantissa bits: states equal to ~2^-12 share one evaluation
 
 
 def station_waits(plan, v: int, buf, ticks: slice) -> dict[str, np.ndarray]:

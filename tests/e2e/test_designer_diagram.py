@@ -91,6 +91,42 @@ def test_the_diagram_redraws_as_the_design_is_edited(page, live_server, learner,
     screenshot("diagram-scenario-phone")
 
 
+# What a drawing shows, with numbers parsed, so markup from the template and from the script
+# compare equal when they draw the same thing.
+DRAWING = """() => {
+  const svg = document.querySelector('#design-diagram svg');
+  const nums = s => (s || '').trim().split(/[ ,()a-z]+/).filter(Boolean).map(Number);
+  return {
+    box: svg.getAttribute('viewBox'),
+    desc: svg.querySelector('desc').textContent,
+    nodes: [...svg.querySelectorAll('.diagram-node')].map(g => [
+      g.dataset.component, g.getAttribute('class'), nums(g.getAttribute('transform')),
+      [...g.querySelectorAll('text')].map(t => [t.getAttribute('class'), t.textContent]),
+    ]),
+    edges: [...svg.querySelectorAll('.diagram-edge')].map(g => [
+      g.dataset.source, g.dataset.target, g.getAttribute('class'),
+      nums(g.querySelector('polyline').getAttribute('points')),
+      [...g.querySelectorAll('text')].map(
+        t => [t.textContent, +t.getAttribute('x'), +t.getAttribute('y')]),
+    ]),
+  };
+}"""
+
+
+def test_the_script_draws_exactly_what_the_server_drew(page, live_server, learner):
+    log_in(page, live_server.url, learner.username)
+    page.goto(f"{live_server.url}/scenarios/caching-repeated-reads/")
+    server_drawn = page.evaluate(DRAWING)
+    assert server_drawn["nodes"] and server_drawn["edges"]
+
+    # The same design, retyped: the script redraws it from the check-design answer.
+    page.evaluate("() => document.querySelector('#design-diagram svg').remove()")
+    textarea = page.get_by_label("Design document (JSON)")
+    textarea.fill(textarea.input_value() + " ")
+    page.wait_for_selector("#design-diagram svg")
+    assert page.evaluate(DRAWING) == server_drawn
+
+
 def test_the_run_page_colours_components_by_peak_load(page, live_server, learner, screenshot):
     log_in(page, live_server.url, learner.username)
     page.goto(f"{live_server.url}/scenarios/{SCENARIO}/")

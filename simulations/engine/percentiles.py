@@ -182,16 +182,18 @@ _INPUTS = ("lam", "load", "m2", "servers", "qmid", "room", "qend")
 class _Distinct:
     """The distinct station states of a chunk (quantized), shaped (U, V, S, 1), plus ticks."""
 
-    def __init__(self, buf, v: int, ticks: slice):
+    def __init__(self, plan, buf, v: int, ticks: slice):
         n, n_v, n_s, n_r = buf.lam.shape
         cols = [np.moveaxis(getattr(buf, name)[:, v], 2, 1) for name in _INPUTS]  # (n, R, S)
         cols.append(np.moveaxis(buf.hit[:, v], 2, 1))  # (n, R, C)
         features = np.concatenate(cols, axis=2).reshape(n * n_r, -1)
         tick = np.repeat(np.arange(ticks.start, ticks.stop), n_r)
-        codes = np.concatenate([_quantize(features), tick[:, None]], axis=1)
+        # what else a tick's latency law depends on: the class rates and incident slowdowns
+        context = np.concatenate([plan.rates[tick], plan.timeline.slow[tick, v]], axis=1)
+        codes = _quantize(np.concatenate([features, context], axis=1))
         _, first, self.inverse = np.unique(_hash(codes), return_index=True, return_inverse=True)
         self.inverse = self.inverse.ravel()
-        values = _dequantize(codes[first, :-1])  # evaluate at the quantized state
+        values = _dequantize(codes[first, : features.shape[1]])  # at the quantized state
         self.ticks = tick[first]
         u = len(first)
         for j, name in enumerate(_INPUTS):
@@ -226,7 +228,7 @@ def chunk_percentiles(plan, v: int, buf, ticks: slice, run_acc: np.ndarray) -> d
     """
     # Steady states repeat across replications and ticks: evaluate each distinct station state
     # once, at its quantized value, so the figures do not depend on chunking or checkpoints.
-    distinct = _Distinct(buf, v, ticks)
+    distinct = _Distinct(plan, buf, v, ticks)
     weight, shift, mu, p_wait, theta, cut = (
         x[:, 0] for x in chunk_mixture(plan, v, distinct, distinct.ticks)
     )  # each (U, J)

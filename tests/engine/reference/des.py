@@ -69,7 +69,8 @@ class Station:
 @dataclass(frozen=True)
 class KeyCache:
     """Key-level cache-aside model: Zipf(``zipf_s``) key popularity over ``keys`` keys, an LRU
-    of ``capacity_items`` entries, entries expire ``ttl_s`` after they were filled.
+    of ``capacity_items`` entries, entries expire ``ttl_s`` after they were filled. A miss
+    fills its key when the request has finished the rest of its route (the read).
 
     The hit ratio is then emergent (what a real LRU would do), not an input. ``flush_at_s``
     empties the cache at those times (a cache flush incident).
@@ -179,16 +180,19 @@ class _LruTtl:
         self.filled_at.clear()
 
     def lookup(self, key: int, now: float) -> bool:
+        """Hit if the key is present and younger than the TTL (and mark it recently used)."""
         filled = self.filled_at.get(key)
         if filled is not None and now - filled < self.ttl_s:
             self.filled_at.move_to_end(key)
             return True
-        # Miss (absent or expired): cache-aside fills it after the read.
+        return False
+
+    def fill(self, key: int, now: float) -> None:
+        """Cache-aside fill after the read returned, evicting the least recently used key."""
         self.filled_at[key] = now
         self.filled_at.move_to_end(key)
         if len(self.filled_at) > self.capacity:
             self.filled_at.popitem(last=False)
-        return False
 
 
 def zipf_cdf(keys: int, s: float) -> np.ndarray:
@@ -266,11 +270,15 @@ def simulate_network(
         t0 = env.now
         counters["in_flight"] += 1
         result = OK
+        fill_after = False
         for st in routes[klass]:
             if st.hit_ratio is not None or (kc and kc.station_id == st.id):
                 counters["lookups"] += 1
                 hit = cache.lookup(int(keys[i]), env.now) if kc else uniforms[i] < st.hit_ratio
                 cache_hit[i] = hit
+                # The fill waits for the read further down the route, so requests for the same
+                # key arriving meanwhile miss too (no request coalescing: a thundering herd).
+                fill_after = kc is not None and not hit
                 if klass in st.service_ms:
                     yield from _serve(st, klass, _pick(st))
                 if hit:
@@ -285,6 +293,8 @@ def simulate_network(
                 result = DROPPED
                 break
             yield from _serve(st, klass, res)
+        if fill_after and result == OK:
+            cache.fill(int(keys[i]), env.now)
         elapsed = env.now - t0
         if result == OK and elapsed > timeout_s:
             result, elapsed = TIMED_OUT, timeout_s

@@ -18,7 +18,7 @@ from simulations.engine.network import POOL_TYPES
 from simulations.engine.percentiles import RUN_PROBS, chunk_percentiles, run_percentiles
 from simulations.engine.result import Band, Event, SimulationResult, VariantResult
 
-CHUNK = 128  # ticks realigned and reduced at once
+CHUNK = 64  # ticks reduced at once
 _F = {name: j for j, name in enumerate(TickOut.FIELDS)}
 _TOTALS = ("success", "timeout", "dropped", "shed", "dependency", "duplicates")
 _SCALARS = (
@@ -66,7 +66,9 @@ class Recorder:
         n_v, n_s, _n_k, n_r = plan.shape
         n_t, n_c = plan.n_ticks, len(plan.net.caches)
         # tick-aligned buffers: station s writes its tick i - level[s] in iteration i
-        self.width = CHUNK + plan.sweep.lmax + 1
+        # two chunks: a chunk starting at a multiple of CHUNK is a view, not a copy; the ring
+        # must also hold the lmax + 1 iterations a tick takes to cross the network
+        self.width = max(2 * CHUNK, CHUNK + plan.sweep.lmax + 1)
         self.ring = np.zeros((self.width, len(TickOut.FIELDS), n_v, n_s, n_r))
         self.ring_hit = np.zeros((self.width, n_v, n_c, n_r))
         self.depths = [(depth, a, b) for depth, (a, b) in enumerate(plan.net.levels)]
@@ -99,7 +101,11 @@ class Recorder:
         """Realign and reduce ticks ``[emitted, stop)``."""
         if stop <= self.emitted:
             return
-        rows = np.arange(self.emitted, stop) % self.width
+        first = self.emitted % self.width
+        if first + stop - self.emitted <= self.width:  # contiguous: a view
+            rows = slice(first, first + stop - self.emitted)
+        else:
+            rows = np.arange(self.emitted, stop) % self.width
         data = self.ring[rows]  # (n, F, V, S, R)
         hit = self.ring_hit[rows]
         self._reduce(slice(self.emitted, stop), data, hit)

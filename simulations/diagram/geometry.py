@@ -54,8 +54,13 @@ def place(nodes: dict[str, dict], edges: list[dict]) -> tuple[float, float]:
     row_height = max(n["height"] for n in nodes.values())
     for n in nodes.values():  # one height for all: a run's load line makes every box taller
         n["height"] = row_height
-    detours = [e for e in edges if e["kind"] == "detour"]
-    backs = [e for e in edges if e["kind"] == "back"]
+
+    # Shorter lanes nearer the boxes, so longer ones pass over them instead of crossing them.
+    def span(e: dict) -> int:
+        return abs(nodes[e["target"]]["column"] - nodes[e["source"]]["column"])
+
+    detours = sorted((e for e in edges if e["kind"] == "detour"), key=span)
+    backs = sorted((e for e in edges if e["kind"] == "back"), key=span)
     # Room above the nodes for detour lanes, each with its label and badges above its line.
     top = MARGIN + sum(_lane_height(e) for e in detours) + (12.0 if _any_root(nodes) else 0.0)
     on_rows: dict[int, int] = {}
@@ -103,6 +108,16 @@ def _badge(text: str, centre_x: float, baseline_y: float) -> dict:
         "box_width": round(width, 1),
         "box_height": 15.0,
     }
+
+
+def _blocked(node: dict, nodes: dict[str, dict], above: bool) -> bool:
+    """Whether another box sits above (or below) ``node`` in its column."""
+    return any(
+        other is not node
+        and other["column"] == node["column"]
+        and (other["y"] < node["y"] if above else other["y"] > node["y"])
+        for other in nodes.values()
+    )
 
 
 def _any_root(nodes: dict[str, dict]) -> bool:
@@ -158,25 +173,34 @@ def _ports(nodes: dict[str, dict], edges: list[dict]) -> None:
 
 
 def _route_around(edge: dict, nodes: dict[str, dict], lane_y: float, ends: dict) -> None:
-    """Detours leave the top (back edges the bottom) of their nodes and run along a lane.
+    """Detours run along a lane over the top, back edges along one under the bottom.
 
-    Several lanes at one node leave or arrive side by side (``ends`` counts them), so their
-    vertical runs never lie on top of each other.
+    An end leaves (or reaches) its node through the top (bottom) side when nothing sits above
+    (below) it in its column; otherwise through its right (left) side and the gap beside it, so
+    the line never crosses another box. Several lanes at one node sit side by side (``ends``
+    counts them), so their vertical runs never lie on top of each other.
     """
     src, dst = nodes[edge["source"]], nodes[edge["target"]]
     k_src = ends[edge["source"]] = ends.get(edge["source"], -1) + 1
     k_dst = ends[edge["target"]] = ends.get(edge["target"], -1) + 1
     above = edge["kind"] == "detour"
-    y_src = src["y"] if above else src["y"] + src["height"]
-    y_dst = dst["y"] if above else dst["y"] + dst["height"]
-    x1 = src["x"] + src["width"] * 0.75 - LANE_SPREAD * k_src
-    x2 = dst["x"] + dst["width"] * 0.25 + LANE_SPREAD * k_dst
-    edge["points"] = [
-        [round(x1, 1), round(y_src, 1)],
-        [round(x1, 1), round(lane_y, 1)],
-        [round(x2, 1), round(lane_y, 1)],
-        [round(x2, 1), round(y_dst, 1)],
-    ]
+    side_y = 0.2 if above else 0.8  # clear of the forward edges' ports around mid-height
+    if _blocked(src, nodes, above):
+        x1 = src["x"] + src["width"] + BEND_OFFSET + LANE_SPREAD * k_src
+        y = src["y"] + src["height"] * side_y
+        start = [[src["x"] + src["width"], y], [x1, y]]
+    else:
+        x1 = src["x"] + src["width"] * 0.75 - LANE_SPREAD * k_src
+        start = [[x1, src["y"] if above else src["y"] + src["height"]]]
+    if _blocked(dst, nodes, above):
+        x2 = dst["x"] - BEND_OFFSET - LANE_SPREAD * k_dst
+        y = dst["y"] + dst["height"] * side_y
+        finish = [[x2, y], [dst["x"], y]]
+    else:
+        x2 = dst["x"] + dst["width"] * 0.25 + LANE_SPREAD * k_dst
+        finish = [[x2, dst["y"] if above else dst["y"] + dst["height"]]]
+    points = [*start, [x1, lane_y], [x2, lane_y], *finish]
+    edge["points"] = [[round(x, 1), round(y, 1)] for x, y in points]
     edge["label_x"] = round((x1 + x2) / 2, 1)
     # Label then badges, stacked away from the nodes: above a detour's lane, below a back lane.
     first = lane_y - 6 - LINE_STEP * len(edge["badges"]) if above else lane_y + 14

@@ -212,6 +212,53 @@ def test_a_route_back_to_an_earlier_component_is_drawn_under_the_nodes():
     )
 
 
+def busy_design() -> dict:
+    """An edge cache, a cache-aside read, a queue with workers, a stray: lanes everywhere."""
+    design = starter("caching-repeated-reads")
+    design["components"] += [
+        {"id": "edge", "type": "cdn"},
+        {"id": "jobs", "type": "queue"},
+        {"id": "workers", "type": "worker_pool", "service_time_ms": {"async_job": 80}},
+        {"id": "spare", "type": "cache", "memory_gb": 1},
+    ]
+    design["routes"].update(
+        static=["edge", "lb", "app"],
+        async_job=["lb", "app", "jobs", "workers", "db"],
+        ingest=["lb", "app", "jobs", "db"],  # jobs sits under the cache: its lane leaves sideways
+    )
+    design["edges"].append({"from": "app", "to": "cache", "timeout_ms": 50, "retries": {}})
+    return design
+
+
+def crosses(segment, box) -> bool:
+    """Whether an axis-parallel segment passes through the inside of a box (0.5 px tolerance)."""
+    (x1, y1), (x2, y2) = segment
+    left, right = box["x"] + 0.5, box["x"] + box["width"] - 0.5
+    top, bottom = box["y"] + 0.5, box["y"] + box["height"] - 0.5
+    return max(x1, x2) > left and min(x1, x2) < right and max(y1, y2) > top and min(y1, y2) < bottom
+
+
+@pytest.mark.parametrize("design", [*(starter(slug) for slug in STARTERS), busy_design()])
+def test_edges_are_axis_parallel_and_never_run_through_a_box(design):
+    diagram = design_diagram(design)
+    for edge in diagram["edges"]:
+        segments = list(zip(edge["points"], edge["points"][1:], strict=False))
+        assert all(a[0] == b[0] or a[1] == b[1] for a, b in segments)
+        for box in diagram["nodes"]:
+            assert not any(crosses(seg, box) for seg in segments), (edge["source"], box["id"])
+
+
+def test_a_busy_design_keeps_its_boxes_apart_and_inside_the_drawing():
+    diagram = design_diagram(busy_design())
+    nodes = by_id(diagram)
+    assert nodes["jobs"]["column"] == nodes["cache"]["column"]
+    assert nodes["jobs"]["row"] == nodes["cache"]["row"] + 1
+    assert hops(diagram)[("jobs", "db")]["kind"] == "detour"
+    for i, a in enumerate(diagram["nodes"]):
+        assert a["x"] + a["width"] <= diagram["width"] and a["y"] + a["height"] <= diagram["height"]
+        assert not any(overlap(a, b) for b in diagram["nodes"][i + 1 :])
+
+
 # ---- run facts ------------------------------------------------------------------------------
 
 

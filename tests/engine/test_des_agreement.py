@@ -345,3 +345,69 @@ def test_rate_limiter_sheds_like_a_token_bucket(lam, rate_rps, burst):
     got = float((v.per_replication["errors_shed"] / v.per_replication["offered"]).mean())
     want = token_bucket_shed_fraction(rate_rps, burst, lam, 1000.0, seed=17)
     assert abs(got - want) <= 0.10 * want + 0.005, (got, want)
+
+
+# -- a capacity dip (dependency slowdown) --------------------------------------------------------
+
+SLOW_AT, SLOW_SPAN, SLOW_FACTOR, SLOW_LAM = 120, 60, 3.0, 200.0  # capacity 400 → 133 rps
+
+
+@pytest.fixture(scope="module")
+def slowdown():
+    """The app's service times triple for 60 s at half load: the pool is overloaded
+    (λ = 200 > cμ/3 = 133) during the incident, then drains at the full cμ = 400."""
+    incident = {
+        "kind": "dependency_slowdown",
+        "at_s": SLOW_AT,
+        "duration_s": SLOW_SPAN,
+        "component": "app",
+        "factor": SLOW_FACTOR,
+    }
+    engine = simulate_docs(
+        scenario_doc(rps=SLOW_LAM, duration_s=480, incidents=[incident]),
+        [single_pool_design(POOL)],
+        replications=32,
+        seed=2,
+    ).variants[0]
+    window = ((float(SLOW_AT), float(SLOW_AT + SLOW_SPAN), SLOW_FACTOR),)
+    network = Network(
+        stations=(Station("app", POOL.servers, {"read": POOL.service_ms}, slowdowns=window),),
+        routes={"read": ("app",)},
+        mix={"read": 1.0},
+    )
+    return engine, simulate_network(network, np.full(480, SLOW_LAM), 1.0, seed=2)
+
+
+def test_backlog_through_a_capacity_dip_follows_the_reference(slowdown):
+    """Backlog grows at λ − cμ/3 ≈ 67 rps during the slowdown: engine and reference backlog at
+    four points within 10 % + 3.3 s.d. of the reference's Brownian fluctuation √((λ + cμ/3)t)."""
+    engine, des = slowdown
+    slow_capacity = POOL.capacity_rps / SLOW_FACTOR
+    failures = []
+    for t in (SLOW_AT + 15, SLOW_AT + 30, SLOW_AT + 45, SLOW_AT + SLOW_SPAN - 1):
+        got, ref = engine.series["backlog:app"].mean[t], des.backlog["app"][t]
+        noise = 3.3 * math.sqrt((SLOW_LAM + slow_capacity) * (t - SLOW_AT))
+        if abs(got - ref) > 0.10 * ref + noise:
+            failures.append(f"t={t}: engine {got:.0f} vs reference {ref:.0f} ± {noise:.0f}")
+    assert not failures, "\n".join(failures)
+
+
+def test_latency_through_a_capacity_dip_counts_the_wait_actually_served(slowdown):
+    """A request's latency is the wait it actually gets: one arriving near the END of the
+    slowdown sees a long queue that then drains at the restored full rate, so it waits about
+    backlog/cμ, not backlog/(cμ/3). Per-tick mean latency (engine) against the mean over the
+    requests arriving in that tick (reference), within 10 % + 3.3 × the reference backlog's
+    relative Brownian s.d. (the wait scales with the backlog ahead)."""
+    engine, des = slowdown
+    slow_capacity = POOL.capacity_rps / SLOW_FACTOR
+    tick_of = np.floor(des.arrival_s).astype(int)
+    failures = []
+    for t in (SLOW_AT + 15, SLOW_AT + 40, SLOW_AT + SLOW_SPAN - 1, SLOW_AT + SLOW_SPAN + 5):
+        ref = des.latency_ms[(tick_of == t) & (des.outcome == 0)].mean()
+        backlog = max(des.backlog["app"][t], 1.0)
+        elapsed = min(t - SLOW_AT, SLOW_SPAN)
+        relative_noise = 3.3 * math.sqrt((SLOW_LAM + slow_capacity) * elapsed) / backlog
+        got = engine.series["latency_mean_ms"].mean[t]
+        if abs(got - ref) > (0.10 + relative_noise) * ref:
+            failures.append(f"t={t}: engine {got:.0f} ms vs reference {ref:.0f} ms")
+    assert not failures, "\n".join(failures)

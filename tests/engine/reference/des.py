@@ -45,6 +45,9 @@ class Station:
         network has a ``key_cache``.
     instances : int
         Instances the servers are split over (``servers`` must divide evenly).
+    slowdowns : tuple of (start_s, stop_s, factor)
+        A service that STARTS in [start_s, stop_s) takes ``factor`` times as long (a dependency
+        slowdown or noisy-neighbour incident).
     dispatch : {"pooled", "round_robin"}
         ``pooled``: one FIFO queue shared by all servers (a least-connections balancer in the
         limit). ``round_robin``: request i goes to instance i mod ``instances``, each with its
@@ -59,6 +62,7 @@ class Station:
     hit_ratio: float | None = None
     instances: int = 1
     dispatch: str = "pooled"
+    slowdowns: tuple[tuple[float, float, float], ...] = ()
 
     @property
     def queues(self) -> int:
@@ -263,6 +267,9 @@ def simulate_network(
 
     def service_time(st: Station, klass: str) -> float:
         mean = st.service_ms[klass] / 1000.0
+        for start, stop, factor in st.slowdowns:
+            if start <= env.now < stop:
+                mean *= factor
         return rng.exponential(mean) if st.distribution == "exponential" else mean
 
     def request(i: int):

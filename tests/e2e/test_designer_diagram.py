@@ -64,9 +64,21 @@ def test_the_diagram_redraws_as_the_design_is_edited(page, live_server, learner,
     assert x["app"] < x["cache"] < x["db"]  # left to right along the read route
     screenshot("diagram-scenario-with-cache")
 
+    # A design the engine refuses (no app instances): the drawing greys, and says why.
+    edit(page, lambda d: d["components"][1].update(instances=0))
+    figure = page.locator(DIAGRAM)
+    page.wait_for_function(
+        "() => document.querySelector('#design-diagram').classList.contains('stale')"
+    )
+    assert "cannot run the edited design" in figure.locator(".diagram-note").inner_text()
+    assert "5 × small · 4 conc." in node(page, "app").text_content()  # the last good one
+    edit(page, lambda d: d["components"][1].update(instances=5))
+    page.wait_for_function(
+        "() => !document.querySelector('#design-diagram').classList.contains('stale')"
+    )
+
     # Broken JSON: the last good drawing stays, greyed, with a note saying why.
     page.get_by_label("Design document (JSON)").fill('{"components": [')
-    figure = page.locator(DIAGRAM)
     page.wait_for_function(
         "() => document.querySelector('#design-diagram').classList.contains('stale')"
     )
@@ -113,10 +125,11 @@ DRAWING = """() => {
 }"""
 
 
-def test_the_script_draws_exactly_what_the_server_drew(page, live_server, learner):
+def test_the_script_draws_exactly_what_the_server_drew(page, live_server, learner, screenshot):
     log_in(page, live_server.url, learner.username)
     page.goto(f"{live_server.url}/scenarios/caching-repeated-reads/")
     server_drawn = page.evaluate(DRAWING)
+    screenshot("diagram-scenario-cache-aside")
     assert server_drawn["nodes"] and server_drawn["edges"]
 
     # The same design, retyped: the script redraws it from the check-design answer.

@@ -109,3 +109,17 @@ def test_openapi_rewrite_inlines_refs_and_translates_2020_12_keywords():
 
 def test_the_published_design_schema_has_no_unresolved_references():
     assert "$ref" not in repr(openapi_schema(engine.DESIGN_SCHEMA))
+
+
+def test_peak_utilizations_take_the_busiest_tick_of_each_components_mean_band():
+    band = {"mean": [0.2, 0.9, 0.4], "p05": [0.1, 0.5, 0.3], "p95": [0.3, 1.0, 0.5]}
+    result = SimpleNamespace(
+        series={
+            "utilization:app": band,
+            "utilization:db": {"mean": [0.1, 0.05], "p05": [0, 0], "p95": [0.2, 0.1]},
+            "utilization:idle": {"mean": [], "p05": [], "p95": []},  # no ticks: no claim
+            "backlog:app": {"mean": [50.0], "p05": [0.0], "p95": [90.0]},
+            "offered_rps": {"mean": [100.0], "p05": [90.0], "p95": [110.0]},
+        }
+    )
+    assert specs.peak_utilizations(result) == {"app": 0.9, "db": 0.1}

@@ -52,7 +52,8 @@ def design_diagram(
         each such node gets ``utilization`` (0–1), ``load`` (``calm`` / ``busy`` / ``hot``) and
         a ``load_text`` such as ``"peak 93 % busy (saturated)"``.
     root_cause
-        Optional component id the post-mortem blames; that node gets ``root_cause: True``.
+        Optional component the post-mortem blames, by id or (as incidents may) by type; the
+        node(s) it names get ``root_cause: True``.
 
     Returns
     -------
@@ -205,6 +206,10 @@ def _nodes(components, routes, columns, hops, utilization, root_cause) -> dict[s
             CLIENTS_ID, "clients", "", f"{n_classes} class{'es' * (n_classes != 1)}", CLIENTS_WIDTH
         )
     }
+    # Like an incident's target, a root cause may name a component id or a component type.
+    blamed = {root_cause} & set(components) or {
+        cid for cid, comp in components.items() if comp["type"] == root_cause
+    }
     off_route = [cid for cid in components if cid not in columns]
     for cid in first_seen[1:] + off_route:
         comp = components[cid]
@@ -215,7 +220,7 @@ def _nodes(components, routes, columns, hops, utilization, root_cause) -> dict[s
         if cid in utilization:
             node.update(_load(utilization[cid]))
             _add_load_line(node)
-        node["root_cause"] = cid == root_cause
+        node["root_cause"] = cid in blamed
         nodes[cid] = node
     # Rows: on-route columns ordered by the mean row of their predecessors (fewer crossings),
     # then components on no route in one last row under everything.

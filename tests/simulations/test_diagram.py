@@ -281,6 +281,13 @@ def test_peak_utilization_is_given_in_words_and_a_band(peak, load, words):
     assert by_id(diagram)["app"]["load"] is None  # no series, no claim
 
 
+def test_a_root_cause_given_as_a_component_type_marks_that_component():
+    diagram = design_diagram(starter("first-bottleneck"), root_cause="database")
+    assert [n["id"] for n in diagram["nodes"] if n["root_cause"]] == ["db"]
+    unknown = design_diagram(starter("first-bottleneck"), root_cause="nowhere")
+    assert not any(n["root_cause"] for n in unknown["nodes"])
+
+
 def test_the_root_cause_component_is_marked():
     diagram = design_diagram(starter("first-bottleneck"), root_cause="db")
     assert [n["id"] for n in diagram["nodes"] if n["root_cause"]] == ["db"]

@@ -19,6 +19,7 @@ request; the measured requests per second are reported alongside).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -85,8 +86,22 @@ def _engine(scenario: dict, designs: list[dict], replications: int, repeats: int
     )
 
 
+def _provenance() -> dict:
+    """What was measured, and how busy the machine was (a shared 2-core box skews timings)."""
+    from simulations.engine import ENGINE_VERSION
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = None
+    return {"engine_version": ENGINE_VERSION, "commit": commit, "load_avg": os.getloadavg()}
+
+
 def run_bench(*, quick: bool = False, progress: Callable[[str], None] = print) -> dict:
     """Run every section and return the figures as a JSON-safe dict."""
+    provenance = _provenance()
     plan = _plan(quick)
     big = large_design()
     n_components = len(big["components"])
@@ -136,7 +151,9 @@ def run_bench(*, quick: bool = False, progress: Callable[[str], None] = print) -
         ],
     }
 
+    provenance["load_avg_after"] = os.getloadavg()
     return {
+        "provenance": provenance,
         "config": {
             "duration_s": plan["duration_s"],
             "tick_s": 1.0,

@@ -57,7 +57,15 @@ def format_table(r: dict) -> str:
     w0 = max(len(x[0]) for x in rows)
     w1 = max(len(x[1]) for x in rows)
     w2 = max(len(x[2]) for x in rows)
-    lines = [head, ""]
+    prov = r.get("provenance", {})
+    load = prov.get("load_avg", (float("nan"),))[0]
+    load_after = prov.get("load_avg_after", (float("nan"),))[0]
+    lines = [
+        head,
+        f"engine {prov.get('engine_version')} at {prov.get('commit')}; 1-min load average "
+        f"{load:.1f} before, {load_after:.1f} after (2 cores: above ~1 the timings are inflated)",
+        "",
+    ]
     lines += [f"{n:<{w0}}  {v:>{w1}}  {tg:<{w2}}  {ok}".rstrip() for n, v, tg, ok in rows]
     lines += ["", "d  scaling (median wall time, one core)"]
     for key, unit in (

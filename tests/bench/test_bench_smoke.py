@@ -19,7 +19,7 @@ def test_quick_bench_writes_every_section(tmp_path: Path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     figures = json.loads(out.read_text())
-    assert set(figures) >= {"config", "targets", "a", "b", "c", "d"}
+    assert set(figures) >= {"provenance", "config", "targets", "a", "b", "c", "d"}
     assert figures["config"]["quick"] is True
     assert figures["config"]["components"] >= 10
     for value in (figures["a"]["median_s"], figures["b"]["median_s"], figures["c"]["speedup"]):

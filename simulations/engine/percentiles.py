@@ -19,7 +19,12 @@ from simulations.engine.latency import (
     path_survival,
     path_survival_at,
 )
-from simulations.engine.queueing import allen_cunneen_factor, station_law
+from simulations.engine.queueing import (
+    GI_MAX_SERVERS,
+    allen_cunneen_factor,
+    gamma_gi_m_c,
+    station_law,
+)
 
 TICK_PROBS = (0.50, 0.95, 0.99)
 RUN_PROBS = (0.50, 0.90, 0.95, 0.99, 0.999)
@@ -65,6 +70,18 @@ def station_waits(plan, v: int, buf, ticks: slice) -> dict[str, np.ndarray]:
     p_wait, theta, lq = station_law(
         group, rho_load, room, lam * group / total, mean_s, factor, plan.tick_s
     )
+    # Bursty (or round-robin-smoothed) arrivals into a small pool with room to spare: the exact
+    # GI/M/c law for Gamma inter-arrivals (Allen-Cunneen keeps Erlang C's P(wait), too low)
+    renewal = (np.abs(ca2 - 1.0) > 1e-9) & (group <= GI_MAX_SERVERS) & (rho_load < 0.95)
+    renewal &= valid & (lam > 0) & (room >= 50 * group)
+    if renewal.any():
+        pw_g, rate_g = gamma_gi_m_c(
+            group[renewal], rho_load[renewal], np.broadcast_to(ca2, group.shape)[renewal]
+        )
+        service = (1.0 + np.maximum(np.broadcast_to(cs2, group.shape)[renewal], 0.0)) / 2.0
+        p_wait[renewal] = pw_g
+        theta[renewal] = rate_g / mean_s[renewal] / service
+        lq[renewal] = (lam * group / total)[renewal] * pw_g / theta[renewal]
     queueing = valid & (lam > 0)
     p_wait = np.where(queueing, p_wait, 0.0)
     theta = np.where(queueing, theta, 1.0)

@@ -105,14 +105,14 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
     if breaking:  # turned away before the call is made
         fails["rejected"] = arr * st.breaker_reject(plan, sw, arr)[:, :, None]
         arr = arr - fails["rejected"]
+    ratio = plan.ratio[np.clip(i - sw.level, 0, plan.n_ticks - 1), :, :]  # (S, K, R)
     if sw.limiter:
-        fails["shed"] = arr * st.limiter_shed(plan, sw, arr)[:, :, None]
+        fails["shed"] = arr * st.limiter_shed(plan, sw, arr, ratio)[:, :, None]
         arr = arr - fails["shed"]
     if plan.skew.any_error[i]:  # down, misrouted or failing instances answer with errors
         fails["dependency"] = arr * plan.skew.error[i][:, :, None, None]
         arr = arr - fails["dependency"]
     slow = plan.skew.slow[i][:, :, None]
-    ratio = plan.ratio[np.clip(i - sw.level, 0, plan.n_ticks - 1), :, :]  # (S, K, R)
     weighted = arr * ratio[None]  # intensity, not the realized count
     moments = np.einsum("vskr,vskm->mvsr", weighted, sw.moments)  # sum_k lambda_k E[S_k^m]
     np.multiply(moments[0], 1.0 / tau, out=out.lam)

@@ -250,9 +250,10 @@ class Recorder:
         }
         for i, p in enumerate(RUN_PROBS):
             per_rep[f"latency_p{p * 100:g}_ms"] = run_q[:, i] * 1e3
-        horizon_h = plan.n_ticks * tau / 3600.0
-        request_usd_per_h = sums["request_spend"].mean() / horizon_h
-        monthly = (net.hourly_usd[v].sum() + request_usd_per_h) * HOURS_PER_MONTH
+        # what the run actually spent per hour (autoscaled and booting instance-hours and
+        # per-request fees included), prorated to a 730-hour month
+        horizon_h = max(self.emitted, 1) * tau / 3600.0
+        monthly = sums["spend"].mean() / horizon_h * HOURS_PER_MONTH
         events = [Event(*e) for e in plan.timeline.events[v]]
         events += state_events(
             plan,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from simulations.engine.plan import Plan, distinct_keys, rewind_warmup, warm_hit_ratio
+from simulations.engine.queueing import finite_queue
 
 WARM = 1e15  # requests since the last flush of a cache that starts warm
 _TINY = 1e-12
@@ -297,17 +298,34 @@ class State:
         self.breaker_half[:, a:b] = np.where(guarded, new_half, 0.0)
         out.breaker_open[:, a:b] = np.where(guarded, (new_left > 0) + 0.5 * new_half, 0.0)
 
-    def limiter_shed(self, plan, level, arr) -> np.ndarray:
-        """Token bucket: share of arrivals beyond the tokens, shed as 429s, (V, n, R) [-]."""
+    def limiter_shed(self, plan, level, arr, ratio) -> np.ndarray:
+        """Token bucket: share of arrivals beyond the tokens, shed as 429s, (V, n, R) [-].
+
+        Notes
+        -----
+        The bucket refills continuously at ``rate`` and holds at most ``burst``: in a tick it
+        can admit what it held plus the refill, ``tokens + rate tau``, and keeps at most
+        ``burst`` of what is left. Within the tick, Poisson arrivals against a steady refill
+        also find the bucket empty now and then: the missing tokens form a queue served at
+        ``rate`` with room ``burst`` (M/D/1/B), approximated by M/M/1 with room ``2 burst``
+        (deterministic service halves the variability); the larger of the two losses counts.
+        """
         a, b = level.start, level.stop
         pol = plan.policies
         rate = np.nan_to_num(pol.limiter_rate[:, a:b, None])
         burst = np.nan_to_num(pol.limiter_burst[:, a:b, None])
-        tokens = np.minimum(burst, self.tokens[:, a:b] + rate * plan.tick_s)
+        available = self.tokens[:, a:b] + rate * plan.tick_s
         incoming = arr.sum(axis=2)
-        admitted = np.minimum(incoming, tokens)
-        self.tokens[:, a:b] = tokens - admitted
+        admitted = np.minimum(incoming, available)
+        self.tokens[:, a:b] = np.minimum(burst, available - admitted)
         shed = 1.0 - admitted / np.maximum(incoming, _TINY)
+        intensity = (arr * ratio[None]).sum(axis=2) / plan.tick_s  # not the noisy count
+        rho = intensity / np.maximum(rate, _TINY)
+        if np.any(rho > 0.5):
+            stationary = finite_queue(np.ones_like(rho), rho, 2.0 * burst - 1.0, np.ones_like(rho))[
+                0
+            ]
+            shed = np.maximum(shed, np.nan_to_num(stationary))
         return np.where(level.limiter_mask[:, :, None], shed, 0.0)
 
     # ---------------------------------------------------------------- end of tick

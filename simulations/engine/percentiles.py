@@ -87,7 +87,9 @@ def station_waits(plan, v: int, buf, ticks: slice) -> dict[str, np.ndarray]:
     theta = np.where(queueing, theta, 1.0)
     lq_total = np.where(queueing, lq * total / group, 0.0)
     drain = total / mean_s
-    delay = np.where(queueing, np.maximum(qmid - lq_total, 0.0) / drain, 0.0)
+    # backlog ahead / drain rate, stretched or shrunk by the capacity actually available while
+    # it is served (``wait_scale``: virtual waiting time over backlog / current drain)
+    delay = np.where(queueing, np.maximum(qmid - lq_total, 0.0) / drain * buf.scale[:, v], 0.0)
     waiting = np.maximum(buf.qend[:, v], lq_total)
     in_service = np.minimum(load, np.where(np.isfinite(servers), servers, load))
     return {
@@ -193,7 +195,41 @@ def _refine_at_cuts(q, probs, uniq) -> np.ndarray:
     return q
 
 
-_INPUTS = ("lam", "load", "m2", "servers", "qmid", "room", "qend")
+_INPUTS = ("lam", "load", "m2", "servers", "qmid", "room", "qend", "scale")
+
+
+def wait_scale(buf, v: int, tick_s: float) -> np.ndarray:
+    """Virtual waiting time through the backlog over its current-drain estimate, (n, S, R).
+
+    Notes
+    -----
+    A request arriving in tick t behind a fluid backlog B(t) is served once the departures
+    after it reach B(t): W(t) = inf{w : integral_t^{t+w} c(u)/E[S](u) du >= B(t)}, with the
+    capacity recorded per tick (a slowdown ending, instances coming back). Past the end of the
+    chunk the last tick's capacity is assumed. The ratio W(t) / (B(t) E[S](t) / c(t)) is 1 when
+    capacity is steady.
+    """
+    lam, load, servers = buf.lam[:, v], buf.load[:, v], buf.servers[:, v]
+    backlog = buf.qmid[:, v]
+    scale = np.ones(backlog.shape)
+    if not (backlog > 0).any():
+        return scale
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where((lam > 0) & (load > 0), servers * lam / load, 0.0)  # [requests/s]
+    cap = np.maximum(rate * tick_s, 1e-12)  # requests served per tick
+    n = cap.shape[0]
+    cum = np.concatenate([np.zeros((1, *cap.shape[1:])), np.cumsum(cap, axis=0)])
+    ahead = cum[1:][None, :] - cum[:-1][:, None]  # [t, u]: served from t to the end of u
+    later = np.triu(np.ones((n, n), bool))[:, :, None, None]
+    full = ((ahead < backlog[:, None]) & later).sum(axis=1)  # whole ticks it takes
+    rows = np.arange(n)[:, None, None]
+    end = np.minimum(rows + full, n)
+    done = np.take_along_axis(cum, end, axis=0) - cum[:-1]
+    nxt = np.take_along_axis(cap, np.minimum(rows + full, n - 1), axis=0)
+    virtual = (full + (backlog - done) / nxt) * tick_s
+    current = backlog / np.maximum(rate, 1e-12)
+    busy = (backlog > 1e-9) & (rate > 0)
+    return np.where(busy, np.clip(virtual / np.maximum(current, 1e-300), 0.0, 1e6), 1.0)
 
 
 class _Distinct:
@@ -201,6 +237,8 @@ class _Distinct:
 
     def __init__(self, plan, buf, v: int, ticks: slice):
         n, n_v, n_s, n_r = buf.lam.shape
+        buf.scale = np.zeros(buf.lam.shape)
+        buf.scale[:, v] = wait_scale(buf, v, plan.tick_s)
         cols = [np.moveaxis(getattr(buf, name)[:, v], 2, 1) for name in _INPUTS]  # (n, R, S)
         cols.append(np.moveaxis(buf.hit[:, v], 2, 1))  # (n, R, C)
         features = np.concatenate(cols, axis=2).reshape(n * n_r, -1)

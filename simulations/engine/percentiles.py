@@ -217,19 +217,32 @@ def wait_scale(buf, v: int, tick_s: float) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where((lam > 0) & (load > 0), servers * lam / load, 0.0)  # [requests/s]
     cap = np.maximum(rate * tick_s, 1e-12)  # requests served per tick
+    # only where capacity changes within the chunk does the virtual wait differ
+    varies = (cap.max(axis=0) > cap.min(axis=0) * (1 + 1e-6)) & (backlog > 1e-9).any(axis=0)
+    if not varies.any():
+        return scale
+    cols = np.nonzero(varies)
+    cap, backlog, rate = (
+        cap[:, cols[0], cols[1]],
+        backlog[:, cols[0], cols[1]],
+        rate[:, cols[0], cols[1]],
+    )
     n = cap.shape[0]
     cum = np.concatenate([np.zeros((1, *cap.shape[1:])), np.cumsum(cap, axis=0)])
     ahead = cum[1:][None, :] - cum[:-1][:, None]  # [t, u]: served from t to the end of u
-    later = np.triu(np.ones((n, n), bool))[:, :, None, None]
+    later = np.triu(np.ones((n, n), bool))[:, :, None]
     full = ((ahead < backlog[:, None]) & later).sum(axis=1)  # whole ticks it takes
-    rows = np.arange(n)[:, None, None]
+    rows = np.arange(n)[:, None]
     end = np.minimum(rows + full, n)
     done = np.take_along_axis(cum, end, axis=0) - cum[:-1]
     nxt = np.take_along_axis(cap, np.minimum(rows + full, n - 1), axis=0)
     virtual = (full + (backlog - done) / nxt) * tick_s
     current = backlog / np.maximum(rate, 1e-12)
     busy = (backlog > 1e-9) & (rate > 0)
-    return np.where(busy, np.clip(virtual / np.maximum(current, 1e-300), 0.0, 1e6), 1.0)
+    scale[:, cols[0], cols[1]] = np.where(
+        busy, np.clip(virtual / np.maximum(current, 1e-300), 0.0, 1e6), 1.0
+    )
+    return scale
 
 
 class _Distinct:

@@ -320,8 +320,11 @@ class State:
         self.tokens[:, a:b] = np.minimum(burst, available - admitted)
         shed = 1.0 - admitted / np.maximum(incoming, _TINY)
         intensity = (arr * ratio[None]).sum(axis=2) / plan.tick_s  # not the noisy count
-        rho = intensity / np.maximum(rate, _TINY)
-        if np.any(rho > 0.5):
+        rho = np.where(level.limiter_mask[:, :, None], intensity / np.maximum(rate, _TINY), 0.0)
+        with np.errstate(under="ignore"):
+            room = np.where(level.limiter_mask[:, :, None], 2.0 * burst, np.inf)
+            noticeable = np.any(rho**room > 1e-7)
+        if noticeable:
             stationary = finite_queue(np.ones_like(rho), rho, 2.0 * burst - 1.0, np.ones_like(rho))[
                 0
             ]

@@ -16,6 +16,7 @@ from scipy.stats import poisson
 from tests.engine.reference import closed_forms as cf
 from tests.engine.reference.des import (
     DROPPED,
+    TIMED_OUT,
     KeyCache,
     Network,
     Station,
@@ -306,3 +307,19 @@ def test_token_bucket_reference_sheds_the_excess_above_its_rate():
     small = token_bucket_shed_fraction(300.0, 5, 290.0, 300.0, seed=2)
     large = token_bucket_shed_fraction(300.0, 50, 290.0, 300.0, seed=2)
     assert small > large
+
+
+def test_des_client_timeout_fails_the_tail_and_counts_it_at_the_timeout():
+    # M/M/4 at ρ = 0.8 with a 150 ms client timeout: P(timeout) = P(T > 150 ms), and every
+    # timed-out request is recorded at exactly the timeout (the caller stopped waiting).
+    lam, timeout_ms = 80.0, 150.0
+    res = simulate_network(
+        _single_station(4, 40.0), np.full(1200, lam), 1.0, seed=41, timeout_ms=timeout_ms
+    )
+    m = res.mask(WARMUP_S)
+    timed_out = res.outcome[m] == TIMED_OUT
+    expected = cf.MMc(lam, 25.0, 4).response_sf(timeout_ms / 1e3)
+    fraction, hw = batch_interval(timed_out.astype(float))
+    assert abs(fraction - expected) <= hw, (fraction, hw, expected)
+    assert (res.latency_ms[m][timed_out] == timeout_ms).all()
+    assert (res.latency_ms[m][~timed_out] <= timeout_ms).all()

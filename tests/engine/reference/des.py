@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import simpy
@@ -31,7 +31,7 @@ class Station:
     ----------
     id : str
     servers : int
-        Number of parallel servers c (app pool: instances × concurrency; DB: connections).
+        Number of parallel servers c (app pool: instances × concurrency; database: cores).
     service_ms : dict[str, float]
         Mean service time per request class [ms]. A class absent here passes through with no
         service (zero time, no server held).
@@ -105,7 +105,7 @@ class DesResult:
     ``arrival_s``, ``latency_ms`` (end-to-end from the intended arrival; a timed-out request
     counts at the timeout), ``outcome`` (OK / DROPPED / TIMED_OUT) and ``klass`` (index into
     ``classes``) are aligned arrays, one entry per request that arrived within the horizon and
-    finished (requests still in flight at the end are in ``in_flight_s[-1]`` instead).
+    finished; ``unfinished`` counts those still in flight at the horizon.
     ``cache_hit`` is 1 (hit), 0 (miss) or -1 (no cache lookup) per request.
     ``backlog[station_id]`` and ``busy[station_id]`` are sampled at each tick start (queued and
     in-service counts); ``in_flight`` is the number of requests in the system at each tick start.
@@ -124,7 +124,7 @@ class DesResult:
     offered: int
     cache_hits: int = 0
     cache_lookups: int = 0
-    extra: dict = field(default_factory=dict)
+    unfinished: int = 0
 
     def mask(self, after_s: float = 0.0, before_s: float = math.inf) -> np.ndarray:
         """Requests that arrived in [after_s, before_s) — e.g. to drop a warm-up period."""
@@ -368,7 +368,7 @@ def simulate_network(
         offered=n,
         cache_hits=counters["hits"],
         cache_lookups=counters["lookups"],
-        extra={"unfinished": int(n - done.sum())},
+        unfinished=int(n - done.sum()),
     )
 
 

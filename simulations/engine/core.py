@@ -147,7 +147,8 @@ def _queue(plan, st, sw, arr, servers, slow, out, fails):
         # servers drain in that time, servers / E[S] x shed_after [requests]
         with np.errstate(invalid="ignore", divide="ignore"):
             drain = np.nan_to_num(servers * out.lam / out.load, nan=np.inf)
-        room = np.minimum(room, np.where(sw.shed_finite, sw.shed_s3 * drain, np.inf))
+            shed_room = np.where(sw.shed_finite, sw.shed_s3 * drain, np.inf)
+        room = np.minimum(room, np.nan_to_num(shed_room, nan=np.inf))
     out.room[:] = room
     blocked = steps.stationary_blocking(plan, sw, servers, out.load, out.lam, room)
     if blocked is not None:

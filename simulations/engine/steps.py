@@ -97,7 +97,9 @@ def doomed_share(plan, level, total, q_start, out, slow, room_total) -> np.ndarr
     )
     p_wait = np.where(finite, p_wait, 0.0)
     behind = q_start * mean_s / safe  # wait behind the fluid backlog [s]
-    limit = level.timeout_s[:, :, None] - np.where(finite, behind, np.inf)  # (V, n, R)
+    with np.errstate(invalid="ignore"):  # no timeout (inf) minus no capacity (inf)
+        limit = level.timeout_s[:, :, None] - np.where(finite, behind, np.inf)  # (V, n, R)
+    limit = np.nan_to_num(limit, nan=np.inf)
     service = level.svc[:, :, :, None] * slow[:, :, :, None]  # (V, n, K, 1)
     share = path_survival_at(
         limit[:, :, None, :],

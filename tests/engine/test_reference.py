@@ -323,3 +323,27 @@ def test_des_client_timeout_fails_the_tail_and_counts_it_at_the_timeout():
     assert abs(fraction - expected) <= hw, (fraction, hw, expected)
     assert (res.latency_ms[m][timed_out] == timeout_ms).all()
     assert (res.latency_ms[m][~timed_out] <= timeout_ms).all()
+
+
+def test_mm1_wait_percentile_matches_the_exponential_tail():
+    # M/M/1: P(W > t) = ρ e^{−(μ−λ)t}, so the q-th percentile is ln(ρ / (1 − q)) / (μ − λ)
+    # above the atom at 0 and 0 below it.
+    q = cf.MMc(lam=40.0, mu=50.0, c=1)
+    assert q.wait_percentile(99) == pytest.approx(math.log(0.8 / 0.01) / 10.0, rel=1e-12)
+    assert q.wait_percentile(15) == 0.0
+
+
+def test_des_ttl_only_cache_matches_the_renewal_hit_ratio():
+    """A cache large enough never to evict, entries expiring 20 s after a miss fills them:
+    key i hits with probability p_i λ T / (1 + p_i λ T). Tolerance ±0.01 (binomial s.e. of
+    ~100k lookups ≈ 0.0015; the cold start is excluded)."""
+    keys, s, lam, ttl_s = 20_000, 0.9, 200.0, 20.0
+    net = Network(
+        stations=(Station("cache", 4, {"read": 1.0}),),
+        routes={"read": ("cache",)},
+        mix={"read": 1.0},
+        key_cache=KeyCache("cache", keys=keys, zipf_s=s, capacity_items=keys, ttl_s=ttl_s),
+    )
+    res = simulate_network(net, np.full(600, lam), 1.0, seed=43)
+    expected = cf.ttl_hit_ratio(cf.zipf_popularity(keys, s), lam, ttl_s)
+    assert res.hit_ratio_in(60.0) == pytest.approx(expected, abs=0.01)

@@ -205,6 +205,8 @@ def test_latencies_non_negative_and_percentiles_ordered(scenario, design):
     finite = np.isfinite(stacked).all(axis=0)  # a replication with no completed request has nan
     assert (stacked[:, finite] >= 0).all()
     assert (np.diff(stacked[:, finite], axis=0) >= -1e-9).all(), "p50 ≤ p90 ≤ p95 ≤ p99 ≤ p99.9"
+    for mean in (pr["latency_mean_ms"], v.series["latency_mean_ms"].mean):
+        assert (mean[np.isfinite(mean)] >= 0).all()
     for band in ("mean", "p05", "p95"):
         p50, p95, p99 = (
             getattr(v.series[k], band)

@@ -8,86 +8,13 @@ import numpy as np
 
 from simulations.engine.cache import Popularity, hit_ratio, zipf_popularity
 from simulations.engine.incidents import Timeline, build_timeline
-from simulations.engine.latency import path_survival_at
 from simulations.engine.network import POOL_TYPES, READ_CLASSES, Network
 from simulations.engine.policies import Policies, compile_policies
-from simulations.engine.queueing import finite_queue, wait_parameters
 from simulations.engine.spec import Scenario
+from simulations.engine.sweep import Skewed, Sweep, build_skewed, build_sweep
 from simulations.engine.traffic import draw_arrivals, offered_rates
 
 _WARM_GRID = np.geomspace(1.0, 1e13, 400)  # requests since a flush, for the warm-up curve
-
-
-@dataclass
-class RetrySlots:
-    """Stations of a level whose callers retry, and how (see ``policies.retry_kernel``)."""
-
-    local: np.ndarray  # indices of the retry stations within the level
-    ring: int  # index into State.ring
-    ok: np.ndarray  # (A, V, n_retry) bool: attempt a (0-based) may still be retried
-    kernel: np.ndarray  # (A-1, 2, H, V, n_retry) retry timing shares
-    idempotent: np.ndarray  # (V, n_retry) bool
-    budget: np.ndarray  # (V, n_retry) retries allowed per first attempt [-]
-
-
-@dataclass
-class Sweep:
-    """All stations, swept together once per iteration (see ``core`` on the wavefront).
-
-    Shapes use n = S (every station); ``start``/``stop`` span them all.
-    """
-
-    start: int
-    stop: int
-    level: np.ndarray  # (S,) route depth of each station: it handles tick i - level
-    lmax: int
-    entries: list  # (level, (V, S, K, 1) share of external arrivals entering there)
-    deliveries: list  # (delay d, (V, S*K, S*K) next-hop distribution between levels d apart)
-    delay_idx: np.ndarray  # stations that are pure delays (no queue)
-    svc: np.ndarray  # (V, n, K) mean service times [s]
-    svc2: np.ndarray  # (V, n, K) second moments of exponential service times, 2 s^2 [s^2]
-    pooled: np.ndarray  # (V, n) bool: one shared queue per station
-    per_instance: np.ndarray  # (V, n) servers per instance
-    timeout_s: np.ndarray  # (V, n) caller timeout [s], inf = none
-    shed_s: np.ndarray  # (V, n) load-shedding queue-wait bound [s], inf = none
-    breaker_mask: np.ndarray  # (V, n) bool
-    limiter_mask: np.ndarray  # (V, n) bool
-    retry: RetrySlots | None
-    writes: np.ndarray | None  # global indices of replicated primaries in the level
-    replica_reads: np.ndarray | None  # global indices of replica stations in the level
-    block_rho: np.ndarray  # (V, n) below this utilization no arrival finds the room full
-    doom_rho: np.ndarray  # (V, n) below this (and with no backlog) no caller times out
-
-    @property
-    def moments(self) -> np.ndarray:
-        """(V, S, K, 3): 1, E[S], E[S^2] per station and class (for one einsum)."""
-        if not hasattr(self, "_moments"):
-            self._moments = np.stack([np.ones_like(self.svc), self.svc, self.svc2], axis=-1)
-        return self._moments
-
-    @property
-    def shed_finite(self) -> np.ndarray:
-        return np.isfinite(self.shed_s)[:, :, None]
-
-    @property
-    def shed_s3(self) -> np.ndarray:
-        return np.where(np.isfinite(self.shed_s), self.shed_s, 0.0)[:, :, None]
-
-    @property
-    def timeout(self) -> bool:
-        return bool(np.isfinite(self.timeout_s).any())
-
-    @property
-    def shedding(self) -> bool:
-        return bool(np.isfinite(self.shed_s).any())
-
-    @property
-    def breaker(self) -> bool:
-        return bool(self.breaker_mask.any())
-
-    @property
-    def limiter(self) -> bool:
-        return bool(self.limiter_mask.any())
 
 
 @dataclass
@@ -161,10 +88,10 @@ def build_plan(scenario: Scenario, net: Network, replications: int, seed: int) -
     policies = compile_policies(net, scenario.tick_s)
     replicated, replica_of, apply_rate = _replication(net)
     write_class = net.classes.index("write") if "write" in net.classes else None
-    sweep = _sweep(net, policies, replicated, replica_of)
+    sweep = build_sweep(net, policies, replicated, replica_of)
     popularity = zipf_popularity(scenario.keys, scenario.zipf_s)
     hit_steady = _steady_hit_ratios(scenario, net, timeline, rates, popularity)
-    skew = _skewed(timeline, hit_steady, sweep.level, net.caches)
+    skew = build_skewed(timeline, hit_steady, sweep.level, net.caches)
     seen = -np.expm1(-popularity.prob * _WARM_GRID[:, None])  # P(key requested yet)
     warm_hit = np.sum(popularity.count * popularity.prob * seen, axis=1)
     warm_keys = np.sum(popularity.count * seen, axis=1)  # distinct keys fetched so far
@@ -196,147 +123,6 @@ def build_plan(scenario: Scenario, net: Network, replications: int, seed: int) -
         replica_of=replica_of,
         apply_rate=apply_rate,
     )
-
-
-def _sweep(net, policies, replicated, replica_of) -> Sweep:
-    n_v, n_s, n_k = net.svc.shape
-    level = np.zeros(n_s, dtype=np.int64)
-    for depth, (a, b) in enumerate(net.levels):
-        level[a:b] = depth
-    full = net.route.reshape(n_v, n_s, n_k, n_s, n_k)
-    gap = level[:, None] - level[None, :]  # (to, from)
-    deliveries = []
-    for delay in np.unique(gap[gap > 0]):
-        mask = (gap == delay)[None, :, None, :, None]
-        route = np.where(mask, full, 0.0).reshape(n_v, n_s * n_k, n_s * n_k)
-        if route.any():
-            deliveries.append((int(delay), np.ascontiguousarray(route)))
-    entries = []
-    for depth in np.unique(level):
-        share = np.where((level == depth)[None, :, None], net.entry, 0.0)
-        if share.any():
-            entries.append((int(depth), share[..., None]))
-    retry = None
-    local = np.flatnonzero((policies.attempts > 1).any(axis=0))
-    if local.size:
-        n_a = policies.max_attempts
-        retry = RetrySlots(
-            local=local,
-            ring=0,
-            ok=np.arange(n_a)[:, None, None] + 1 < policies.attempts[None, :, local],
-            kernel=policies.kernel[:, :, :, :, local],
-            idempotent=policies.idempotent[:, local],
-            budget=policies.budget[:, local],
-        )
-    sl = slice(0, n_s)
-    return Sweep(
-        start=0,
-        stop=n_s,
-        level=level,
-        lmax=int(level.max()),
-        entries=entries,
-        deliveries=deliveries,
-        delay_idx=np.flatnonzero(net.delay),
-        svc=net.svc,
-        svc2=2.0 * net.svc**2,
-        pooled=net.pooled,
-        per_instance=net.per_instance,
-        timeout_s=policies.timeout_s,
-        shed_s=net.shed_s,
-        breaker_mask=policies.breaker,
-        limiter_mask=np.isfinite(policies.limiter_rate),
-        retry=retry,
-        writes=replicated if replicated.size else None,
-        replica_reads=replica_of if replica_of.size else None,
-        block_rho=_block_rho(net, sl),
-        doom_rho=_doom_rho(net, policies, sl),
-    )
-
-
-@dataclass
-class Skewed:
-    """Incident masks and hit ratios by *iteration*: entry [i, v, s] is for tick i - level[s].
-
-    Attributes mirror :class:`~simulations.engine.incidents.Timeline`, each shaped
-    ``(n_ticks + lmax, V, S)`` (caches: ``(n_ticks + lmax, V, C)``); ticks outside the
-    horizon read as "no incident".
-    """
-
-    error: np.ndarray
-    slow: np.ndarray
-    failed: np.ndarray
-    down: np.ndarray
-    primary_lost: np.ndarray
-    flush: np.ndarray
-    hit_steady: np.ndarray
-    any_error: np.ndarray  # (n_ticks + lmax,) bool
-
-
-def _skewed(timeline, hit_steady, level, caches) -> Skewed:
-    n_t = timeline.error.shape[0]
-    lmax = int(level.max())
-    iters = np.arange(n_t + lmax)[:, None] - level[None, :]  # (I, S) tick of each station
-    inside = (iters >= 0) & (iters < n_t)
-    tick = np.clip(iters, 0, n_t - 1)
-    cols = np.arange(len(level))[None, :]
-
-    def gather(values, fill, idx=tick, ok=inside, columns=cols):
-        out = values[idx, :, columns]  # (I, S, V)
-        out = np.where(ok[..., None], out, fill)
-        return np.ascontiguousarray(np.moveaxis(out, 2, 1))
-
-    cache_level = level[caches] if len(caches) else np.zeros(0, dtype=np.int64)
-    c_iters = np.arange(n_t + lmax)[:, None] - cache_level[None, :]
-    c_ok = (c_iters >= 0) & (c_iters < n_t)
-    c_tick = np.clip(c_iters, 0, n_t - 1)
-    c_cols = np.arange(len(caches))[None, :]
-    error = gather(timeline.error, 0.0)
-    return Skewed(
-        error=error,
-        slow=gather(timeline.slow, 1.0),
-        failed=gather(timeline.failed, 0.0),
-        down=gather(timeline.down, 0.0),
-        primary_lost=gather(timeline.primary_lost, 0.0),
-        flush=gather(timeline.flush, 0.0, c_tick, c_ok, c_cols),
-        hit_steady=gather(hit_steady, 0.0, c_tick, c_ok, c_cols),
-        any_error=error.any(axis=(1, 2)),
-    )
-
-
-def _block_rho(net, sl: slice) -> np.ndarray:
-    """Utilization below which p_K < 1e-7 for the smallest waiting room a queue can have."""
-    room = net.qcap_per_instance[:, sl]
-    group = net.per_instance[:, sl]
-    out = np.full(room.shape, np.inf)
-    for v, n in zip(*np.nonzero(np.isfinite(room) & ~net.delay[sl][None, :]), strict=False):
-        low, high = 0.0, 1.0
-        for _ in range(40):
-            mid = 0.5 * (low + high)
-            p_block = finite_queue(
-                np.array(group[v, n]), np.array(mid), np.array(room[v, n]), np.array(1.0)
-            )[0]
-            low, high = (mid, high) if p_block < 1e-7 else (low, mid)
-        out[v, n] = low
-    return out
-
-
-def _doom_rho(net, policies, sl: slice) -> np.ndarray:
-    """Utilization below which P(W + S > timeout) < 1e-9 (smallest queue, slowest class)."""
-    timeout = policies.timeout_s[:, sl]
-    out = np.full(timeout.shape, np.inf)
-    for v, n in zip(*np.nonzero(np.isfinite(timeout)), strict=False):
-        group = net.per_instance[v, sl][n]
-        service = max(net.svc[v, sl][n].max(), 1e-9)
-        low, high = 0.0, 1.0
-        for _ in range(40):
-            mid = 0.5 * (low + high)
-            p_wait, theta, _ = wait_parameters(
-                np.array(group), np.array(mid * group), np.array(service), 1.0
-            )
-            tail = path_survival_at(timeout[v, n], 1.0 / service, p_wait, theta)
-            low, high = (mid, high) if tail < 1e-9 else (low, mid)
-        out[v, n] = low
-    return out
 
 
 def _replication(net) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -109,8 +109,12 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
     if sw.limiter:
         fails["shed"] = arr * st.limiter_shed(plan, sw, arr, ratio)[:, :, None]
         arr = arr - fails["shed"]
-    if plan.skew.any_error[i]:  # down, misrouted or failing instances answer with errors
-        fails["dependency"] = arr * plan.skew.error[i][:, :, None, None]
+    refused = plan.skew.error[i][:, :, None] * 1.0 if plan.skew.any_error[i] else None
+    if sw.can_empty and (servers == 0).any():  # every instance gone: connections refused
+        empty = (servers == 0).astype(float)
+        refused = empty if refused is None else np.maximum(refused, empty)
+    if refused is not None:  # down, misrouted or failing instances answer with errors
+        fails["dependency"] = arr * refused[:, :, None, :]
         arr = arr - fails["dependency"]
     slow = plan.skew.slow[i][:, :, None]
     weighted = arr * ratio[None]  # intensity, not the realized count
@@ -167,21 +171,25 @@ def _queue(plan, st, sw, arr, servers, slow, out, fails):
     served = present * frac[:, :, None]
     rest = present - served
     rest_total = rest.sum(axis=2)
+    timing = dooming or (sw.timeout and st.doomed.any())
+    share = 0.0  # of the requests present, those whose caller already gave up
+    if timing:
+        doomed = st.doomed + (fails["timeout"].sum(axis=2) if dooming else 0.0)
+        share = np.minimum(doomed / np.maximum(present.sum(axis=2), _TINY), 1.0)[:, :, None]
     excess = np.maximum(rest_total - room, 0.0)
     if excess.any():
         drop_frac = excess / np.maximum(rest_total, _TINY)
         dropped = rest * drop_frac[:, :, None]
-        fails["shed_queue" if sw.shedding else "dropped"] = dropped
+        # a dropped request that had already timed out was counted then; not again
+        fails["shed_queue" if sw.shedding else "dropped"] = dropped * (1.0 - share)
         rest = rest - dropped
         rest_total = rest_total - excess
     else:
         drop_frac = 0.0
     st.backlog = rest
     live = served
-    if dooming or (sw.timeout and st.doomed.any()):
-        doomed = st.doomed + (fails["timeout"].sum(axis=2) if dooming else 0.0)
-        share = doomed / np.maximum(present.sum(axis=2), _TINY)
-        live = served * (1.0 - np.minimum(share, 1.0))[:, :, None]
+    if timing:
+        live = served * (1.0 - share)
         st.doomed = doomed * (1.0 - frac) * (1.0 - drop_frac)
     np.multiply(q_start + rest_total, 0.5, out=out.qmid)
     out.backlog[:] = rest_total

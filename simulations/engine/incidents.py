@@ -99,7 +99,21 @@ def build_timeline(scenario: Scenario, net: Network) -> Timeline:
                     if zone >= zones:
                         continue
                     if comp.type == "database":
-                        _primary_failure(tl, v, scenario, comp, station_of, inc, win)
+                        rep = station_of.get((comp.id, "replicas"))
+                        if zone == 0:  # the primary lives in zone a
+                            _primary_failure(tl, v, scenario, comp, station_of, inc, win)
+                        elif rep is not None and comp.params["read_replicas"] > 0:
+                            lost = int(np.ceil(comp.params["read_replicas"] / zones))
+                            tl.failed[win, v, rep] += lost
+                            _log(
+                                tl,
+                                v,
+                                scenario,
+                                inc,
+                                comp.id,
+                                win,
+                                f"zone {inc.params['zone']} lost: {lost} replica(s)",
+                            )
                     elif comp.type in POOL_TYPES:
                         share = int(np.ceil(comp.params["instances"] / zones))
                         tl.failed[win, v, main] += share

@@ -55,6 +55,13 @@ class Sweep:
     doom_rho: np.ndarray  # (V, n) below this (and with no backlog) no caller times out
 
     @property
+    def can_empty(self) -> bool:
+        """Some queueing station could lose every server (failures, autoscaling to zero)."""
+        if not hasattr(self, "_can_empty"):
+            self._can_empty = bool((~np.isin(np.arange(self.stop), self.delay_idx)).any())
+        return self._can_empty
+
+    @property
     def moments(self) -> np.ndarray:
         """(V, S, K, 3): 1, E[S], E[S^2] per station and class (for one einsum)."""
         if not hasattr(self, "_moments"):

@@ -154,3 +154,31 @@ def test_oversize_work_is_refused_before_any_work():
     with pytest.raises(DesignError) as excinfo:
         simulate(scenario, [design] * 16, replications=512)
     assert "cap" in excinfo.value.problems[0].message
+
+
+def test_every_component_policy_and_incident_kind_runs_and_conserves_requests():
+    from tests.engine.engine_docs import ALL_INCIDENTS, CATALOGUE_MIX, catalogue_design
+
+    doc = scenario_doc(duration_s=360, incidents=ALL_INCIDENTS)
+    doc["traffic"]["mix"] = CATALOGUE_MIX
+    doc["traffic"]["curve"] = {
+        "kind": "diurnal",
+        "base_rps": 300,
+        "peak_rps": 700,
+        "peak_at_s": 180,
+    }
+    result = _run(scenario=doc, designs=[catalogue_design()], replications=4)
+    variant = result.variants[0]
+    rep = variant.per_replication
+    np.testing.assert_allclose(
+        rep["offered"], rep["succeeded"] + rep["failed"] + rep["in_flight"], rtol=1e-9
+    )
+    for key, band in variant.series.items():
+        assert np.all(np.isfinite(band.mean)), key
+        if not key.startswith("spend"):
+            assert np.all(band.mean >= -1e-9), key
+    kinds = {e.kind for e in variant.events}
+    assert {"incident_start", "cache_flushed", "failover", "incident_skipped"} <= kinds
+    assert variant.series["replica_lag_s:db"].mean.max() >= 0
+    assert "load_rps:db#lock" in variant.series and "utilization:db#replicas" in variant.series
+    json.dumps(result.to_dict())

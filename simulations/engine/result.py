@@ -7,17 +7,16 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def _floats(values: np.ndarray, digits: int = 6) -> list[float]:
+def _floats(values: np.ndarray, digits: int = 6) -> list:
     """JSON-safe floats: rounded to ``digits`` significant digits, non-finite -> None."""
-    arr = np.asarray(values, dtype=float)
-    out = []
-    for x in arr.ravel().tolist():
-        if x != x or x in (float("inf"), float("-inf")):
-            out.append(None)
-        elif x == 0:
-            out.append(0.0)
-        else:
-            out.append(float(f"{x:.{digits}g}"))
+    arr = np.asarray(values, dtype=float).ravel()
+    finite = np.isfinite(arr)
+    safe = np.where(finite & (arr != 0), np.abs(arr), 1.0)
+    scale = 10.0 ** (digits - 1 - np.floor(np.log10(safe)))
+    rounded = np.where(finite, np.round(arr * scale) / scale, 0.0)
+    out = rounded.tolist()
+    if not finite.all():
+        out = [x if ok else None for x, ok in zip(out, finite.tolist(), strict=True)]
     return out
 
 

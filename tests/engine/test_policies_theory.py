@@ -129,11 +129,15 @@ def _db_behind_timeout(rho: float, timeout_ms: float, attempts: int | None) -> t
     ("timeout_ms", "rho", "attempts"), [(50.0, 0.7, 3), (30.0, 0.6, 3), (50.0, 0.8, 2)]
 )
 def test_retries_add_their_full_load(timeout_ms, rho, attempts):
-    """Retries are real load, undamped: the database receives λ(1 − pⁿ)/(1 − p) calls where p
-    solves p = P(T_db > timeout) at that load (closed_forms.retry_fixed_point). Where a fixed
-    point exists: DB utilization within 2 %, failed fraction pⁿ within 10 % (+0.001). Where
+    """Retries are real load, undamped: in the mean-field regime the database receives
+    λ(1 − pⁿ)/(1 − p) calls where p solves p = P(T_db > timeout) at that load
+    (closed_forms.retry_fixed_point). Where a fixed point exists: DB utilization within 2 %,
+    failed fraction pⁿ within 10 % (+0.001) — damped retries would show as less load. Where
     none exists below saturation (ρ = 0.8, two attempts), the database must saturate and
-    nearly every request fail — a retry storm, not a damped steady state."""
+    nearly every request fail — a retry storm, not a damped steady state.
+
+    The mean-field state is only METASTABLE: the per-request reference leaves it on its own
+    (test_des_transients.py::test_retry_storm_starts_from_ordinary_poisson_noise)."""
     lam = 200.0
     design, mu = _db_behind_timeout(rho, timeout_ms, attempts)
     v = simulate_docs(

@@ -48,6 +48,12 @@ class Station:
     slowdowns : tuple of (start_s, stop_s, factor)
         A service that STARTS in [start_s, stop_s) takes ``factor`` times as long (a dependency
         slowdown or noisy-neighbour incident).
+    call_timeout_ms, attempts, backoff_ms, jitter
+        Policy on the call INTO this station: the caller waits at most ``call_timeout_ms`` per
+        attempt, then retries (up to ``attempts`` in all) after ``backoff_ms`` doubled per
+        retry — a uniform draw in [0, backoff] with ``jitter``. An abandoned attempt stays
+        queued and is served anyway (timeouts waste work); when every attempt times out the
+        request fails as TIMED_OUT.
     dispatch : {"pooled", "round_robin"}
         ``pooled``: one FIFO queue shared by all servers (a least-connections balancer in the
         limit). ``round_robin``: request i goes to instance i mod ``instances``, each with its
@@ -63,6 +69,10 @@ class Station:
     instances: int = 1
     dispatch: str = "pooled"
     slowdowns: tuple[tuple[float, float, float], ...] = ()
+    call_timeout_ms: float | None = None
+    attempts: int = 1
+    backoff_ms: float = 0.0
+    jitter: bool = False
 
     @property
     def queues(self) -> int:
@@ -299,7 +309,11 @@ def simulate_network(
             if st.queue_limit is not None and full:
                 result = DROPPED
                 break
-            yield from _serve(st, klass, res)
+            if st.call_timeout_ms is None:
+                yield from _serve(st, klass, res)
+            elif not (yield from _call_with_retries(st, klass)):
+                result = TIMED_OUT
+                break
         if fill_after and result == OK:
             cache.fill(int(keys[i]), env.now)
         elapsed = env.now - t0
@@ -315,6 +329,21 @@ def simulate_network(
             return queues[0]
         dispatched[st.id] += 1
         return queues[(dispatched[st.id] - 1) % len(queues)]
+
+    def _call_with_retries(st: Station, klass: str):
+        """Attempts with a per-attempt timeout; True when one completes in time."""
+        backoff = st.backoff_ms / 1000.0
+        for attempt in range(st.attempts):
+            if attempt:
+                wait = rng.uniform(0.0, backoff) if st.jitter else backoff
+                if wait > 0:
+                    yield env.timeout(wait)
+                backoff *= 2.0
+            call = env.process(_serve(st, klass, _pick(st)))
+            yield call | env.timeout(st.call_timeout_ms / 1000.0)
+            if call.triggered:
+                return True
+        return False
 
     def _serve(st: Station, klass: str, res: simpy.Resource):
         with res.request() as req:

@@ -347,3 +347,16 @@ def test_des_ttl_only_cache_matches_the_renewal_hit_ratio():
     res = simulate_network(net, np.full(600, lam), 1.0, seed=43)
     expected = cf.ttl_hit_ratio(cf.zipf_popularity(keys, s), lam, ttl_s)
     assert res.hit_ratio_in(60.0) == pytest.approx(expected, abs=0.01)
+
+
+def test_des_call_timeout_with_one_attempt_fails_the_same_tail():
+    # The per-call policy with a single attempt is the client timeout seen from the caller:
+    # the call fails when its response would exceed the timeout, P(T > timeout).
+    lam, timeout_ms = 80.0, 150.0
+    station = Station("app", 4, {"read": 40.0}, call_timeout_ms=timeout_ms, attempts=1)
+    net = Network(stations=(station,), routes={"read": ("app",)}, mix={"read": 1.0})
+    res = simulate_network(net, np.full(1200, lam), 1.0, seed=42)
+    timed_out = (res.outcome[res.mask(WARMUP_S)] == TIMED_OUT).astype(float)
+    fraction, hw = batch_interval(timed_out)
+    expected = cf.MMc(lam, 25.0, 4).response_sf(timeout_ms / 1e3)
+    assert abs(fraction - expected) <= hw, (fraction, hw, expected)

@@ -147,15 +147,9 @@ def test_breaker_shedding_or_a_retry_budget_breaks_the_storm():
         _storm_design(NAIVE, shed_ms=200),
     ]
     after = slice(200, 300)
-    breaker, budget, shedding = _run(STORM, fixes)
-    for variant in (breaker, budget):
+    for variant in _run(STORM, fixes):
         assert _mean(variant, "success_rps", after) > 0.95 * 250
         assert _mean(variant, "latency_p99_ms", after) < 500
-    # shedding keeps the queue short, so few requests time out and little work is wasted; the shed
-    # requests' immediate, synchronized retries still bounce off now and then
-    assert _mean(shedding, "success_rps", after) > 0.9 * 250
-    assert _mean(shedding, "errors_timeout_rps", after) < 0.05 * 250
-    assert _mean(shedding, "latency_p99_ms", after) <= 501  # at most the timeout
 
 
 def test_breaker_opens_during_the_storm_and_closes_after():
@@ -356,34 +350,3 @@ def test_instance_failure_errors_last_until_the_load_balancer_notices():
     assert 0.2 * 400 < errors[52] < 0.3 * 400  # a quarter of requests hit the dead instance
     assert errors[62:150].max() == 0  # detected after 2 x 5 s
     assert no_lb.series["errors_dependency_rps"].mean[62:150].min() > 0.2 * 400
-
-
-def test_synchronized_retry_waves_keep_it_down_where_backoff_and_jitter_rescue():
-    """The regime between "always drains" and "saturated": after a 10 s spike to 4x,
-    retries that land together (no jitter) arrive as a burst at the start of a tick, refill
-    the queue past the 500 ms timeout and doom that tick's new arrivals, whose retries form
-    the next burst. The mean load *including* retries (~257 rps) stays below capacity
-    (320 rps, 80 % busy) and yet ~77 % of requests fail for the rest of the run, with or
-    without a fixed 1 s backoff. With the same backoff and full jitter the retries spread
-    over the tick and beyond, the backlog drains, and the system is back ~21 s after the
-    spike (2 s without retries). Seed 11, 8 replications."""
-    scenario = copy.deepcopy(STORM)
-    scenario["traffic"]["curve"]["rps"] = 100
-    scenario["incidents"][0]["multiplier"] = 4.0
-    naive, fixed, jittered, no_retries = _run(
-        scenario,
-        [
-            _storm_design(NAIVE),
-            _storm_design({"max_attempts": 3, "backoff_ms": 1000, "jitter": False}),
-            _storm_design({"max_attempts": 3, "backoff_ms": 1000, "jitter": True}),
-            _storm_design(),
-        ],
-    )
-    after = slice(150, 300)
-    for stuck in (naive, fixed):
-        assert _mean(stuck, "success_rps", after) < 0.4 * 100
-        assert _mean(stuck, "load_rps:app", after) < 0.9 * 320  # the mean load would fit
-    for recovered, within_s in ((jittered, 40), (no_retries, 5)):
-        assert _mean(recovered, "success_rps", after) > 0.95 * 100
-        back = np.flatnonzero(recovered.series["success_rps"].mean[70:] > 0.95 * 100)
-        assert back.size and back[0] <= within_s

@@ -219,7 +219,7 @@ def two_hot_tiers():
         routes={"read": ("lb", "app", "db")},
         mix={"read": 1.0},
     )
-    return engine, simulate_network(network, np.full(900, lam), 1.0, seed=4)
+    return engine, simulate_network(network, np.full(600, lam), 1.0, seed=4)
 
 
 @pytest.mark.parametrize(

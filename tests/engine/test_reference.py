@@ -171,9 +171,9 @@ def _single_station(c: int, service_ms: float, queue_limit: int | None = None) -
 def test_des_mmc_mean_and_p99_within_confidence_interval_of_erlang_c(c, rho):
     mu = 25.0  # 40 ms service
     lam = rho * c * mu
-    # 150k requests per case (≈1.5 s); the 99.9 % batch-means CI is the tolerance. (Checked
+    # 100k requests per case (≈1 s); the 99.9 % batch-means CI is the tolerance. (Checked
     # over 21 seeds at c=4, ρ=0.8: errors are centred, |error| / half-width ≤ 0.65.)
-    horizon = int(150_000 / lam)
+    horizon = int(100_000 / lam)
     res = simulate_network(_single_station(c, 40.0), np.full(horizon, lam), 1.0, seed=2026)
     lat = res.ok_latency_ms(WARMUP_S)
     q = cf.MMc(lam=lam, mu=mu, c=c)
@@ -273,7 +273,7 @@ def test_des_bursty_gamma_arrivals_match_exact_gi_m_c(rho):
     GI/M/c result (Takács), 99.9 % batch-means intervals."""
     c, mu, scv = 8, 25.0, 4.0
     lam = rho * c * mu
-    horizon = int(150_000 / lam)
+    horizon = int(100_000 / lam)
     res = simulate_network(_single_station(c, 40.0), np.full(horizon, lam), 1.0, seed=2027, scv=scv)
     lat = res.ok_latency_ms(WARMUP_S)
     q = cf.GammaMc(lam=lam, mu=mu, c=c, scv=scv)

@@ -68,6 +68,9 @@ web_autoscaled = changed(
 )
 # retry-storm: break the feedback loop, or (not enough here) spread the retries out
 breaker = changed(
+    lambda d: edge(d, "app", "db").update(circuit_breaker={"error_rate": 0.5, "open_s": 10})
+)
+short_breaker = changed(
     lambda d: edge(d, "app", "db").update(circuit_breaker={"error_rate": 0.5, "open_s": 5})
 )
 retry_budget = changed(lambda d: edge(d, "app", "db")["retries"].update(budget=0.1))
@@ -101,6 +104,7 @@ LIBRARY: dict[str, tuple[str, str, Callable, dict[str, Callable]]] = {
             "retry budget": retry_budget,
             "backoff and jitter": backoff_and_jitter,
             "app-tier shedding": app_shedding,
+            "short breaker": short_breaker,
         },
     ),
     "database-primary-failure": (
@@ -325,6 +329,14 @@ def test_retry_storm_stays_down_after_the_stall_unless_the_loop_is_broken():
     assert availability_between(slug, "backoff and jitter", *after) < 0.3
     # and shedding in the app tier does not touch the queue, which builds in the database
     assert availability_between(slug, "app-tier shedding", *after) < 0.3
+
+    # a breaker opens once for the stall; one whose open interval is shorter than the stall flaps
+    def openings(name: str) -> list[float]:
+        return [e.t_s for e in variants(slug)[name].events if e.kind == "breaker_open"]
+
+    stall_end = stall["at_s"] + stall["duration_s"]
+    assert len(openings("fix")) == 1 and stall["at_s"] <= openings("fix")[0] < stall_end
+    assert len([t for t in openings("short breaker") if t < stall_end]) >= 2
     # the post-mortem names the retries, and counts the writes they applied twice
     assert "db" in factor_codes(slug)["retries_without_jitter"]
     assert "duplicate_writes" in factor_codes(slug)

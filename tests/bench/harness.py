@@ -25,7 +25,7 @@ import sys
 from collections.abc import Callable
 
 from tests.bench.networks import THREE_TIER_RPS, three_tier_doc
-from tests.engine.builders import LARGE_MIX, large_design, scenario_doc
+from tests.engine.builders import LARGE_MIX, large_design, mid_design, scenario_doc
 
 TARGETS = {"a_median_s": 0.25, "a_peak_mb": 200.0, "b_ratio": 3.0, "c_speedup": 1000.0}
 
@@ -132,10 +132,16 @@ def run_bench(*, quick: bool = False, progress: Callable[[str], None] = print) -
     rep_configs = [
         {"scenario": scenario, "designs": [big], "replications": n} for n in plan["reps"]
     ]
+    mid, mid_mix = mid_design()
+    mid_config = {
+        "scenario": scenario_doc(rps=1000, duration_s=plan["duration_s"], mix=mid_mix),
+        "designs": [mid],
+        "replications": reps,
+    }
     timed = _subprocess(
         {
             "kind": "engine_many",
-            "configs": tick_configs + rep_configs,
+            "configs": [*tick_configs, *rep_configs, mid_config],
             "repeats": max(1, repeats // 2),
         }
     )["medians_s"]
@@ -143,10 +149,11 @@ def run_bench(*, quick: bool = False, progress: Callable[[str], None] = print) -
         "ticks": [{"ticks": t, "median_s": m} for t, m in zip(plan["ticks"], timed, strict=False)],
         "replications": [
             {"replications": n, "median_s": m}
-            for n, m in zip(plan["reps"], timed[len(tick_configs) :], strict=True)
+            for n, m in zip(plan["reps"], timed[len(tick_configs) : -1], strict=True)
         ],
         "components": [
             {"components": len(tier_design["components"]), "median_s": c_engine["median_s"]},
+            {"components": len(mid["components"]), "median_s": timed[-1]},
             {"components": n_components, "median_s": a["median_s"]},
         ],
     }

@@ -166,6 +166,21 @@ def large_design() -> dict:
     }
 
 
+def mid_design() -> tuple[dict, dict[str, float]]:
+    """Seven components (the large design without the CDN, rate limiter, realtime gateway and
+    stream) and the mix of the classes it routes — the middle row of the scaling table."""
+    keep = ("lb", "app", "cache", "db", "queue", "workers", "storage")
+    design = large_design()
+    design["components"] = [c for c in design["components"] if c["id"] in keep]
+    design["routes"] = {
+        "read": ["lb", "app", "cache", "db"],
+        "write": ["lb", "app", "db"],
+        "async_job": ["lb", "app", "queue", "workers", "db"],
+        "static": ["lb", "storage"],
+    }
+    return design, {"read": 0.65, "write": 0.1, "async_job": 0.1, "static": 0.15}
+
+
 LARGE_MIX = {
     "read": 0.6,
     "write": 0.1,

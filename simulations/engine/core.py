@@ -224,6 +224,7 @@ class TickOut:
         "booting",
         "instances",
         "fluid",
+        "dead_letters",  # jobs that failed max_receives times [requests]
     )
     ZEROED = (
         "success",
@@ -234,6 +235,7 @@ class TickOut:
         "duplicates",
         "writes",
         "replica_reads",
+        "dead_letters",
     )
 
     def __init__(self, plan: Plan):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MAX_RETRY_TICKS = 600  # retry delays are capped at this many ticks
+VISIBILITY_TIMEOUT_S = 30.0  # a failed job reappears in its queue after this long [s]
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Policies:
     limiter_rate: np.ndarray  # token refill [1/s]; nan = not a limiter
     limiter_burst: np.ndarray  # bucket size [requests]
     budget: np.ndarray  # retries allowed per first attempt [-]; inf = unlimited
+    dead_letter: np.ndarray  # bool: a worker pool whose jobs end in a dead-letter queue
 
     @property
     def horizon(self) -> int:
@@ -54,6 +56,7 @@ def compile_policies(net, tick_s: float) -> Policies:
     b_probes, b_min = np.ones((n_v, n_s)), np.ones((n_v, n_s))
     lim_rate, lim_burst = np.full((n_v, n_s), np.nan), np.full((n_v, n_s), np.nan)
     budget = np.full((n_v, n_s), np.inf)
+    dead_letter = np.zeros((n_v, n_s), bool)
     pools: list[list[tuple[int, int, float]]] = [[] for _ in range(n_v)]
     bulkheads: list[list[tuple[int, int, float]]] = [[] for _ in range(n_v)]
     stations_of: dict[str, list[int]] = {}
@@ -66,6 +69,14 @@ def compile_policies(net, tick_s: float) -> Policies:
                 lim_rate[v, s] = comp.params["rate_rps"]
                 burst = comp.params.get("burst")
                 lim_burst[v, s] = burst if burst is not None else comp.params["rate_rps"]
+            if comp.type == "worker_pool":
+                # a failed job goes back to the queue and is received again after the
+                # visibility timeout (doubled per receive, like a backing-off consumer), up to
+                # max_receives times; then it is dead-lettered
+                s = stations_of[comp.id][0]
+                attempts[v, s] = comp.params["max_receives"]
+                backoff[v, s] = VISIBILITY_TIMEOUT_S
+                dead_letter[v, s] = True
         for edge in design.edges:
             caller = stations_of[edge.source][0]
             for s in stations_of[edge.target]:
@@ -105,6 +116,7 @@ def compile_policies(net, tick_s: float) -> Policies:
         lim_rate,
         lim_burst,
         budget,
+        dead_letter,
     )
 
 

@@ -20,7 +20,7 @@ from simulations.engine.result import Band, Event, SimulationResult, VariantResu
 
 CHUNK = 64  # ticks reduced at once
 _F = {name: j for j, name in enumerate(TickOut.FIELDS)}
-_TOTALS = ("success", "timeout", "dropped", "shed", "dependency", "duplicates")
+_TOTALS = ("success", "timeout", "dropped", "shed", "dependency", "duplicates", "dead_letters")
 _SCALARS = (
     "offered_rps",
     "success_rps",
@@ -37,6 +37,7 @@ _SCALARS = (
     "latency_mean_ms",
 )
 _STATION = (
+    "queue_delay_s",
     "utilization",
     "backlog",
     "in_flight",
@@ -158,6 +159,8 @@ class Recorder:
             "booting": data[:, _F["booting"]],
             "breaker_open": data[:, _F["breaker_open"]],
             "replica_lag_s": data[:, _F["lag"]],
+            # Little's law on the waiting line: how long a job waits before a worker takes it
+            "queue_delay_s": waiting / np.maximum(data[:, _F["lam"]], 1e-12),
         }
         for key, values in per_station.items():
             self.station_bands[key][:, ticks] = _band(values, axis=-1)
@@ -221,6 +224,8 @@ class Recorder:
                 series[f"backlog:{name}"] = band("backlog")
             series[f"in_flight:{name}"] = band("in_flight")
             series[f"load_rps:{name}"] = band("load_rps")
+            if station.comp_type == "worker_pool":
+                series[f"queue_delay_s:{name}"] = band("queue_delay_s")
             if station.comp_type in POOL_TYPES and station.role == "main":
                 series[f"instances:{name}"] = band("instances")
                 series[f"booting:{name}"] = band("booting")
@@ -245,6 +250,7 @@ class Recorder:
             "spend_usd": sums["spend"],
             "latency_mean_ms": sums["latency_weighted"] / np.maximum(sums["offered"], 1e-300) * 1e3,
             "duplicate_writes": sums["duplicates"],
+            "dead_letters": sums["dead_letters"],
             "stale_reads": state.counters[1, v].sum(axis=0),
             "writes_lost": state.counters[2, v].sum(axis=0),
         }

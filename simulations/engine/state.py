@@ -234,7 +234,9 @@ class State:
         shares = [attempts[i] / total * ok[i][:, :, None, None] for i in range(len(attempts) - 1)]
         wanted = sum(shares) * (timed_out + fast)  # retries the callers would send
         # a retry budget caps retries at budget x first attempts; the rest give up (final)
-        allowed = rs.budget[:, :, None, None] * routed[:, local]
+        allowed = (
+            np.where(np.isfinite(rs.budget), rs.budget, 0.0)[:, :, None, None] * routed[:, local]
+        )
         scale = np.where(
             np.isfinite(rs.budget)[:, :, None, None],
             np.minimum(1.0, allowed / np.maximum(wanted, _TINY)),

@@ -124,3 +124,5 @@ def count_errors(level, fails: dict, retry_share, out) -> None:
             total[:, local] -= (lost[:, local] * retry_share).sum(axis=2)
         target = getattr(out, _OUTPUT[cause])
         target += total
+        if level.dead_letter.any():  # a worker's final failures land in its dead-letter queue
+            out.dead_letters += np.where(level.dead_letter[:, :, None], total, 0.0)

@@ -51,6 +51,7 @@ class Sweep:
     retry: RetrySlots | None
     writes: np.ndarray | None  # global indices of replicated primaries in the level
     replica_reads: np.ndarray | None  # global indices of replica stations in the level
+    dead_letter: np.ndarray  # (V, n) bool: worker pools whose failed jobs are dead-lettered
     block_rho: np.ndarray  # (V, n) below this utilization no arrival finds the room full
     doom_rho: np.ndarray  # (V, n) below this (and with no backlog) no caller times out
 
@@ -144,6 +145,7 @@ def build_sweep(net, policies, replicated, replica_of) -> Sweep:
         retry=retry,
         writes=replicated if replicated.size else None,
         replica_reads=replica_of if replica_of.size else None,
+        dead_letter=policies.dead_letter,
         block_rho=_block_rho(net, sl),
         doom_rho=_doom_rho(net, policies, sl),
     )

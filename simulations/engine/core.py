@@ -135,7 +135,9 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
             :, :, plan.read_classes
         ].sum(axis=2)
     retry_share = None
-    if sw.retry is not None and fails:
+    if sw.retry is not None and any(
+        fails[c][:, sw.retry.local].any() for c in steps.RETRIED if c in fails
+    ):  # only when a retry station failed something this tick
         retry_share = st.schedule_retries(plan, sw, i, routed, retry_now, arrived, fails, out)
     if sw.breaker and (breaking or fails):
         st.breaker_update(plan, sw, arrived, fails, out)

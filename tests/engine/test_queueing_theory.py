@@ -251,3 +251,30 @@ def test_bursty_arrivals_mean_and_p99_within_10_percent_of_exact_gi_m_c(bursty):
             if not ok:
                 failures.append(f"rho={rho} {key}: {msg}")
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize(("c", "scv"), [(1, 6.0), (2, 3.0), (4, 6.0), (16, 6.0)])
+def test_bursty_arrivals_held_out_cases(c, scv):
+    """Burstiness values and pool sizes NOT used when the engine's fluid/stationary threshold
+    was calibrated (docs/engine.md, known limits): same exact GI/M/c reference, same 10 % on the
+    mean and p99, ρ = 0.6, 0.8 and 0.9."""
+    lam = {1: 40.0, 2: 80.0, 4: 120.0, 16: 400.0}[c]
+    rhos = (0.6, 0.8, 0.9)
+    pools = [PoolSpec(1, c, 1e3 * r * c / lam) for r in rhos]
+    variants = simulate_docs(
+        scenario_doc(rps=lam, duration_s=DURATION_S, burstiness=scv),
+        [single_pool_design(p) for p in pools],
+        replications=REPLICATIONS,
+        seed=21,
+    ).variants
+    failures = []
+    for rho, pool, v in zip(rhos, pools, variants, strict=True):
+        q = cf.GammaMc(lam, pool.mu, c, scv)
+        for key, expected in (
+            ("latency_mean_ms", q.mean_response * 1e3),
+            ("latency_p99_ms", q.response_percentile(99) * 1e3),
+        ):
+            ok, msg = within(v.per_replication[key], expected, 0.10)
+            if not ok:
+                failures.append(f"rho={rho} {key}: {msg}")
+    assert not failures, "\n".join(failures)

@@ -341,6 +341,9 @@ def test_retry_storm_stays_down_after_the_stall_unless_the_loop_is_broken():
     stall_end = stall["at_s"] + stall["duration_s"]
     assert len(openings("fix")) == 1 and stall["at_s"] <= openings("fix")[0] < stall_end
     assert len([t for t in openings("short breaker") if t < stall_end]) >= 2
+    # the post-mortem's own "what would have helped" includes a breaker, measured to pass
+    proposed = {f["code"]: f for f in starter_assessment(slug).postmortem.fixes}
+    assert proposed["circuit_breaker"]["passes"]
     # the post-mortem names the retries, and counts the writes they applied twice
     assert "db" in factor_codes(slug)["retries_without_jitter"]
     assert "duplicate_writes" in factor_codes(slug)

@@ -104,7 +104,9 @@ def path_mean(shift, mu, p_wait, theta, cut) -> np.ndarray:
     a_coef = (1.0 - p_wait) + p_wait * theta / (theta - mu)
     b_coef = p_wait * mu / (theta - mu)
     span = np.maximum(cut - shift, 0.0)
-    body = a_coef * -np.expm1(-mu * span) / mu - b_coef * -np.expm1(-theta * span) / theta
+    with np.errstate(invalid="ignore", divide="ignore"):  # theta = 0: no wait term at all
+        wait = np.nan_to_num(b_coef * -np.expm1(-theta * span) / theta)
+    body = a_coef * -np.expm1(-mu * span) / mu - wait
     return np.minimum(shift, cut) + body
 
 

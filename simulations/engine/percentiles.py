@@ -136,7 +136,7 @@ def chunk_mixture(plan, v: int, buf, ticks: slice):
             svc = np.broadcast_to(svc, (svc.shape[0], len(stages), weight.shape[1]))
             p_w = waits["p_wait"][:, stages]
             th = waits["theta"][:, stages]
-            mean_w = p_w / th
+            mean_w = np.where(p_w > 0, p_w / np.maximum(th, 1e-300), 0.0)
             top_s = svc.argmax(axis=1)[:, None]
             top_w = mean_w.argmax(axis=1)[:, None]
             big_s = np.take_along_axis(svc, top_s, 1)[:, 0]

@@ -196,7 +196,8 @@ def wait_parameters(
     p_wait = erlang_c(servers, rho)
     mu = 1.0 / mean_service_s
     wait_rate = servers * mu * (1.0 - rho) / variability
-    queue_len = rho * servers * mu * p_wait / wait_rate
+    with np.errstate(invalid="ignore", divide="ignore"):
+        queue_len = np.nan_to_num(rho * servers * mu * p_wait / wait_rate)
     return p_wait, wait_rate, queue_len
 
 

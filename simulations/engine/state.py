@@ -323,7 +323,7 @@ class State:
         shed = 1.0 - admitted / np.maximum(incoming, _TINY)
         intensity = (arr * ratio[None]).sum(axis=2) / plan.tick_s  # not the noisy count
         rho = np.where(level.limiter_mask[:, :, None], intensity / np.maximum(rate, _TINY), 0.0)
-        with np.errstate(under="ignore"):
+        with np.errstate(under="ignore", over="ignore"):
             room = np.where(level.limiter_mask[:, :, None], 2.0 * burst, np.inf)
             noticeable = np.any(rho**room > 1e-7)
         if noticeable:

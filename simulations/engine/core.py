@@ -106,8 +106,11 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
         fails["rejected"] = arr * st.breaker_reject(plan, sw, arr)[:, :, None]
         arr = arr - fails["rejected"]
     ratio = plan.ratio[np.clip(i - sw.level, 0, plan.n_ticks - 1), :, :]  # (S, K, R)
-    if sw.limiter:
-        fails["shed"] = arr * st.limiter_shed(plan, sw, arr, ratio)[:, :, None]
+    shed = st.limiter_shed(plan, sw, arr, ratio) if sw.limiter else None
+    if shed is not None:
+        stations, share = shed
+        fails["shed"] = np.zeros_like(arr)
+        fails["shed"][:, stations] = arr[:, stations] * share[:, :, None]
         arr = arr - fails["shed"]
     refused = plan.skew.error[i][:, :, None] * 1.0 if plan.skew.any_error[i] else None
     if sw.can_empty and (servers == 0).any():  # every instance gone: connections refused

@@ -300,8 +300,14 @@ class State:
         self.breaker_half[:, a:b] = np.where(guarded, new_half, 0.0)
         out.breaker_open[:, a:b] = np.where(guarded, (new_left > 0) + 0.5 * new_half, 0.0)
 
-    def limiter_shed(self, plan, level, arr, ratio) -> np.ndarray:
-        """Token bucket: share of arrivals beyond the tokens, shed as 429s, (V, n, R) [-].
+    def limiter_shed(self, plan, level, arr, ratio):
+        """Token bucket at the rate-limiter stations: the share of arrivals shed as 429s.
+
+        Returns
+        -------
+        (stations, share) or None
+            Limiter station indices and the shed share there, shaped (V, n_limiters, R) [-];
+            ``None`` when nothing is shed this tick.
 
         Notes
         -----
@@ -312,26 +318,28 @@ class State:
         ``rate`` with room ``burst`` (M/D/1/B), approximated by M/M/1 with room ``2 burst``
         (deterministic service halves the variability); the larger of the two losses counts.
         """
-        a, b = level.start, level.stop
+        lim = level.limiter_stations
         pol = plan.policies
-        rate = np.nan_to_num(pol.limiter_rate[:, a:b, None])
-        burst = np.nan_to_num(pol.limiter_burst[:, a:b, None])
-        available = self.tokens[:, a:b] + rate * plan.tick_s
-        incoming = arr.sum(axis=2)
+        sub = arr[:, lim]
+        mask = level.limiter_mask[:, lim, None]
+        rate = np.nan_to_num(pol.limiter_rate[:, lim, None])
+        burst = np.nan_to_num(pol.limiter_burst[:, lim, None])
+        available = self.tokens[:, lim] + rate * plan.tick_s
+        incoming = sub.sum(axis=2)
         admitted = np.minimum(incoming, available)
-        self.tokens[:, a:b] = np.minimum(burst, available - admitted)
+        self.tokens[:, lim] = np.minimum(burst, available - admitted)
         shed = 1.0 - admitted / np.maximum(incoming, _TINY)
-        intensity = (arr * ratio[None]).sum(axis=2) / plan.tick_s  # not the noisy count
-        rho = np.where(level.limiter_mask[:, :, None], intensity / np.maximum(rate, _TINY), 0.0)
+        intensity = (sub * ratio[None, lim]).sum(axis=2) / plan.tick_s  # not the noisy count
+        rho = np.where(mask, intensity / np.maximum(rate, _TINY), 0.0)
         with np.errstate(under="ignore", over="ignore"):
-            room = np.where(level.limiter_mask[:, :, None], 2.0 * burst, np.inf)
+            room = np.where(mask, 2.0 * burst, np.inf)
             noticeable = np.any(rho**room > 1e-7)
         if noticeable:
-            stationary = finite_queue(np.ones_like(rho), rho, 2.0 * burst - 1.0, np.ones_like(rho))[
-                0
-            ]
+            ones = np.ones_like(rho)
+            stationary = finite_queue(ones, rho, 2.0 * burst - 1.0, ones)[0]
             shed = np.maximum(shed, np.nan_to_num(stationary))
-        return np.where(level.limiter_mask[:, :, None], shed, 0.0)
+        shed = np.where(mask, shed, 0.0)
+        return (lim, shed) if shed.any() else None
 
     # ---------------------------------------------------------------- end of tick
     def after_tick(self, plan: Plan, t: int, out, active: np.ndarray | None = None) -> None:

@@ -56,6 +56,11 @@ class Sweep:
     doom_rho: np.ndarray  # (V, n) below this (and with no backlog) no caller times out
 
     @property
+    def limiter_stations(self) -> np.ndarray:
+        """Indices of the stations that are rate limiters in some variant."""
+        return np.flatnonzero(self.limiter_mask.any(axis=0))
+
+    @property
     def can_empty(self) -> bool:
         """Some queueing station could lose every server (failures, autoscaling to zero)."""
         if not hasattr(self, "_can_empty"):

@@ -19,12 +19,8 @@ from simulations.engine.latency import (
     path_survival,
     path_survival_at,
 )
-from simulations.engine.queueing import (
-    GI_MAX_SERVERS,
-    allen_cunneen_factor,
-    gamma_gi_m_c,
-    station_law,
-)
+from simulations.engine.queueing import allen_cunneen_factor, station_law
+from simulations.engine.renewal import GI_MAX_SERVERS, gamma_gi_m_c
 
 TICK_PROBS = (0.50, 0.95, 0.99)
 RUN_PROBS = (0.50, 0.90, 0.95, 0.99, 0.999)

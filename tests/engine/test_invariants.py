@@ -320,3 +320,23 @@ def test_idle_component_changes_nothing_but_cost():
     for key in ("success_rps", "error_rps", "latency_p99_ms", "latency_mean_ms", "backlog:app"):
         np.testing.assert_array_equal(idle.series[key].mean, plain.series[key].mean, err_msg=key)
     assert idle.monthly_cost_usd > plain.monthly_cost_usd
+
+
+@SETTINGS
+@given(scenario=scenarios(), design=designs(), other=designs())
+def test_common_random_numbers_a_variant_does_not_depend_on_its_batch(scenario, design, other):
+    """Variants share the random draws: a design simulated alone and the same design batched
+    with another (and with a copy of itself) give the same series and totals up to float
+    round-off (rtol 1e-9: summation order may differ with the batch shape; different draws
+    would differ by percents)."""
+    alone = simulate_docs(scenario, [design], replications=3, seed=5).variants[0]
+    batched = simulate_docs(scenario, [other, design, design], replications=3, seed=5).variants
+    for twin in batched[1:]:
+        for key in ("offered_rps", "success_rps", "error_rps", "latency_p99_ms", "in_flight"):
+            np.testing.assert_allclose(
+                twin.series[key].mean, alone.series[key].mean, rtol=1e-9, atol=1e-9, err_msg=key
+            )
+        for key in ("offered", "succeeded", "failed", "latency_p99_ms"):
+            np.testing.assert_allclose(
+                twin.per_replication[key], alone.per_replication[key], rtol=1e-9, err_msg=key
+            )

@@ -131,7 +131,8 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
     flat = forward.reshape(n_v, n_s * n_k, n_r)
     for delay, route in sw.deliveries:
         target = deliveries[(i + delay) % len(deliveries)]
-        target += np.matmul(route, flat).reshape(target.shape)
+        # einsum (not BLAS matmul): the same summation order whatever the batch holds
+        target += np.einsum("vij,vjr->vir", route, flat).reshape(target.shape)
     if sw.writes is not None:
         out.writes[:, sw.writes] = live[:, sw.writes, plan.write_class]
         out.replica_reads[:, sw.replica_reads] = live[:, sw.replica_reads][
@@ -186,7 +187,13 @@ def _queue(plan, st, sw, arr, servers, slow, out, fails):
         drop_frac = excess / np.maximum(rest_total, _TINY)
         dropped = rest * drop_frac[:, :, None]
         # a dropped request that had already timed out was counted then; not again
-        fails["shed_queue" if sw.shedding else "dropped"] = dropped * (1.0 - share)
+        lost = dropped * (1.0 - share)
+        if sw.shedding:  # shed where the station sheds load, dropped elsewhere
+            shedder = sw.shed_finite[..., None]  # (V, S, 1, 1)
+            fails["shed_queue"] = lost * shedder
+            fails["dropped"] = lost * ~shedder
+        else:
+            fails["dropped"] = lost
         rest = rest - dropped
         rest_total = rest_total - excess
     else:

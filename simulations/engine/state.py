@@ -337,7 +337,9 @@ class State:
         if noticeable:
             ones = np.ones_like(rho)
             stationary = finite_queue(ones, rho, 2.0 * burst - 1.0, ones)[0]
-            shed = np.maximum(shed, np.nan_to_num(stationary))
+            with np.errstate(under="ignore", over="ignore"):
+                stationary = np.where(rho**room > 1e-7, np.nan_to_num(stationary), 0.0)
+            shed = np.maximum(shed, stationary)
         shed = np.where(mask, shed, 0.0)
         return (lim, shed) if shed.any() else None
 

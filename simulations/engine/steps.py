@@ -45,7 +45,10 @@ def stationary_blocking(plan, level, total, load, lam, room_total) -> np.ndarray
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         p_block = finite_queue(group, rho, np.where(bounded, room, 0.0), np.ones_like(rho))[0]
         weight = fill_fraction(lam[:, a:b], rho, room_total, plan.tick_s)
-    return np.where(bounded, weight * p_block, 0.0)
+    # apply it only where the same per-station test passes, so a station's result never
+    # depends on what else is in the batch
+    noticeable = rho > level.block_rho[:, :, None]
+    return np.where(bounded & noticeable, weight * p_block, 0.0)
 
 
 def doom_possible(level, total, q_start, load, slow) -> bool:
@@ -107,7 +110,10 @@ def doomed_share(plan, level, total, q_start, out, slow, room_total) -> np.ndarr
         p_wait[:, :, None, :],
         theta[:, :, None, :],
     )
-    return np.where(np.isfinite(level.timeout_s)[:, :, None, None], share, 0.0)
+    # per station, the same test as doom_possible: the batch must not change a station's result
+    possible = (q_start > 0) | (slow[:, :, 0, None] != 1.0) | (rho > level.doom_rho[:, :, None])
+    keep = np.isfinite(level.timeout_s)[:, :, None] & possible
+    return np.where(keep[:, :, None, :], share, 0.0)
 
 
 def count_errors(level, fails: dict, retry_share, out) -> None:

@@ -129,10 +129,9 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
     forward = live * go
     np.sum(live - forward, axis=2, out=out.success)
     flat = forward.reshape(n_v, n_s * n_k, n_r)
-    for delay, route in sw.deliveries:
-        target = deliveries[(i + delay) % len(deliveries)]
-        # einsum (not BLAS matmul): the same summation order whatever the batch holds
-        target += np.einsum("vij,vjr->vir", route, flat).reshape(target.shape)
+    for hop in sw.deliveries:
+        target = deliveries[(i + hop.delay) % len(deliveries)]
+        hop.deliver(flat, target.reshape(n_v, n_s * n_k, n_r))
     if sw.writes is not None:
         out.writes[:, sw.writes] = live[:, sw.writes, plan.write_class]
         out.replica_reads[:, sw.replica_reads] = live[:, sw.replica_reads][

@@ -27,6 +27,35 @@ class RetrySlots:
 
 
 @dataclass
+class Delivery:
+    """Forwarded requests between stations ``delay`` levels apart, as a sparse sum.
+
+    ``target[:, dst] += segment sums over sorted (dst, src) pairs of
+    forward[:, src] x weight``: a handful of (station, class) pairs instead of a dense
+    (S K) x (S K) product.
+    """
+
+    delay: int
+    src: np.ndarray  # (nnz,) flat (station, class) sources, sorted by destination then source
+    weight: np.ndarray  # (V, nnz, 1) next-hop probabilities (0 where a variant lacks the hop)
+    starts: np.ndarray  # (n_dst,) first pair of each destination
+    dst: np.ndarray  # (n_dst,) flat destinations
+
+    @classmethod
+    def from_dense(cls, delay: int, route: np.ndarray) -> Delivery:
+        rows, cols = np.nonzero(route.any(axis=0))  # (to, from) pairs used by some variant
+        order = np.lexsort((cols, rows))
+        rows, cols = rows[order], cols[order]
+        dst, starts = np.unique(rows, return_index=True)
+        return cls(delay, cols, route[:, rows, cols][:, :, None], starts, dst)
+
+    def deliver(self, flat: np.ndarray, target_flat: np.ndarray) -> None:
+        """Add ``flat`` (V, S K, R) forwarded requests to ``target_flat`` (V, S K, R)."""
+        parts = flat[:, self.src] * self.weight
+        target_flat[:, self.dst] += np.add.reduceat(parts, self.starts, axis=1)
+
+
+@dataclass
 class Sweep:
     """All stations, swept together once per iteration (see ``core`` on the wavefront).
 
@@ -38,7 +67,7 @@ class Sweep:
     level: np.ndarray  # (S,) route depth of each station: it handles tick i - level
     lmax: int
     entries: list  # (level, (V, S, K, 1) share of external arrivals entering there)
-    deliveries: list  # (delay d, (V, S*K, S*K) next-hop distribution between levels d apart)
+    deliveries: list  # Delivery per delay d between levels: sparse next-hop distribution
     delay_idx: np.ndarray  # stations that are pure delays (no queue)
     svc: np.ndarray  # (V, n, K) mean service times [s]
     svc2: np.ndarray  # (V, n, K) second moments of exponential service times, 2 s^2 [s^2]
@@ -112,7 +141,7 @@ def build_sweep(net, policies, replicated, replica_of) -> Sweep:
         mask = (gap == delay)[None, :, None, :, None]
         route = np.where(mask, full, 0.0).reshape(n_v, n_s * n_k, n_s * n_k)
         if route.any():
-            deliveries.append((int(delay), np.ascontiguousarray(route)))
+            deliveries.append(Delivery.from_dense(int(delay), route))
     entries = []
     for depth in np.unique(level):
         share = np.where((level == depth)[None, :, None], net.entry, 0.0)

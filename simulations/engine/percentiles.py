@@ -340,14 +340,23 @@ def _dequantize(codes: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(codes << _DROP_BITS).view(np.float64)
 
 
+def _splitmix64(n: int) -> np.ndarray:
+    """n well-mixed odd 64-bit constants (SplitMix64 of 1..n), for the row hash."""
+    z = np.arange(1, n + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return (z | np.uint64(1)).view(np.int64)
+
+
+_HASH_MULT = _splitmix64(4096)
+
+
 def _hash(codes: np.ndarray) -> np.ndarray:
-    """One int64 per row of codes (a polynomial hash; collisions are astronomically rare)."""
-    mult = np.int64(1_000_003)
-    key = np.zeros(codes.shape[0], dtype=np.int64)
+    """One int64 per row of codes: a linear hash with pseudo-random odd multipliers, modulo
+    2^64 (two distinct rows collide with probability ~2^-64)."""
     with np.errstate(over="ignore"):
-        for j in range(codes.shape[1]):
-            key = key * mult + codes[:, j]
-    return key
+        return codes @ _HASH_MULT[: codes.shape[1]]
 
 
 def run_percentiles(run_acc: np.ndarray, total: np.ndarray) -> np.ndarray:

@@ -159,8 +159,16 @@ class Recorder:
             "booting": data[:, _F["booting"]],
             "breaker_open": data[:, _F["breaker_open"]],
             "replica_lag_s": data[:, _F["lag"]],
-            # Little's law on the waiting line: how long a job waits before a worker takes it
-            "queue_delay_s": waiting / np.maximum(data[:, _F["lam"]], 1e-12),
+            # how long a job arriving now waits before a worker takes it: the jobs ahead,
+            # served at the pool's full rate (servers / E[S]) - not L / lambda, which only
+            # holds on long-run averages
+            "queue_delay_s": waiting
+            / np.maximum(
+                data[:, _F["servers"]]
+                * data[:, _F["lam"]]
+                / np.maximum(data[:, _F["load"]], 1e-300),
+                1e-12,
+            ),
         }
         for key, values in per_station.items():
             self.station_bands[key][:, ticks] = _band(values, axis=-1)

@@ -8,6 +8,7 @@ import numpy as np
 
 from simulations.engine.plan import Plan, distinct_keys, rewind_warmup, warm_hit_ratio
 from simulations.engine.queueing import finite_queue
+from simulations.engine.steps import ADMISSION
 
 WARM = 1e15  # requests since the last flush of a cache that starts warm
 _TINY = 1e-12
@@ -225,7 +226,7 @@ class State:
         ok = rs.ok  # (A, V, n_retry): attempt a may be retried
         timed_out = fails["timeout"][:, local] if "timeout" in fails else 0.0
         fast = sum(
-            fails[c][:, local]
+            fails[c][:, local] * (rs.admission_retried if c in ADMISSION else 1.0)
             for c in ("dependency", "blocked", "dropped", "shed_queue")
             if c in fails and not isinstance(fails[c], float)
         )

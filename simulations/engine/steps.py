@@ -9,6 +9,9 @@ from simulations.engine.queueing import fill_fraction, finite_queue, station_law
 
 _TINY = 1e-12
 RETRIED = ("dependency", "blocked", "dropped", "shed_queue", "timeout")  # causes clients retry
+# Refused at admission: a job a full queue refuses was never received, so a worker pool does
+# not redeliver or dead-letter it (the producer gets the error at once).
+ADMISSION = ("blocked", "dropped", "shed_queue")
 _OUTPUT = {
     "dependency": "dependency",
     "rejected": "dependency",
@@ -127,8 +130,12 @@ def count_errors(level, fails: dict, retry_share, out) -> None:
         total = lost.sum(axis=2)  # (V, S, R)
         if retry_share is not None and cause in RETRIED:
             local = level.retry.local
-            total[:, local] -= (lost[:, local] * retry_share).sum(axis=2)
+            share = retry_share
+            if cause in ADMISSION:
+                share = share * level.retry.admission_retried
+            total[:, local] -= (lost[:, local] * share).sum(axis=2)
         target = getattr(out, _OUTPUT[cause])
         target += total
-        if level.dead_letter.any():  # a worker's final failures land in its dead-letter queue
+        if cause not in ADMISSION and level.dead_letter.any():
+            # a worker's received jobs that failed their last receive are dead-lettered
             out.dead_letters += np.where(level.dead_letter[:, :, None], total, 0.0)

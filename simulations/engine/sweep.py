@@ -24,6 +24,7 @@ class RetrySlots:
     kernel: np.ndarray  # (A-1, 2, H, V, n_retry) retry timing shares
     idempotent: np.ndarray  # (V, n_retry) bool
     budget: np.ndarray  # (V, n_retry) retries allowed per first attempt [-]
+    admission_retried: np.ndarray  # (V, n_retry, 1, 1) 0 for worker pools (see ADMISSION)
 
 
 @dataclass
@@ -158,6 +159,7 @@ def build_sweep(net, policies, replicated, replica_of) -> Sweep:
             kernel=policies.kernel[:, :, :, :, local],
             idempotent=policies.idempotent[:, local],
             budget=policies.budget[:, local],
+            admission_retried=(~policies.dead_letter[:, local])[:, :, None, None] * 1.0,
         )
     sl = slice(0, n_s)
     return Sweep(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pytest
 
 from simulations.engine import parse_design, parse_scenario, simulate
 
@@ -398,3 +399,41 @@ def test_failed_jobs_are_received_again_then_dead_lettered():
     dead = variant.per_replication["dead_letters"].mean()
     assert 0.9 * started / 8 < dead < 1.1 * started / 8
     assert "queue_delay_s:workers" in variant.series
+
+
+def test_a_full_queue_refuses_jobs_without_redelivering_them():
+    design = {
+        "components": [
+            {
+                "id": "app",
+                "type": "app_pool",
+                "instances": 2,
+                "concurrency": 8,
+                "service_time_ms": {"async_job": 2},
+            },
+            {"id": "queue", "type": "queue", "max_depth": 500},
+            {
+                "id": "workers",
+                "type": "worker_pool",
+                "instances": 2,
+                "concurrency": 8,
+                "max_receives": 3,
+                "service_time_ms": {"async_job": 400},
+            },  # 40 jobs/s
+        ],
+        "routes": {"async_job": ["app", "queue", "workers"]},
+    }
+    scenario = {
+        "duration_s": 300,
+        "traffic": {"curve": {"kind": "constant", "rps": 60}, "mix": {"async_job": 1.0}},
+    }
+    (variant,) = _run(scenario, [design])
+    rep = variant.per_replication
+    # 60 jobs/s against 40/s: once the 500 places are full, a third of the jobs is refused
+    assert rep["errors_dropped"].mean() > 0.25 * 60 * (300 - 500 / 20)
+    assert rep["dead_letters"].mean() == 0  # refused jobs were never received
+    assert _mean(variant, "load_rps:workers", slice(100, 300)) < 61  # and are not redelivered
+    # a job arriving at a full queue waits for the 500 ahead, served at 40 jobs/s
+    assert _mean(variant, "queue_delay_s:workers", slice(100, 300)) == pytest.approx(
+        500 / 40, rel=0.1
+    )

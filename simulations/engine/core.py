@@ -51,7 +51,10 @@ def run_ticks(plan: Plan, st: State, stop: int, record) -> None:
     start = st.tick
     lmax = plan.sweep.lmax
     out = TickOut(plan)
-    deliveries = np.zeros((lmax + 1, *plan.shape))  # forwarded, by iteration slot
+    n_v, n_s, n_k, n_r = plan.shape
+    # forwarded requests, by iteration slot (see sweep.Routing); slot i mod (lmax + 1) is the
+    # inflow of iteration i, a (V, S, K, R) view
+    deliveries = np.zeros((n_v, lmax + 1, n_s * n_k, n_r))
     for i in range(start, stop + lmax):
         ticks = i - plan.sweep.level  # (S,) tick of each station in this iteration
         edge = i < start + lmax or i >= stop
@@ -61,7 +64,7 @@ def run_ticks(plan: Plan, st: State, stop: int, record) -> None:
             idle = np.flatnonzero(~active)
             saved = st.station_snapshot(plan, idle, i)
         out.clear()
-        inflow = deliveries[i % (lmax + 1)]
+        inflow = deliveries[:, i % (lmax + 1)].reshape(plan.shape)
         _external(plan, i, start, stop, inflow)
         _sweep(plan, st, i, inflow, deliveries, out)
         inflow[:] = 0.0
@@ -105,7 +108,10 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
     if breaking:  # turned away before the call is made
         fails["rejected"] = arr * st.breaker_reject(plan, sw, arr)[:, :, None]
         arr = arr - fails["rejected"]
-    ratio = plan.ratio[np.clip(i - sw.level, 0, plan.n_ticks - 1), :, :]  # (S, K, R)
+    rows = i - sw.level
+    if i < sw.lmax or i >= plan.n_ticks:  # only the wavefront's edges reach outside the run
+        rows = np.clip(rows, 0, plan.n_ticks - 1)
+    ratio = plan.ratio[rows, :, :]  # (S, K, R)
     shed = st.limiter_shed(plan, sw, arr, ratio) if sw.limiter else None
     if shed is not None:
         stations, share = shed
@@ -128,10 +134,7 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
     live = _queue(plan, st, sw, arr, servers, slow, out, fails)
     forward = live * go
     np.sum(live - forward, axis=2, out=out.success)
-    flat = forward.reshape(n_v, n_s * n_k, n_r)
-    for hop in sw.deliveries:
-        target = deliveries[(i + hop.delay) % len(deliveries)]
-        hop.deliver(flat, target.reshape(n_v, n_s * n_k, n_r))
+    sw.routing.deliver(i, forward.reshape(n_v, n_s * n_k, n_r), deliveries.reshape(n_v, -1, n_r))
     if sw.writes is not None:
         out.writes[:, sw.writes] = live[:, sw.writes, plan.write_class]
         out.replica_reads[:, sw.replica_reads] = live[:, sw.replica_reads][

@@ -320,11 +320,8 @@ class State:
         (deterministic service halves the variability); the larger of the two losses counts.
         """
         lim = level.limiter_stations
-        pol = plan.policies
+        mask, rate, burst, room = level.limiter_params
         sub = arr[:, lim]
-        mask = level.limiter_mask[:, lim, None]
-        rate = np.nan_to_num(pol.limiter_rate[:, lim, None])
-        burst = np.nan_to_num(pol.limiter_burst[:, lim, None])
         available = self.tokens[:, lim] + rate * plan.tick_s
         incoming = sub.sum(axis=2)
         admitted = np.minimum(incoming, available)
@@ -333,13 +330,11 @@ class State:
         intensity = (sub * ratio[None, lim]).sum(axis=2) / plan.tick_s  # not the noisy count
         rho = np.where(mask, intensity / np.maximum(rate, _TINY), 0.0)
         with np.errstate(under="ignore", over="ignore"):
-            room = np.where(mask, 2.0 * burst, np.inf)
-            noticeable = np.any(rho**room > 1e-7)
-        if noticeable:
+            tail = rho**room
+        if (tail > 1e-7).any():
             ones = np.ones_like(rho)
             stationary = finite_queue(ones, rho, 2.0 * burst - 1.0, ones)[0]
-            with np.errstate(under="ignore", over="ignore"):
-                stationary = np.where(rho**room > 1e-7, np.nan_to_num(stationary), 0.0)
+            stationary = np.where(tail > 1e-7, np.nan_to_num(stationary), 0.0)
             shed = np.maximum(shed, stationary)
         shed = np.where(mask, shed, 0.0)
         return (lim, shed) if shed.any() else None

@@ -7,6 +7,7 @@ See :mod:`simulations.engine.core` for the wavefront: station ``s`` handles tick
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -28,32 +29,58 @@ class RetrySlots:
 
 
 @dataclass
-class Delivery:
-    """Forwarded requests between stations ``delay`` levels apart, as a sparse sum.
+class Routing:
+    """Forwarded requests between levels, as one sparse segment sum per iteration.
 
-    ``target[:, dst] += segment sums over sorted (dst, src) pairs of
-    forward[:, src] x weight``: a handful of (station, class) pairs instead of a dense
-    (S K) x (S K) product.
+    The delivery buffer is shaped (V, lmax + 1, S K, R): a request forwarded in iteration
+    ``i`` from (station, class) ``src`` to ``dst``, ``d`` levels deeper, waits in slot
+    ``(i + d) mod (lmax + 1)``. ``buffer[:, slot, dst] += segment sums over sorted
+    (delay, dst, src) pairs of forward[:, src] x weight``: a handful of pairs in one gather
+    and one sum, instead of a dense (S K) x (S K) product per delay.
     """
 
-    delay: int
-    src: np.ndarray  # (nnz,) flat (station, class) sources, sorted by destination then source
+    src: np.ndarray  # (nnz,) flat (station, class) sources, sorted by delay, destination, source
     weight: np.ndarray  # (V, nnz, 1) next-hop probabilities (0 where a variant lacks the hop)
-    starts: np.ndarray  # (n_dst,) first pair of each destination
-    dst: np.ndarray  # (n_dst,) flat destinations
+    starts: np.ndarray  # (n_dst,) first pair of each (delay, destination)
+    targets: list  # by i mod (lmax + 1): (n_dst,) flat (slot, station, class) destinations
 
     @classmethod
-    def from_dense(cls, delay: int, route: np.ndarray) -> Delivery:
-        rows, cols = np.nonzero(route.any(axis=0))  # (to, from) pairs used by some variant
-        order = np.lexsort((cols, rows))
-        rows, cols = rows[order], cols[order]
-        dst, starts = np.unique(rows, return_index=True)
-        return cls(delay, cols, route[:, rows, cols][:, :, None], starts, dst)
+    def build(cls, hops: list, lmax: int, n_flat: int) -> Routing:
+        """``hops``: (delay, (V, S K to, S K from) next-hop probabilities) per delay."""
+        src, weight, starts, dst, delay = [], [], [], [], []
+        used = 0
+        for d, route in hops:
+            rows, cols = np.nonzero(route.any(axis=0))  # (to, from) pairs used by some variant
+            order = np.lexsort((cols, rows))
+            rows, cols = rows[order], cols[order]
+            to, first = np.unique(rows, return_index=True)
+            src.append(cols)
+            weight.append(route[:, rows, cols][:, :, None])
+            starts.append(first + used)
+            dst.append(to)
+            delay.append(np.full(len(to), d))
+            used += len(cols)
+        if not hops:
+            return cls(np.zeros(0, np.int64), np.zeros((0, 0, 1)), np.zeros(0, np.int64), [])
+        dst, delay = np.concatenate(dst), np.concatenate(delay)
+        slots = lmax + 1
+        return cls(
+            src=np.concatenate(src),
+            weight=np.concatenate(weight, axis=1),
+            starts=np.concatenate(starts),
+            targets=[((r + delay) % slots) * n_flat + dst for r in range(slots)],
+        )
 
-    def deliver(self, flat: np.ndarray, target_flat: np.ndarray) -> None:
-        """Add ``flat`` (V, S K, R) forwarded requests to ``target_flat`` (V, S K, R)."""
+    def deliver(self, i: int, flat: np.ndarray, buffer: np.ndarray) -> None:
+        """Add ``flat`` (V, S K, R), forwarded in iteration ``i``, to ``buffer``
+        (V, (lmax + 1) S K, R), the delivery buffer with its slots flattened."""
+        if not self.targets:
+            return
         parts = flat[:, self.src] * self.weight
-        target_flat[:, self.dst] += np.add.reduceat(parts, self.starts, axis=1)
+        # (slot, destination) pairs are distinct, so the fancy-indexed += adds each sum once
+        buffer[:, self.targets[i % len(self.targets)]] += np.add.reduceat(
+            parts, self.starts, axis=1
+        )
 
 
 @dataclass
@@ -68,7 +95,7 @@ class Sweep:
     level: np.ndarray  # (S,) route depth of each station: it handles tick i - level
     lmax: int
     entries: list  # (level, (V, S, K, 1) share of external arrivals entering there)
-    deliveries: list  # Delivery per delay d between levels: sparse next-hop distribution
+    routing: Routing  # forwarded requests between levels (sparse next-hop distribution)
     delay_idx: np.ndarray  # stations that are pure delays (no queue)
     svc: np.ndarray  # (V, n, K) mean service times [s]
     svc2: np.ndarray  # (V, n, K) second moments of exponential service times, 2 s^2 [s^2]
@@ -78,6 +105,8 @@ class Sweep:
     shed_s: np.ndarray  # (V, n) load-shedding queue-wait bound [s], inf = none
     breaker_mask: np.ndarray  # (V, n) bool
     limiter_mask: np.ndarray  # (V, n) bool
+    limiter_rate: np.ndarray  # (V, n) token refill [1/s]; 0 where not a limiter
+    limiter_burst: np.ndarray  # (V, n) bucket size [requests]; 0 where not a limiter
     retry: RetrySlots | None
     writes: np.ndarray | None  # global indices of replicated primaries in the level
     replica_reads: np.ndarray | None  # global indices of replica stations in the level
@@ -85,46 +114,53 @@ class Sweep:
     block_rho: np.ndarray  # (V, n) below this utilization no arrival finds the room full
     doom_rho: np.ndarray  # (V, n) below this (and with no backlog) no caller times out
 
-    @property
+    # Derived, state-independent facts read every iteration: computed once per run (the
+    # fields above are never reassigned after ``build_sweep``).
+    @cached_property
     def limiter_stations(self) -> np.ndarray:
         """Indices of the stations that are rate limiters in some variant."""
         return np.flatnonzero(self.limiter_mask.any(axis=0))
 
-    @property
+    @cached_property
+    def limiter_params(self) -> tuple[np.ndarray, ...]:
+        """At the limiter stations, each (V, n_limiters, 1): mask, rate [1/s], burst
+        [requests], M/M/1/K room ``2 burst`` (``inf`` where not a limiter) [requests]."""
+        lim = self.limiter_stations
+        mask = self.limiter_mask[:, lim, None]
+        burst = self.limiter_burst[:, lim, None]
+        return mask, self.limiter_rate[:, lim, None], burst, np.where(mask, 2.0 * burst, np.inf)
+
+    @cached_property
     def can_empty(self) -> bool:
         """Some queueing station could lose every server (failures, autoscaling to zero)."""
-        if not hasattr(self, "_can_empty"):
-            self._can_empty = bool((~np.isin(np.arange(self.stop), self.delay_idx)).any())
-        return self._can_empty
+        return bool((~np.isin(np.arange(self.stop), self.delay_idx)).any())
 
-    @property
+    @cached_property
     def moments(self) -> np.ndarray:
         """(V, S, K, 3): 1, E[S], E[S^2] per station and class (for one einsum)."""
-        if not hasattr(self, "_moments"):
-            self._moments = np.stack([np.ones_like(self.svc), self.svc, self.svc2], axis=-1)
-        return self._moments
+        return np.stack([np.ones_like(self.svc), self.svc, self.svc2], axis=-1)
 
-    @property
+    @cached_property
     def shed_finite(self) -> np.ndarray:
         return np.isfinite(self.shed_s)[:, :, None]
 
-    @property
+    @cached_property
     def shed_s3(self) -> np.ndarray:
         return np.where(np.isfinite(self.shed_s), self.shed_s, 0.0)[:, :, None]
 
-    @property
+    @cached_property
     def timeout(self) -> bool:
         return bool(np.isfinite(self.timeout_s).any())
 
-    @property
+    @cached_property
     def shedding(self) -> bool:
         return bool(np.isfinite(self.shed_s).any())
 
-    @property
+    @cached_property
     def breaker(self) -> bool:
         return bool(self.breaker_mask.any())
 
-    @property
+    @cached_property
     def limiter(self) -> bool:
         return bool(self.limiter_mask.any())
 
@@ -137,12 +173,12 @@ def build_sweep(net, policies, replicated, replica_of) -> Sweep:
         level[a:b] = depth
     full = net.route.reshape(n_v, n_s, n_k, n_s, n_k)
     gap = level[:, None] - level[None, :]  # (to, from)
-    deliveries = []
+    hops = []
     for delay in np.unique(gap[gap > 0]):
         mask = (gap == delay)[None, :, None, :, None]
         route = np.where(mask, full, 0.0).reshape(n_v, n_s * n_k, n_s * n_k)
         if route.any():
-            deliveries.append(Delivery.from_dense(int(delay), route))
+            hops.append((int(delay), route))
     entries = []
     for depth in np.unique(level):
         share = np.where((level == depth)[None, :, None], net.entry, 0.0)
@@ -168,7 +204,7 @@ def build_sweep(net, policies, replicated, replica_of) -> Sweep:
         level=level,
         lmax=int(level.max()),
         entries=entries,
-        deliveries=deliveries,
+        routing=Routing.build(hops, int(level.max()), n_s * n_k),
         delay_idx=np.flatnonzero(net.delay),
         svc=net.svc,
         svc2=2.0 * net.svc**2,
@@ -178,6 +214,8 @@ def build_sweep(net, policies, replicated, replica_of) -> Sweep:
         shed_s=net.shed_s,
         breaker_mask=policies.breaker,
         limiter_mask=np.isfinite(policies.limiter_rate),
+        limiter_rate=np.nan_to_num(policies.limiter_rate),
+        limiter_burst=np.nan_to_num(policies.limiter_burst),
         retry=retry,
         writes=replicated if replicated.size else None,
         replica_reads=replica_of if replica_of.size else None,

@@ -93,7 +93,11 @@ def place(nodes: dict[str, dict], edges: list[dict]) -> tuple[float, float]:
             _badge(text, e["label_x"], first + i * LINE_STEP) for i, text in enumerate(e["badges"])
         ]
     width = max(n["x"] + n["width"] for n in nodes.values()) + MARGIN
-    return round(width, 1), round(max(bottom, lane_y) + MARGIN, 1)
+    # A forward edge's badges hang below its line and may reach past the lowest box.
+    badge_bottom = max(
+        (b["box_y"] + b["box_height"] for e in edges for b in e["badges"]), default=bottom
+    )
+    return round(width, 1), round(max(bottom, lane_y, badge_bottom) + MARGIN, 1)
 
 
 def _badge(text: str, centre_x: float, baseline_y: float) -> dict:

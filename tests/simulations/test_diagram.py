@@ -393,3 +393,35 @@ def test_bad_values_inside_components_and_edges_still_draw(slug, index, field, j
 def test_the_docstring_example_holds():
     result = doctest.testmod(layout)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_the_drawing_is_tall_enough_for_every_badge():
+    # given: an edge with four policies, so four badges stacked under its line
+    doc = {
+        "components": [
+            {
+                "id": "app",
+                "type": "app_pool",
+                "instances": 2,
+                "concurrency": 4,
+                "service_time_ms": {"read": 10},
+            },
+            {"id": "db", "type": "database", "service_time_ms": {"read": 2}},
+        ],
+        "routes": {"read": ["app", "db"]},
+        "edges": [
+            {
+                "from": "app",
+                "to": "db",
+                "timeout_ms": 100,
+                "pool_size": 10,
+                "bulkhead": 5,
+                "retries": {"max_attempts": 3, "backoff_ms": 20, "jitter": True},
+            }
+        ],
+    }
+    # when
+    diagram = design_diagram(doc)
+    # then: the lowest badge ends inside the drawing
+    lowest = max(b["box_y"] + b["box_height"] for e in diagram["edges"] for b in e["badges"])
+    assert lowest <= diagram["height"]

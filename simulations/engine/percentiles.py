@@ -251,18 +251,28 @@ class _Distinct:
 
     def __init__(self, plan, buf, v: int, ticks: slice):
         n, n_v, n_s, n_r = buf.lam.shape
-        buf.scale = np.zeros(buf.lam.shape)
-        buf.scale[:, v] = wait_scale(buf, v, plan.tick_s)
-        cols = [np.moveaxis(getattr(buf, name)[:, v], 2, 1) for name in _INPUTS]  # (n, R, S)
-        cols.append(np.moveaxis(buf.hit[:, v], 2, 1))  # (n, R, C)
-        features = np.concatenate(cols, axis=2).reshape(n * n_r, -1)
+        n_c, n_k = buf.hit.shape[2], plan.rates.shape[1]
+        # one column per (tick, replication), (n, width, R): the station inputs, the hit
+        # ratios, then what else a tick's latency law depends on (the class rates and incident
+        # slowdowns), copied block by block in their recorded layout (no transposes)
+        table = np.empty((n, len(_INPUTS) * n_s + n_c + n_k + n_s, n_r))
+        scale = wait_scale(buf, v, plan.tick_s)
+        for j, name in enumerate(_INPUTS):
+            source = scale if name == "scale" else getattr(buf, name)[:, v]  # (n, S, R)
+            table[:, j * n_s : (j + 1) * n_s] = source
+        n_features = len(_INPUTS) * n_s + n_c
+        table[:, len(_INPUTS) * n_s : n_features] = buf.hit[:, v]
+        table[:, n_features : n_features + n_k] = plan.rates[ticks][:, :, None]
+        table[:, n_features + n_k :] = plan.timeline.slow[ticks, v][:, :, None]
         tick = np.repeat(np.arange(ticks.start, ticks.stop), n_r)
-        # what else a tick's latency law depends on: the class rates and incident slowdowns
-        context = np.concatenate([plan.rates[tick], plan.timeline.slow[tick, v]], axis=1)
-        codes = _quantize(np.concatenate([features, context], axis=1))
-        _, first, self.inverse = np.unique(_hash(codes), return_index=True, return_inverse=True)
+        codes = _quantize(table)
+        # rows in (tick, replication) order, as np.unique numbers them
+        _, first, self.inverse = np.unique(
+            _hash(codes, axis=1).ravel(), return_index=True, return_inverse=True
+        )
         self.inverse = self.inverse.ravel()
-        values = _dequantize(codes[first, : features.shape[1]])  # at the quantized state
+        at, rep = np.divmod(first, n_r)
+        values = _dequantize(codes[at, :n_features, rep])  # at the quantized state
         self.ticks = tick[first]
         u = len(first)
         for j, name in enumerate(_INPUTS):
@@ -352,11 +362,14 @@ def _splitmix64(n: int) -> np.ndarray:
 _HASH_MULT = _splitmix64(4096)
 
 
-def _hash(codes: np.ndarray) -> np.ndarray:
-    """One int64 per row of codes: a linear hash with pseudo-random odd multipliers, modulo
-    2^64 (two distinct rows collide with probability ~2^-64)."""
+def _hash(codes: np.ndarray, axis: int) -> np.ndarray:
+    """One int64 per vector of codes along ``axis``: a linear hash with pseudo-random odd
+    multipliers, modulo 2^64 (two distinct vectors collide with probability ~2^-64)."""
+    shape = [1] * codes.ndim
+    shape[axis] = codes.shape[axis]
     with np.errstate(over="ignore"):
-        return codes @ _HASH_MULT[: codes.shape[1]]
+        # integer products and sums wrap modulo 2^64, in any order
+        return (codes * _HASH_MULT[: codes.shape[axis]].reshape(shape)).sum(axis=axis)
 
 
 def run_percentiles(run_acc: np.ndarray, total: np.ndarray) -> np.ndarray:

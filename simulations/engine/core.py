@@ -50,6 +50,7 @@ def run_ticks(plan: Plan, st: State, stop: int, record) -> None:
     """
     start = st.tick
     lmax = plan.sweep.lmax
+    st.ring_clean = not any(ring.any() for ring in st.ring)
     out = TickOut(plan)
     n_v, n_s, n_k, n_r = plan.shape
     # forwarded requests, by iteration slot (see sweep.Routing); slot i mod (lmax + 1) is the
@@ -92,7 +93,7 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
     servers = st.servers(plan, i)  # (V, S, R)
     go = plan.cont4
     if plan.net.caches:
-        hit, miss = st.cache_hit(plan, i)  # (V, C, R)
+        hit, miss = st.cache_hit(plan, i)  # (V, C, R) or (V, C, 1)
         go = st.go
         go[:, plan.net.caches] = plan.cont4[:, plan.net.caches] * miss[:, :, None, :]
         out.hit[:] = hit
@@ -100,8 +101,9 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
     routed = arr
     if sw.retry is not None:
         retry_now = st.take_retries(sw, i)  # (A-1, V, n_retry, K, R)
-        arr = arr.copy()
-        arr[:, sw.retry.local] += retry_now.sum(axis=0)
+        if not st.ring_clean:  # else no retry is due
+            arr = arr.copy()
+            arr[:, sw.retry.local] += retry_now.sum(axis=0)
     arrived = arr
     fails = {}  # cause -> (V, S, K, R) failed attempts of this iteration
     breaking = sw.breaker and st.breaker_active(sw)
@@ -216,13 +218,20 @@ def _queue(plan, st, sw, arr, servers, slow, out, fails):
 class TickOut:
     """One iteration's per-station outputs, as views into one stacked array (reused)."""
 
-    FIELDS = (
+    # the fields zeroed every iteration come first, so clearing them is one slice
+    ZEROED = (
         "success",
         "dependency",
         "dropped",
         "timeout",
         "shed",
         "duplicates",  # [requests]
+        "writes",
+        "replica_reads",
+        "dead_letters",  # jobs that failed max_receives times [requests]
+    )
+    FIELDS = (
+        *ZEROED,
         "lam",  # intensity of arrivals [1/s]
         "load",  # offered load [Erlang]
         "m2",  # sum_k lambda_k E[S_k^2] [s]
@@ -231,25 +240,11 @@ class TickOut:
         "util",
         "servers",
         "room",
-        "writes",
-        "replica_reads",
         "breaker_open",
         "lag",
         "booting",
         "instances",
         "fluid",
-        "dead_letters",  # jobs that failed max_receives times [requests]
-    )
-    ZEROED = (
-        "success",
-        "dependency",
-        "dropped",
-        "timeout",
-        "shed",
-        "duplicates",
-        "writes",
-        "replica_reads",
-        "dead_letters",
     )
 
     def __init__(self, plan: Plan):
@@ -260,8 +255,7 @@ class TickOut:
         self.hit = np.zeros((n_v, len(plan.net.caches), n_r))
 
     def clear(self) -> None:
-        for name in self.ZEROED:
-            getattr(self, name)[:] = 0.0
+        self.stack[: len(self.ZEROED)] = 0.0
 
     def blank(self, stations: np.ndarray) -> None:
         """Stations that sat the iteration out report nothing."""

@@ -66,6 +66,10 @@ class State:
     cache_arrivals: np.ndarray
     fetch_s: np.ndarray
     go: np.ndarray
+    # True while every retry ring is known to be empty (set by ``core.run_ticks``; not saved):
+    # the common case of a run without failures skips the per-tick work on the rings.
+    # Unannotated, so not a dataclass field (checkpoints carry the arrays only).
+    ring_clean = False
 
     @classmethod
     def initial(cls, plan: Plan) -> State:
@@ -170,7 +174,8 @@ class State:
         return servers
 
     def cache_hit(self, plan: Plan, t: int) -> tuple[np.ndarray, np.ndarray]:
-        """Hit and miss ratios of every cache in tick ``t``, each (V, C, R) [-]."""
+        """Hit and miss ratios of every cache in tick ``t``, each (V, C, R) [-], or (V, C, 1)
+        when every cache is fully warm (the steady ratios, the same in every replication)."""
         flush = plan.skew.flush[t]
         if flush.any():
             # losing a share f of the keys leaves (1 - f) of the hits: rewind the warm-up
@@ -181,8 +186,7 @@ class State:
             )
         steady = plan.skew.hit_steady[t][:, :, None]
         if self.since_flush.min() >= WARM:  # every cache is fully warm
-            hit = np.broadcast_to(steady, self.since_flush.shape)
-            return hit, 1.0 - hit
+            return steady, 1.0 - steady
         # a key counts as cached once its fetch returns: requests arriving while the fetch is
         # in flight (fetch time x arrival rate) miss as well - the thundering herd
         # the cache sees the store's fetch time of the store's previous iteration
@@ -206,6 +210,8 @@ class State:
     def take_retries(self, level, t: int) -> np.ndarray:
         """Retries due at ``level``'s retry stations this tick, (A-1, V, n_retry, K, R)."""
         ring = self.ring[level.retry.ring]
+        if self.ring_clean:  # nothing is due
+            return np.zeros(ring.shape[1:])
         slot = t % ring.shape[0]
         due = ring[slot].copy()
         ring[slot] = 0.0
@@ -231,6 +237,7 @@ class State:
             if c in fails and not isinstance(fails[c], float)
         )
         ring = self.ring[rs.ring]
+        self.ring_clean = False
         slots = (t + np.arange(ring.shape[0])) % ring.shape[0]
         shares = [attempts[i] / total * ok[i][:, :, None, None] for i in range(len(attempts) - 1)]
         wanted = sum(shares) * (timed_out + fast)  # retries the callers would send
@@ -320,7 +327,7 @@ class State:
         (deterministic service halves the variability); the larger of the two losses counts.
         """
         lim = level.limiter_stations
-        mask, rate, burst, room = level.limiter_params
+        mask, rate, burst, room, quiet = level.limiter_params
         sub = arr[:, lim]
         available = self.tokens[:, lim] + rate * plan.tick_s
         incoming = sub.sum(axis=2)
@@ -329,6 +336,9 @@ class State:
         shed = 1.0 - admitted / np.maximum(incoming, _TINY)
         intensity = (sub * ratio[None, lim]).sum(axis=2) / plan.tick_s  # not the noisy count
         rho = np.where(mask, intensity / np.maximum(rate, _TINY), 0.0)
+        if (rho <= quiet).all():  # surely rho**room <= 1e-7: no stationary loss to add
+            shed = np.where(mask, shed, 0.0)
+            return (lim, shed) if shed.any() else None
         with np.errstate(under="ignore", over="ignore"):
             tail = rho**room
         if (tail > 1e-7).any():
@@ -365,7 +375,7 @@ class State:
             self._autoscale(plan, t, out)
         out.instances[:] = self.instances
         out.fluid[:] = self.backlog.sum(axis=2) - self.doomed
-        if self.ring:
+        if self.ring and not self.ring_clean:
             out.fluid[:, plan.sweep.retry.local] += self.ring[0].sum(axis=(0, 1, 4))
 
     def _replicate(self, plan: Plan, t: int, out) -> None:

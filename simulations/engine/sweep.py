@@ -124,11 +124,16 @@ class Sweep:
     @cached_property
     def limiter_params(self) -> tuple[np.ndarray, ...]:
         """At the limiter stations, each (V, n_limiters, 1): mask, rate [1/s], burst
-        [requests], M/M/1/K room ``2 burst`` (``inf`` where not a limiter) [requests]."""
+        [requests], M/M/1/K room ``2 burst`` (``inf`` where not a limiter) [requests], and
+        ``quiet``: a utilization at or below which rho**room <= 1e-7 surely (a margin of
+        1e-9 over the exact root; -1 where the room is empty, which is never quiet)."""
         lim = self.limiter_stations
         mask = self.limiter_mask[:, lim, None]
         burst = self.limiter_burst[:, lim, None]
-        return mask, self.limiter_rate[:, lim, None], burst, np.where(mask, 2.0 * burst, np.inf)
+        room = np.where(mask, 2.0 * burst, np.inf)
+        with np.errstate(divide="ignore"):
+            quiet = np.where(room > 0, 1e-7 ** (1.0 / room) * (1.0 - 1e-9), -1.0)
+        return mask, self.limiter_rate[:, lim, None], burst, room, quiet
 
     @cached_property
     def can_empty(self) -> bool:

@@ -133,15 +133,14 @@ def chunk_mixture(plan, v: int, buf, ticks: slice):
             p_w = waits["p_wait"][:, stages]
             th = waits["theta"][:, stages]
             mean_w = np.where(p_w > 0, p_w / np.maximum(th, 1e-300), 0.0)
-            top_s = svc.argmax(axis=1)[:, None]
             top_w = mean_w.argmax(axis=1)[:, None]
-            big_s = np.take_along_axis(svc, top_s, 1)[:, 0]
+            big_s = svc.max(axis=1)  # the value at argmax (NaN propagates alike)
             comps["shift"].append(
                 waits["delay"][:, stages].sum(axis=1)
                 + svc.sum(axis=1)
                 - big_s
                 + mean_w.sum(axis=1)
-                - np.take_along_axis(mean_w, top_w, 1)[:, 0]
+                - mean_w.max(axis=1)
             )
             comps["mu"].append(1.0 / np.maximum(big_s, 1e-9))
             comps["p_wait"].append(np.take_along_axis(p_w, top_w, 1)[:, 0])

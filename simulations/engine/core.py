@@ -79,10 +79,10 @@ def run_ticks(plan: Plan, st: State, stop: int, record) -> None:
 
 def _external(plan: Plan, i: int, start: int, stop: int, inflow: np.ndarray) -> None:
     """New arrivals at the stations where routes begin, each at its own tick."""
-    for level, entry in plan.sweep.entries:
+    for level, stations, entry in plan.sweep.entries:
         t = i - level
         if start <= t < stop:
-            inflow += entry * plan.arrivals[t][None, None]
+            inflow[:, stations] += entry * plan.arrivals[t][None, None]
 
 
 def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:

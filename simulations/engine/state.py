@@ -356,9 +356,7 @@ class State:
             self.cache_arrivals = out.lam[:, plan.net.caches] * plan.tick_s
             # fetch time of a miss ~ time in system at the store behind the cache (Little)
             nxt = plan.cache_store
-            busy = out.util[:, nxt] * np.where(
-                np.isfinite(out.servers[:, nxt]), out.servers[:, nxt], 0.0
-            )
+            busy = out.util[:, nxt] * out.servers[:, nxt]  # out.servers is finite (0 for delays)
             fetch = (out.backlog[:, nxt] + busy) / np.maximum(out.lam[:, nxt], _TINY)
             rows = (t - plan.sweep.level[nxt]) % self.fetch_s.shape[0]  # the store's tick
             store_active = active is None or active[nxt]
@@ -380,9 +378,12 @@ class State:
 
     def _replicate(self, plan: Plan, t: int, out) -> None:
         main, rep = plan.replicated, plan.replica_of
-        lost = plan.skew.primary_lost[t][:, main][:, :, None] * self.replication[:, main]
-        self.counters[2][:, main] += lost
-        backlog = self.replication[:, main] - lost + out.writes[:, main]
+        backlog = self.replication[:, main]
+        if plan.skew.any_primary_lost[t]:  # a failover loses the unreplicated writes
+            lost = plan.skew.primary_lost[t][:, main][:, :, None] * backlog
+            self.counters[2][:, main] += lost
+            backlog = backlog - lost
+        backlog = backlog + out.writes[:, main]
         applied = np.minimum(backlog, plan.apply_rate[:, :, None] * plan.tick_s)
         backlog = backlog - applied
         self.replication[:, main] = backlog

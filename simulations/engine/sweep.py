@@ -94,7 +94,7 @@ class Sweep:
     stop: int
     level: np.ndarray  # (S,) route depth of each station: it handles tick i - level
     lmax: int
-    entries: list  # (level, (V, S, K, 1) share of external arrivals entering there)
+    entries: list  # (level, its stations' slice, (V, n, K, 1) share of arrivals entering there)
     routing: Routing  # forwarded requests between levels (sparse next-hop distribution)
     delay_idx: np.ndarray  # stations that are pure delays (no queue)
     svc: np.ndarray  # (V, n, K) mean service times [s]
@@ -185,10 +185,10 @@ def build_sweep(net, policies, replicated, replica_of) -> Sweep:
         if route.any():
             hops.append((int(delay), route))
     entries = []
-    for depth in np.unique(level):
-        share = np.where((level == depth)[None, :, None], net.entry, 0.0)
+    for depth, (a, b) in enumerate(net.levels):
+        share = net.entry[:, a:b]
         if share.any():
-            entries.append((int(depth), share[..., None]))
+            entries.append((depth, slice(a, b), share[..., None]))
     retry = None
     local = np.flatnonzero((policies.attempts > 1).any(axis=0))
     if local.size:
@@ -247,6 +247,7 @@ class Skewed:
     flush: np.ndarray
     hit_steady: np.ndarray
     any_error: np.ndarray  # (n_ticks + lmax,) bool
+    any_primary_lost: np.ndarray  # (n_ticks + lmax,) bool
 
 
 def build_skewed(timeline, hit_steady, level, caches) -> Skewed:
@@ -269,15 +270,17 @@ def build_skewed(timeline, hit_steady, level, caches) -> Skewed:
     c_tick = np.clip(c_iters, 0, n_t - 1)
     c_cols = np.arange(len(caches))[None, :]
     error = gather(timeline.error, 0.0)
+    primary_lost = gather(timeline.primary_lost, 0.0)
     return Skewed(
         error=error,
         slow=gather(timeline.slow, 1.0),
         failed=gather(timeline.failed, 0.0),
         down=gather(timeline.down, 0.0),
-        primary_lost=gather(timeline.primary_lost, 0.0),
+        primary_lost=primary_lost,
         flush=gather(timeline.flush, 0.0, c_tick, c_ok, c_cols),
         hit_steady=gather(hit_steady, 0.0, c_tick, c_ok, c_cols),
         any_error=error.any(axis=(1, 2)),
+        any_primary_lost=primary_lost.any(axis=(1, 2)),
     )
 
 

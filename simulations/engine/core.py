@@ -138,7 +138,10 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
     np.sum(live - forward, axis=2, out=out.success)
     sw.routing.deliver(i, forward.reshape(n_v, n_s * n_k, n_r), deliveries.reshape(n_v, -1, n_r))
     if sw.writes is not None:
-        out.writes[:, sw.writes] = live[:, sw.writes, plan.write_class]
+        if plan.write_class is None:  # a mix without writes: replicas have nothing to apply
+            out.writes[:, sw.writes] = 0.0
+        else:
+            out.writes[:, sw.writes] = live[:, sw.writes, plan.write_class]
         out.replica_reads[:, sw.replica_reads] = live[:, sw.replica_reads][
             :, :, plan.read_classes
         ].sum(axis=2)

@@ -182,3 +182,37 @@ def test_every_component_policy_and_incident_kind_runs_and_conserves_requests():
     assert variant.series["replica_lag_s:db"].mean.max() >= 0
     assert "load_rps:db#lock" in variant.series and "utilization:db#replicas" in variant.series
     json.dumps(result.to_dict())
+
+
+def test_a_read_only_mix_with_replicas_runs_in_a_batch_of_variants():
+    """Regression: a mix without writes crashed batches whose designs replicate a database."""
+    # given: reads only, and a database with one read replica
+    scenario = parse_scenario(
+        {
+            "duration_s": 60,
+            "tick_s": 1,
+            "traffic": {"curve": {"kind": "constant", "rps": 100}, "mix": {"read": 1.0}},
+            "sla": {"availability": 0.99, "latency_percentile": 99, "latency_ms": 300},
+            "budget_usd_per_month": 1000,
+        }
+    )
+    doc = {
+        "components": [
+            {
+                "id": "app",
+                "type": "app_pool",
+                "instances": 2,
+                "concurrency": 4,
+                "service_time_ms": {"read": 10},
+            },
+            {"id": "db", "type": "database", "read_replicas": 1, "service_time_ms": {"read": 3}},
+        ],
+        "routes": {"read": ["app", "db"]},
+    }
+    design = parse_design(doc, scenario)
+    # when: two variants in one batch
+    result = simulate(scenario, [design, design], replications=4, seed=1)
+    # then: both ran, identically (common random numbers), and served nearly everything
+    first, second = (v.per_replication for v in result.variants)
+    np.testing.assert_array_equal(first["succeeded"], second["succeeded"])
+    assert (first["succeeded"] > 0.95 * first["offered"]).all()

@@ -2,7 +2,8 @@
 
 A detector yields zero or more :class:`Finding` -- a sentence with the numbers that triggered
 it, the numbers themselves and the component concerned -- and nothing when the run does not
-exhibit the factor. The catalogue that names them, with titles and lesson hints, is
+exhibit the factor (the cache factor lives in :mod:`scoring.analysis.read_route`). The
+catalogue that names them, with titles and lesson hints, is
 :data:`scoring.analysis.factors.CATALOGUE`. The thresholds below are the rules' constants.
 """
 
@@ -42,7 +43,18 @@ class Finding:
 
 
 def _pools(view: VariantView) -> list[dict]:
+    """Request-serving pools: losing their last instance stops the route."""
     return view.components_of_type("app_pool")
+
+
+def _scalable_pools(view: VariantView) -> list[dict]:
+    """Pools that scale by instances and can autoscale: app pools and queue workers."""
+    return view.components_of_type("app_pool", "worker_pool")
+
+
+def _kind(view: VariantView, cid: str | None) -> str:
+    """``"App pool"``, ``"Worker pool"``... for evidence sentences."""
+    return view.components.get(cid, {}).get("type", "component").replace("_", " ").capitalize()
 
 
 def _min_instances(pool: dict) -> int:
@@ -202,16 +214,17 @@ def detect_pool_exhaustion(view: VariantView) -> Iterator[Finding]:
 
 
 def detect_hot_pools_without_autoscaling(view: VariantView) -> Iterator[Finding]:
-    """App pools above the hot utilization with a fixed instance count."""
-    for pool in _pools(view):
+    """App or worker pools above the hot utilization with a fixed instance count."""
+    for pool in _scalable_pools(view):
         util = view.peak(f"utilization:{pool['id']}")
         if pool.get("autoscaling") or util is None or util.value <= HOT_UTILIZATION:
             continue
         yield Finding(
             component=pool["id"],
             evidence=(
-                f"App pool {pool['id']} ran at {util.value:.0%} utilization at {_t(util.t_s)} with "
-                f"a fixed {pool.get('instances', 1)} instances and no autoscaling to add capacity."
+                f"{_kind(view, pool['id'])} {pool['id']} ran at {util.value:.0%} utilization "
+                f"at {_t(util.t_s)} with a fixed {pool.get('instances', 1)} instances and no "
+                "autoscaling to add capacity."
             ),
             data={
                 "peak_utilization": util.value,
@@ -226,7 +239,7 @@ def detect_slow_cold_start(view: VariantView) -> Iterator[Finding]:
     breach = view.breach.first
     if breach is None:
         return
-    for pool in _pools(view):
+    for pool in _scalable_pools(view):
         autoscaling = pool.get("autoscaling") or {}
         cold_start_s = float(autoscaling.get("cold_start_s", 0))
         scale_outs = [e for e in view.events_of("scale_out") if e.component == pool["id"]]
@@ -250,8 +263,7 @@ def detect_slow_cold_start(view: VariantView) -> Iterator[Finding]:
 
 def detect_queue_backlog(view: VariantView) -> Iterator[Finding]:
     """Stations whose backlog held more than a second of average traffic."""
-    offered = view.mean("offered_rps")
-    mean_rps = float(offered.mean()) if offered is not None and len(offered) else 0.0
+    mean_rps = view.mean_offered_rps
     for station in view.stations("backlog"):
         backlog = view.peak(f"backlog:{station}")
         if backlog is None or mean_rps <= 0 or backlog.value < BACKLOG_SECONDS * mean_rps:
@@ -349,30 +361,11 @@ def detect_under_provisioned(view: VariantView) -> Iterator[Finding]:
         if util is None or util.value <= HOT_UTILIZATION:
             continue
         cid = view.component_of(station)
-        kind = view.components.get(cid, {}).get("type", "component").replace("_", " ")
         yield Finding(
             component=cid,
             evidence=(
-                f"{kind.capitalize()} {station} peaked at {util.value:.0%} utilization "
+                f"{_kind(view, cid)} {station} peaked at {util.value:.0%} utilization "
                 f"at {_t(util.t_s)}."
             ),
             data={"station": station, "peak_utilization": util.value, "at_s": util.t_s},
         )
-
-
-def detect_no_cache_on_read_route(view: VariantView) -> Iterator[Finding]:
-    """Read-heavy traffic whose read route has no cache or CDN."""
-    read_share = float(view.mix.get("read", 0.0))
-    route = view.route("read")
-    if read_share < READ_HEAVY_SHARE or not route:
-        return
-    types = {view.components.get(cid, {}).get("type") for cid in route}
-    if types & {"cache", "cdn"}:
-        return
-    yield Finding(
-        evidence=(
-            f"{read_share:.0%} of requests are reads, yet the read route "
-            f"({' → '.join(route)}) has no cache."
-        ),
-        data={"read_share": read_share, "route": route},
-    )

@@ -21,6 +21,14 @@ RIGHT_SIZE_TARGET = 0.6
 
 DEFAULT_CACHE = {"type": "cache", "memory_gb": 2, "ttl_s": 300, "item_kb": 4}
 DEFAULT_BREAKER = {"error_rate": 0.5, "open_s": 10, "half_open_probes": 5}
+# Pools the engine scales by instances (and autoscales): request-serving and queue-draining.
+POOLS = ("app_pool", "worker_pool")
+# A queue this full (of its max_depth) at its consumer's peak backlog overflowed: the engine's
+# per-tick mean over replications is below the cap when only some replications hit it.
+QUEUE_FULL = 0.9
+# How much deeper an overflowing queue is made: a backlog grows linearly with the burst, so one
+# order of magnitude holds a burst many times longer (a queue bills per message, not per slot).
+QUEUE_DEPTH_FACTOR = 10
 
 
 Change = tuple[dict[str, Any], str]  # (new document, description of the change)
@@ -40,8 +48,8 @@ def _edited(doc: dict, cid: str | None, types: tuple[str, ...]) -> tuple[dict, d
 
 
 def scale_out(doc: dict, cid: str | None, view: VariantView) -> Change | None:
-    """App pool ``cid``: 50 % more instances (at least one more); the autoscaling floor follows."""
-    found = _edited(doc, cid, ("app_pool",))
+    """App or worker pool ``cid``: 50 % more instances (at least one more); the floor follows."""
+    found = _edited(doc, cid, POOLS)
     if found is None:
         return None
     new, pool = found
@@ -55,8 +63,8 @@ def scale_out(doc: dict, cid: str | None, view: VariantView) -> Change | None:
 
 
 def enable_autoscaling(doc: dict, cid: str | None, view: VariantView) -> Change | None:
-    """App pool ``cid`` without autoscaling: target tracking from its size to 3x."""
-    found = _edited(doc, cid, ("app_pool",))
+    """App or worker pool ``cid`` without autoscaling: target tracking from its size to 3x."""
+    found = _edited(doc, cid, POOLS)
     if found is None or found[1].get("autoscaling"):
         return None
     new, pool = found
@@ -73,8 +81,8 @@ def enable_autoscaling(doc: dict, cid: str | None, view: VariantView) -> Change 
 
 
 def raise_floor(doc: dict, cid: str | None, view: VariantView) -> Change | None:
-    """App pool ``cid`` with autoscaling: 50 % more warm instances at the floor."""
-    found = _edited(doc, cid, ("app_pool",))
+    """App or worker pool ``cid`` with autoscaling: 50 % more warm instances at the floor."""
+    found = _edited(doc, cid, POOLS)
     if found is None or not found[1].get("autoscaling"):
         return None
     new, pool = found
@@ -84,6 +92,42 @@ def raise_floor(doc: dict, cid: str | None, view: VariantView) -> Change | None:
     scaling["max"] = max(int(scaling.get("max", 1)), scaling["min"])
     pool["instances"] = max(int(pool.get("instances", 1)), scaling["min"])
     return new, f"{cid}: autoscaling floor {before} → {scaling['min']} warm instances"
+
+
+def _queue_and_consumer(doc: dict, cid: str | None) -> tuple[str, str] | None:
+    """``(queue id, worker pool id)`` of a route hop ``queue -> worker_pool`` that ``cid`` is in.
+
+    The engine requires every queue on a route to be followed by the worker pool draining it,
+    whose backlog series (``backlog:<worker pool>``) is the queue's depth.
+    """
+    for route in doc.get("routes", {}).values():
+        for a, b in zip(route, route[1:], strict=False):
+            kinds = ((_component(doc, a) or {}).get("type"), (_component(doc, b) or {}).get("type"))
+            if kinds == ("queue", "worker_pool") and cid in (a, b):
+                return a, b
+    return None
+
+
+def deepen_queue(doc: dict, cid: str | None, view: VariantView) -> Change | None:
+    """The queue feeding worker pool ``cid`` (or queue ``cid``), if it overflowed: 10x deeper.
+
+    Overflowed: requests were dropped and the backlog at its worker pool reached
+    ``QUEUE_FULL`` of ``max_depth``. A deeper queue trades refused jobs for a longer wait.
+    """
+    hop = _queue_and_consumer(doc, cid)
+    if hop is None or view.total("errors_dropped") <= 0:
+        return None
+    queue_id, consumer = hop
+    new, queue = _edited(doc, queue_id, ("queue",))
+    before = int(queue["max_depth"])  # the normalised document always has it
+    backlog = view.peak(f"backlog:{consumer}")
+    if backlog is None or backlog.value < QUEUE_FULL * before:
+        return None
+    queue["max_depth"] = before * QUEUE_DEPTH_FACTOR
+    return new, (
+        f"{queue_id}: max_depth {before:,} → {queue['max_depth']:,} messages "
+        f"(the backlog at {consumer} peaked at {backlog.value:,.0f})"
+    )
 
 
 def upsize_database(doc: dict, cid: str | None, view: VariantView) -> Change | None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from scoring.analysis import detectors
+from scoring.analysis import detectors, read_route
 from scoring.analysis.detectors import (
     BACKLOG_SECONDS,
     COLD_CACHE_DIP,
@@ -48,7 +48,7 @@ CATALOGUE: tuple[Factor, ...] = (
     Factor(
         "no_autoscaling",
         "No autoscaling on a hot pool",
-        f"an app pool without autoscaling exceeded {HOT_UTILIZATION:.0%} utilization",
+        f"an app or worker pool without autoscaling exceeded {HOT_UTILIZATION:.0%} utilization",
         "Autoscaling adds instances when utilization crosses a target; pair it with a floor.",
         detectors.detect_hot_pools_without_autoscaling,
     ),
@@ -69,9 +69,11 @@ CATALOGUE: tuple[Factor, ...] = (
     Factor(
         "no_cache_read_heavy",
         "No cache on a read-heavy route",
-        f"reads are ≥ {READ_HEAVY_SHARE:.0%} of traffic and the read route has no cache",
+        f"reads are ≥ {READ_HEAVY_SHARE:.0%} of traffic, the read route has no cache, and the "
+        f"database it ends at ran above {HOT_UTILIZATION:.0%} utilization, queued more than "
+        f"{BACKLOG_SECONDS:.0f} s of traffic or failed",
         "Cache-aside in front of the database absorbs repeated reads of popular keys.",
-        detectors.detect_no_cache_on_read_route,
+        read_route.detect_no_cache_on_read_route,
     ),
     Factor(
         "single_point_of_failure",
@@ -100,7 +102,8 @@ CATALOGUE: tuple[Factor, ...] = (
         "queue_backlog",
         "Queue backlog",
         f"a component's backlog exceeded {BACKLOG_SECONDS:.0f} s of average traffic",
-        "A backlog drains only at (capacity − arrivals); shed or add capacity before it grows.",
+        "A backlog drains only at (capacity − arrivals); add capacity, or a queue deep enough "
+        "to hold (arrivals − throughput) × burst length.",
         detectors.detect_queue_backlog,
     ),
     Factor(

@@ -76,6 +76,12 @@ FIXES: tuple[Fix, ...] = (
         edits.raise_floor,
     ),
     Fix(
+        "deepen_queue",
+        "Deepen the queue",
+        frozenset({"queue_backlog"}),
+        edits.deepen_queue,
+    ),
+    Fix(
         "add_cache",
         "Add a cache on the read route",
         frozenset({"no_cache_read_heavy", "saturation", "under_provisioned"}),

@@ -121,6 +121,22 @@ class VariantView:
         i = int(np.clip(np.searchsorted(self.times_s, t_s, side="right") - 1, 0, len(values) - 1))
         return float(values[i])
 
+    def hottest(self, measure: str, cid: str) -> tuple[str, Peak] | None:
+        """The station of component ``cid`` (``db``, ``db#replicas``...) with the largest peak
+        of ``measure``, and that peak; None when it has no such series."""
+        peaks = [
+            (station, peak)
+            for station in self.stations(measure)
+            if self.component_of(station) == cid and (peak := self.peak(f"{measure}:{station}"))
+        ]
+        return max(peaks, key=lambda sp: sp[1].value, default=None)
+
+    @cached_property
+    def mean_offered_rps(self) -> float:
+        """Offered load averaged over the run [1/s] (0 when not reported)."""
+        offered = self.mean("offered_rps")
+        return float(offered.mean()) if offered is not None and len(offered) else 0.0
+
     @staticmethod
     def component_of(station: str | None) -> str | None:
         """The component id of a station key (``"db#replicas"`` -> ``"db"``)."""

@@ -78,6 +78,33 @@ def design(*, instances=3, autoscaling=None, cache=True, read_replicas=0, edges=
     }
 
 
+def queue_design(*, max_depth=3000, worker_autoscaling=None):
+    """Uploads enqueue jobs for a worker pool; reads go straight to the database."""
+    workers = {
+        "id": "workers",
+        "type": "worker_pool",
+        "size": "medium",
+        "instances": 3,
+        "concurrency": 4,
+        "service_time_ms": {"async_job": 400.0},
+        "max_queue_per_instance": 200,
+        "max_receives": 3,
+        "zones": 1,
+    }
+    if worker_autoscaling:
+        workers["autoscaling"] = worker_autoscaling
+    doc = design(cache=False)
+    for comp in doc["components"]:  # app enqueues uploads, workers write their results
+        if comp["type"] in ("app_pool", "database"):
+            comp["service_time_ms"]["async_job"] = 10.0
+    doc["components"][1:1] = [{"id": "jobs", "type": "queue", "max_depth": max_depth}, workers]
+    doc["routes"] = {
+        "read": ["lb", "app", "db"],
+        "async_job": ["lb", "app", "jobs", "workers", "db"],
+    }
+    return doc
+
+
 def healthy_series(n=N_TICKS):
     """Flat load, everything succeeds, p99 at 120 ms, utilization 50 %, warm cache."""
     return {

@@ -5,7 +5,15 @@ import pytest
 
 from scoring.analysis.detectors import HOT_UTILIZATION
 from scoring.analysis.factors import CATALOGUE, detect_factors
-from tests.scoring.builders import Event, design, healthy_series, incident, outage, view
+from tests.scoring.builders import (
+    Event,
+    design,
+    healthy_series,
+    incident,
+    outage,
+    queue_design,
+    view,
+)
 
 
 def codes(v):
@@ -66,6 +74,18 @@ def test_hot_pool_without_autoscaling_but_not_with_it():
     assert "no_autoscaling" not in codes(view(series=hot, doc=scaled))
 
 
+def test_hot_worker_pool_without_autoscaling():
+    hot = with_series(**{"utilization:workers": ramp(1.0)})
+    [found] = [
+        f
+        for f in detect_factors(view(series=hot, doc=queue_design()))
+        if f["code"] == "no_autoscaling"
+    ]
+    assert found["component"] == "workers" and found["evidence"].startswith("Worker pool workers")
+    autoscaled = queue_design(worker_autoscaling={"min": 3, "max": 9})
+    assert "no_autoscaling" not in codes(view(series=hot, doc=autoscaled))
+
+
 def scaled(cold_start_s):
     return design(
         autoscaling={
@@ -108,11 +128,47 @@ def test_steady_hit_ratio_is_not_a_cold_cache():
     )
 
 
-def test_no_cache_on_a_read_heavy_route():
+def test_no_cache_on_a_read_heavy_route_when_its_database_saturates():
+    # given reads at 90 % of traffic, no cache, and the database on the read route at 93 %
+    hot_db = with_series(**{"utilization:db": ramp(0.93)})
+    # when / then: the factor names the database and cites its peak
+    [found] = [
+        f
+        for f in detect_factors(view(doc=design(cache=False), series=hot_db))
+        if f["code"] == "no_cache_read_heavy"
+    ]
+    assert found["component"] == "db"
+    assert found["data"]["peak_utilization"] == pytest.approx(0.93)
+    assert found["data"]["at_s"] == 599
+    assert "93%" in found["evidence"] and "lb → app → db" in found["evidence"]
+    # not for a write-heavy mix, nor when a cache is already there
+    write_heavy = view(doc=design(cache=False), series=hot_db, mix={"read": 0.3, "write": 0.7})
+    assert "no_cache_read_heavy" not in codes(write_heavy)
+    assert "no_cache_read_heavy" not in codes(view(series=hot_db))
+
+
+def test_no_cache_factor_needs_the_read_route_to_hurt_not_just_a_read_heavy_mix():
     no_cache = design(cache=False)
-    assert "no_cache_read_heavy" in codes(view(doc=no_cache))
-    assert "no_cache_read_heavy" not in codes(view(doc=no_cache, mix={"read": 0.3, "write": 0.7}))
-    assert "no_cache_read_heavy" not in codes(view())
+    assert "no_cache_read_heavy" not in codes(view(doc=no_cache))  # nothing struggled
+    # only the app tier saturates: the database idles at 30 %, a cache would not help
+    hot_app = with_series(**{"utilization:app": ramp(0.97)})
+    found = codes(view(doc=no_cache, series=hot_app))
+    assert "under_provisioned" in found and "no_cache_read_heavy" not in found
+
+
+def test_no_cache_factor_on_a_database_backlog_or_failure():
+    no_cache = design(cache=False)
+    backlog = np.zeros(600)
+    backlog[400] = 300.0  # 3 s of 100 rps queued at the database, utilization still 30 %
+    [queued] = [
+        f
+        for f in detect_factors(view(doc=no_cache, series=with_series(**{"backlog:db": backlog})))
+        if f["code"] == "no_cache_read_heavy"
+    ]
+    assert queued["data"]["peak_backlog"] == 300.0 and queued["data"]["at_s"] == 400
+    failed = view(doc=no_cache, incidents=[incident("db_primary_failure", 200, 120, "db")])
+    [down] = [f for f in detect_factors(failed) if f["code"] == "no_cache_read_heavy"]
+    assert down["data"]["failed_at_s"] == 200 and "T+03:20" in down["evidence"]
 
 
 def test_single_instance_pool_is_a_single_point_of_failure():

@@ -2,13 +2,23 @@
 
 import copy
 
+import numpy as np
 import pytest
 
 from scoring.analysis.factors import detect_factors
 from scoring.analysis.fixes import FIXES, propose_fixes
 from scoring.analysis.postmortem import find_root_cause
 from simulations.engine.spec import parse_design
-from tests.scoring.builders import Event, design, healthy_series, incident, outage, slow, view
+from tests.scoring.builders import (
+    Event,
+    design,
+    healthy_series,
+    incident,
+    outage,
+    queue_design,
+    slow,
+    view,
+)
 
 
 def proposals(v):
@@ -49,8 +59,11 @@ def test_every_proposal_is_a_design_the_engine_accepts():
             }
         ],
     )
+    series = outage(healthy_series(), 305, 400)
+    series["utilization:db"] = series["utilization:db"].copy()
+    series["utilization:db"][300:360] = 0.9  # the slowed database on the read route runs hot
     v = view(
-        series=outage(healthy_series(), 305, 400),
+        series=series,
         doc=doc,
         cost=1800.0,
         incidents=[incident("dependency_slowdown", 300, 60, "db", factor=5)],
@@ -66,7 +79,10 @@ def test_every_proposal_is_a_design_the_engine_accepts():
 
 
 def test_cache_is_inserted_before_the_database_on_the_read_route():
-    [fix] = [c for c in proposals(view(doc=design(cache=False))) if c.code == "add_cache"]
+    hot_db = healthy_series()
+    hot_db["utilization:db"] = hot_db["utilization:db"] * 3  # 90 %: reads pile onto it
+    v = view(doc=design(cache=False), series=hot_db)
+    [fix] = [c for c in proposals(v) if c.code == "add_cache"]
     assert fix.design["routes"]["read"] == ["lb", "app", "cache", "db"]
     assert fix.design["routes"]["write"] == ["lb", "app", "db"]
 
@@ -132,6 +148,7 @@ TARGETED = {
     "add_read_replica",
     "circuit_breaker",
     "resize_connection_pool",
+    "deepen_queue",
 }
 
 
@@ -169,3 +186,45 @@ def test_duplicate_writes_get_idempotency_keys_on_the_retrying_edge():
     [fix] = [c for c in proposals(v) if c.code == "idempotency_keys"]
     assert fix.design["edges"][0]["idempotency_keys"] is True
     parse_design(fix.design)
+
+
+def overflowing_queue_view(max_depth=3000, peak_backlog=3000.0, dropped=8000.0, doc=None):
+    """A burst fills the jobs queue in front of the workers; uploads beyond it are dropped."""
+    series = healthy_series()
+    series["utilization:workers"] = np.where(np.arange(600) >= 200, 1.0, 0.4)
+    series["backlog:workers"] = np.clip((np.arange(600) - 200) * 20.0, 0, peak_backlog)
+    return view(
+        series=series,
+        doc=doc or queue_design(max_depth=max_depth),
+        mix={"read": 0.8, "async_job": 0.2},
+        counters={"errors_dropped": dropped},
+    )
+
+
+def test_overflowing_queue_gets_more_workers_autoscaling_and_a_deeper_queue():
+    # given a queue of 3,000 that filled up while uploads were dropped
+    doc = queue_design(max_depth=3000)
+    before = copy.deepcopy(doc)
+    found = {c.code: c for c in proposals(overflowing_queue_view(doc=doc))}
+    # then every fix the engine can express for a worker pool and its queue is proposed
+    assert {"scale_out", "enable_autoscaling", "deepen_queue"} <= set(found)
+    assert component(found["scale_out"].design, "workers")["instances"] == 5  # ceil(3 x 1.5)
+    assert component(found["enable_autoscaling"].design, "workers")["autoscaling"]["min"] == 3
+    deeper = found["deepen_queue"]
+    assert (deeper.answers, deeper.component) == ("queue_backlog", "workers")
+    assert component(deeper.design, "jobs")["max_depth"] == 30_000
+    assert deeper.design_change.startswith("jobs: max_depth 3,000 → 30,000")
+    for candidate in found.values():
+        parse_design(candidate.design)  # raises DesignError if not
+    assert doc == before
+
+
+def test_queue_is_deepened_only_when_it_filled_and_requests_were_dropped():
+    def deepened(v):
+        return "deepen_queue" in {c.code for c in proposals(v)}
+
+    assert deepened(overflowing_queue_view())
+    # a long backlog that stayed well under the cap: the queue did its job
+    assert not deepened(overflowing_queue_view(max_depth=100_000, peak_backlog=3000.0))
+    # full, but nothing was refused
+    assert not deepened(overflowing_queue_view(dropped=0.0))

@@ -5,6 +5,8 @@ import pytest
 
 from scoring.analysis.detectors import HOT_UTILIZATION
 from scoring.analysis.factors import CATALOGUE, detect_factors
+from scoring.analysis.fixes import propose_fixes
+from scoring.analysis.postmortem import find_root_cause
 from tests.scoring.builders import (
     Event,
     design,
@@ -107,6 +109,31 @@ def test_slow_cold_start_needs_a_breach_a_scale_out_and_a_long_boot():
     assert "slow_cold_start" not in codes(view(doc=scaled(90), events=scale_out))
 
 
+def test_slow_cold_start_of_an_autoscaled_worker_pool_gets_a_higher_floor():
+    doc = queue_design(
+        worker_autoscaling={
+            "min": 2,
+            "max": 8,
+            "target_utilization": 0.6,
+            "cooldown_s": 60,
+            "cold_start_s": 120,
+        }
+    )
+    v = view(
+        series=outage(healthy_series(), 200, 300),
+        doc=doc,
+        events=[Event(210, "scale_out", "workers")],
+    )
+    [found] = [f for f in detect_factors(v) if f["code"] == "slow_cold_start"]
+    assert found["component"] == "workers"
+    [floor] = [
+        c
+        for c in propose_fixes(v, find_root_cause(v), [found])
+        if c.code == "raise_autoscaling_floor"
+    ]
+    assert floor.design_change == "workers: autoscaling floor 2 → 3 warm instances"
+
+
 def test_cold_cache_after_a_flush_cites_the_flush_and_the_dip():
     hit = np.full(600, 0.9)
     hit[300:360] = np.linspace(0.0, 0.9, 60)
@@ -154,6 +181,18 @@ def test_no_cache_factor_needs_the_read_route_to_hurt_not_just_a_read_heavy_mix(
     hot_app = with_series(**{"utilization:app": ramp(0.97)})
     found = codes(view(doc=no_cache, series=hot_app))
     assert "under_provisioned" in found and "no_cache_read_heavy" not in found
+
+
+def test_no_cache_factor_cites_the_hottest_part_of_the_database():
+    # reads served by replicas: the replica pool is what ran hot, not the primary
+    series = with_series(**{"utilization:db#replicas": ramp(0.91)})
+    [found] = [
+        f
+        for f in detect_factors(view(doc=design(cache=False, read_replicas=2), series=series))
+        if f["code"] == "no_cache_read_heavy"
+    ]
+    assert (found["component"], found["data"]["station"]) == ("db", "db#replicas")
+    assert found["data"]["peak_utilization"] == pytest.approx(0.91)
 
 
 def test_no_cache_factor_on_a_database_backlog_or_failure():

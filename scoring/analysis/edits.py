@@ -118,11 +118,11 @@ def deepen_queue(doc: dict, cid: str | None, view: VariantView) -> Change | None
     if hop is None or view.total("errors_dropped") <= 0:
         return None
     queue_id, consumer = hop
-    new, queue = _edited(doc, queue_id, ("queue",))
-    before = int(queue["max_depth"])  # the normalised document always has it
+    before = int(_component(doc, queue_id)["max_depth"])  # the normalised document has it
     backlog = view.peak(f"backlog:{consumer}")
     if backlog is None or backlog.value < QUEUE_FULL * before:
         return None
+    new, queue = _edited(doc, queue_id, ("queue",))
     queue["max_depth"] = before * QUEUE_DEPTH_FACTOR
     return new, (
         f"{queue_id}: max_depth {before:,} → {queue['max_depth']:,} messages "

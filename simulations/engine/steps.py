@@ -36,9 +36,13 @@ def stationary_blocking(plan, level, total, load, lam, room_total) -> np.ndarray
     transient fill (the fluid backlog) first.
     """
     a, b = level.start, level.stop
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if not np.any(load[:, a:b] / total > level.block_rho[:, :, None]):
-            return None
+    if total.all():  # no station without servers: the division warns of nothing
+        busy = load[:, a:b] / total
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            busy = load[:, a:b] / total
+    if not np.any(busy > level.block_rho[:, :, None]):
+        return None
     finite = np.isfinite(total) & (total > 0)
     safe = np.where(finite, total, 1.0)
     rho = np.where(finite, load[:, a:b] / safe, 0.0)

@@ -11,6 +11,7 @@ from django.db import models, transaction
 from courses.markdown import glossary_index_invalidate
 from courses.models import Choice, Course, GlossaryTerm, Lesson, Level, Question, Quiz, Stage
 from courses.services.curriculum_files import (
+    LESSON_KEYS,
     CurriculumError,
     Problems,
     read_courses,
@@ -169,20 +170,9 @@ class _Loader:
                         f"{path}: scenario: scenario {lesson['scenario']!r} is not loaded yet; "
                         "skipped"
                     )
-            values = {
-                k: lesson[k]
-                for k in (
-                    "title",
-                    "order",
-                    "minutes",
-                    "status",
-                    "recall_prompts",
-                    "recap",
-                    "sources",
-                    "body",
-                )
-            }
-            values["scenario_id"] = scenario_id
+            # The file's keys are the row's fields, but for the lookup key and the resolved FK.
+            values = {k: lesson[k] for k in LESSON_KEYS if k not in ("slug", "scenario")}
+            values.update(body=lesson["body"], scenario_id=scenario_id)
             self.upsert(Lesson, {"course": course, "slug": lesson["slug"]}, values, path)
 
     def load_quiz(self, course: Course, quiz: dict | None) -> None:

@@ -10,6 +10,8 @@ same expected load) are evaluated once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from simulations.engine.latency import (
@@ -28,23 +30,29 @@ _BATCH = 1024  # distinct latency laws evaluated on the grid at once
 _DROP_BITS = 40  # of float64's 52 mantissa bits: states equal to ~2^-12 share one evaluation
 
 
-def station_waits(plan, v: int, buf, ticks: slice) -> dict[str, np.ndarray]:
-    """Wait-law parameters of every station of variant ``v`` over a chunk of ticks.
+def station_waits(plan, buf) -> dict[str, np.ndarray]:
+    """Wait-law parameters of every station in each of ``U`` station states.
+
+    Parameters
+    ----------
+    buf : _Distinct
+        Station states: ``lam``, ``load``, ``m2``, ``servers``, ``qmid``, ``room``, ``qend``
+        and ``scale``, each (U, S), and ``variant`` (U,), the variant each state belongs to.
 
     Returns
     -------
-    dict of ndarray, each shaped (n, S, R)
+    dict of ndarray, each shaped (U, S)
         ``p_wait`` [-], ``theta`` [1/s], ``delay`` [s] (backlog beyond the stationary
         queue, divided by the drain rate), ``waiting`` [requests] (the larger of the fluid
         backlog and the stationary mean queue L_q) and ``in_service`` [requests].
     """
-    net = plan.net
-    lam, load, m2 = buf.lam[:, v], buf.load[:, v], buf.m2[:, v]
-    servers, qmid = buf.servers[:, v], buf.qmid[:, v]
-    valid = np.isfinite(servers) & (servers > 0) & ~net.delay[None, :, None]
+    net, v = plan.net, buf.variant
+    lam, load, m2 = buf.lam, buf.load, buf.m2
+    servers, qmid = buf.servers, buf.qmid
+    valid = np.isfinite(servers) & (servers > 0) & ~net.delay[None, :]
     servers = np.where(valid, servers, 1.0)
-    per = net.per_instance[v][None, :, None]
-    group = np.where(net.pooled[v][None, :, None], servers, per)
+    per = net.per_instance[v]
+    group = np.where(net.pooled[v], servers, per)
     group = np.maximum(np.round(group), 1.0)
     safe_lam = np.maximum(lam, 1e-12)
     mean_s = np.where(lam > 0, load / safe_lam, 1.0)
@@ -55,14 +63,14 @@ def station_waits(plan, v: int, buf, ticks: slice) -> dict[str, np.ndarray]:
     # times are Erlang-n sums, squared coefficient of variation c_a^2 / n
     instances = np.maximum(servers / per, 1.0)
     ca2 = np.where(
-        net.round_robin[v][None, :, None],
+        net.round_robin[v],
         plan.scenario.burstiness / instances,
         plan.scenario.burstiness,
     )
     factor = allen_cunneen_factor(ca2, np.maximum(cs2, 0.0))
     total = servers
     rho_load = load / total
-    room = np.where(valid, buf.room[:, v] * group / total, np.inf)  # per queue [requests]
+    room = np.where(valid, buf.room * group / total, np.inf)  # per queue [requests]
     p_wait, theta, lq = station_law(
         group, rho_load, room, lam * group / total, mean_s, factor, plan.tick_s
     )
@@ -90,8 +98,8 @@ def station_waits(plan, v: int, buf, ticks: slice) -> dict[str, np.ndarray]:
     # stationary mean queue L_q (the range a queue of mean L_q routinely visits) is treated as
     # that same queue, not as extra delay. Overloads build backlogs far beyond it.
     transient = np.maximum(qmid - 2.0 * lq_total, 0.0)
-    delay = np.where(queueing, transient / drain * buf.scale[:, v], 0.0)
-    waiting = np.maximum(buf.qend[:, v], lq_total)
+    delay = np.where(queueing, transient / drain * buf.scale, 0.0)
+    waiting = np.maximum(buf.qend, lq_total)
     in_service = np.minimum(load, np.where(np.isfinite(servers), servers, load))
     return {
         "p_wait": p_wait,
@@ -102,72 +110,138 @@ def station_waits(plan, v: int, buf, ticks: slice) -> dict[str, np.ndarray]:
     }
 
 
-def chunk_mixture(plan, v: int, buf, ticks: slice):
-    """Mixture components (one per class path) for variant ``v`` over a chunk of ticks.
+@dataclass(frozen=True)
+class PathTable:
+    """Every variant's class paths, padded to ``J`` paths of ``L`` stages (one array pass).
+
+    Attributes
+    ----------
+    cls : ndarray, shape (V, J)
+        Request class of each path (0 for padding).
+    weight : ndarray, shape (V, J)
+        Static share of the class taking the path [-] (0 for padding).
+    real : ndarray, shape (V, J)
+        True for a path, False for padding.
+    count : ndarray, shape (V,)
+        Paths of each variant.
+    stages, on : ndarray, shape (V, J, L)
+        Client stations in route order (0 where padded) and where they are real.
+    service : ndarray, shape (V, J, L)
+        The class's mean service time at each stage, before incident slowdowns [s].
+    miss : ndarray, shape (V, J, M)
+        Caches passed on a miss, in route order (index into caches; -1 for none).
+    hit : ndarray, shape (V, J)
+        Cache where the request ends on a hit (-1 for none).
+    timeout : ndarray, shape (V, J)
+        The first caller timeout along the path [s] (``inf`` if none).
+    before : ndarray, shape (V, J, L)
+        Stages before the station whose caller times out first.
+    """
+
+    cls: np.ndarray
+    weight: np.ndarray
+    real: np.ndarray
+    count: np.ndarray
+    stages: np.ndarray
+    on: np.ndarray
+    service: np.ndarray
+    miss: np.ndarray
+    hit: np.ndarray
+    timeout: np.ndarray
+    before: np.ndarray
+
+    @classmethod
+    def build(cls, plan) -> PathTable:
+        net = plan.net
+        per_variant = [
+            [(k, p) for k, name in enumerate(net.classes) for p in net.paths[v][name]]
+            for v in range(plan.shape[0])
+        ]
+        n_v = len(per_variant)
+        n_j = max(1, max(len(ps) for ps in per_variant))
+        n_l = max([1] + [len(p.client_stations) for ps in per_variant for _, p in ps])
+        n_m = max([1] + [len(p.miss_caches) for ps in per_variant for _, p in ps])
+        t = {
+            "cls": np.zeros((n_v, n_j), np.int64),
+            "weight": np.zeros((n_v, n_j)),
+            "real": np.zeros((n_v, n_j), bool),
+            "count": np.array([len(ps) for ps in per_variant]),
+            "stages": np.zeros((n_v, n_j, n_l), np.int64),
+            "on": np.zeros((n_v, n_j, n_l), bool),
+            "service": np.zeros((n_v, n_j, n_l)),
+            "miss": np.full((n_v, n_j, n_m), -1),
+            "hit": np.full((n_v, n_j), -1),
+            "timeout": np.full((n_v, n_j), np.inf),
+            "before": np.zeros((n_v, n_j, n_l), bool),
+        }
+        for v, paths in enumerate(per_variant):
+            for j, (k, path) in enumerate(paths):
+                stages = path.client_stations
+                n = len(stages)
+                t["cls"][v, j], t["weight"][v, j], t["real"][v, j] = k, path.static_weight, True
+                t["stages"][v, j, :n], t["on"][v, j, :n] = stages, True
+                t["service"][v, j, :n] = net.svc[v, stages, k]
+                t["miss"][v, j, : len(path.miss_caches)] = net.cache_of[path.miss_caches]
+                if path.hit_cache is not None:
+                    t["hit"][v, j] = net.cache_of[path.hit_cache]
+                finite = np.flatnonzero(np.isfinite(plan.policies.timeout_s[v, stages]))
+                if finite.size:
+                    t["timeout"][v, j] = plan.policies.timeout_s[v, stages[finite[0]]]
+                    t["before"][v, j, : finite[0]] = True
+        return cls(**t)
+
+
+def chunk_mixture(plan, paths: PathTable, buf):
+    """Mixture components (one per class path) of each of ``U`` distinct station states.
+
+    Parameters
+    ----------
+    paths : PathTable
+    buf : _Distinct
+        The states (see :func:`station_waits`), their ``ticks`` and ``hit`` ratios (U, C).
 
     Returns
     -------
-    weight, shift, mu, p_wait, theta, cut : ndarray, each (n, R, J)
-        Arrival weight [requests] and the path law parameters (see ``latency.py``).
+    weight, shift, mu, p_wait, theta, cut : ndarray, each (U, J)
+        Arrival weight [requests] and the path law parameters (see ``latency.py``); padded
+        paths have weight 0 and a harmless law.
     """
-    net = plan.net
-    waits = station_waits(plan, v, buf, ticks)
+    waits = station_waits(plan, buf)
     buf.waits = waits
-    slow = plan.timeline.slow[ticks, v][:, :, None]  # (n, S, 1)
+    v = buf.variant
+    at = np.arange(len(v))[:, None]
+    slow = plan.timeline.slow[buf.ticks, v]  # (U, S)
     # Mixture weights use the expected class rates: the realized class mix of a tick is noise
     # around it, not a different latency law. (Whole-run weights use realized counts.)
-    rates = plan.rates[ticks][:, :, None]  # (n, K, 1)
-    comps = {name: [] for name in ("weight", "shift", "mu", "p_wait", "theta", "cut")}
-    for k, cls in enumerate(net.classes):
-        for path in net.paths[v][cls]:
-            weight = np.broadcast_to(
-                rates[:, k] * path.static_weight, (rates.shape[0], plan.shape[3])
-            )
-            for s in path.miss_caches:
-                weight = weight * (1.0 - buf.hit[:, v, net.cache_of[s]])
-            if path.hit_cache is not None:
-                weight = weight * buf.hit[:, v, net.cache_of[path.hit_cache]]
-            stages = path.client_stations
-            svc = net.svc[v, stages, k][None, :, None] * slow[:, stages]  # (n, n_st, 1)
-            svc = np.broadcast_to(svc, (svc.shape[0], len(stages), weight.shape[1]))
-            p_w = waits["p_wait"][:, stages]
-            th = waits["theta"][:, stages]
-            mean_w = np.where(p_w > 0, p_w / np.maximum(th, 1e-300), 0.0)
-            top_w = mean_w.argmax(axis=1)[:, None]
-            big_s = svc.max(axis=1)  # the value at argmax (NaN propagates alike)
-            comps["shift"].append(
-                waits["delay"][:, stages].sum(axis=1)
-                + svc.sum(axis=1)
-                - big_s
-                + mean_w.sum(axis=1)
-                - mean_w.max(axis=1)
-            )
-            comps["mu"].append(1.0 / np.maximum(big_s, 1e-9))
-            comps["p_wait"].append(np.take_along_axis(p_w, top_w, 1)[:, 0])
-            comps["theta"].append(np.take_along_axis(th, top_w, 1)[:, 0])
-            comps["weight"].append(weight)
-            comps["cut"].append(
-                _cut(plan, v, stages, svc, mean_w, waits["delay"][:, stages], weight.shape)
-            )
-    return tuple(
-        np.stack(comps[name], axis=-1)
-        for name in ("weight", "shift", "mu", "p_wait", "theta", "cut")
+    weight = plan.rates[buf.ticks][at, paths.cls[v]] * paths.weight[v]  # (U, J)
+    hit = np.concatenate([buf.hit, np.zeros((len(v), 1))], axis=1)  # index -1: no cache
+    miss = paths.miss[v]
+    for m in range(miss.shape[2]):
+        weight = weight * np.where(miss[:, :, m] >= 0, 1.0 - hit[at, miss[:, :, m]], 1.0)
+    ends = paths.hit[v]
+    weight = weight * np.where(ends >= 0, hit[at, ends], 1.0)
+    at = at[:, :, None]
+    stages, on = paths.stages[v], paths.on[v]  # (U, J, L)
+    svc = paths.service[v] * slow[at, stages]
+    p_w = np.where(on, waits["p_wait"][at, stages], 0.0)
+    th = np.where(on, waits["theta"][at, stages], 1.0)
+    delay = np.where(on, waits["delay"][at, stages], 0.0)
+    mean_w = np.where(p_w > 0, p_w / np.maximum(th, 1e-300), 0.0)
+    top_w = mean_w.argmax(axis=2)[..., None]
+    # the value at argmax (NaN propagates alike); 0 for padding, so its shift is 0
+    big_s = np.where(paths.real[v], np.where(on, svc, -np.inf).max(axis=2), 0.0)
+    shift = delay.sum(axis=2) + svc.sum(axis=2) - big_s + mean_w.sum(axis=2) - mean_w.max(axis=2)
+    # A caller that gives up after T on the edge into a station sees min(T, response) for that
+    # station and everything behind it, after the (mean) time spent in the stations before it.
+    before = np.where(paths.before[v], svc + mean_w + delay, 0.0).sum(axis=2)
+    return (
+        weight,
+        shift,
+        1.0 / np.maximum(big_s, 1e-9),
+        np.take_along_axis(p_w, top_w, 2)[..., 0],
+        np.take_along_axis(th, top_w, 2)[..., 0],
+        paths.timeout[v] + before,
     )
-
-
-def _cut(plan, v, stages, svc, mean_w, delay, shape) -> np.ndarray:
-    """Where a path's latency is cut by its first caller timeout [s] (``inf`` if none).
-
-    A caller that gives up after T on the edge into a station sees min(T, response) for that
-    station and everything behind it, after the (mean) time spent in the stations before it.
-    """
-    timeouts = plan.policies.timeout_s[v, stages]
-    finite = np.flatnonzero(np.isfinite(timeouts))
-    if not finite.size:
-        return np.full(shape, np.inf)
-    first = finite[0]
-    before = (svc[:, :first] + mean_w[:, :first] + delay[:, :first]).sum(axis=1)
-    return np.broadcast_to(timeouts[first] + before, shape).copy()
 
 
 def _refine_at_cuts(q, probs, uniq) -> np.ndarray:
@@ -198,8 +272,8 @@ def _refine_at_cuts(q, probs, uniq) -> np.ndarray:
 _INPUTS = ("lam", "load", "m2", "servers", "qmid", "room", "qend", "scale")
 
 
-def wait_scale(buf, v: int, tick_s: float) -> np.ndarray:
-    """Virtual waiting time through the backlog over its current-drain estimate, (n, S, R).
+def wait_scale(buf, tick_s: float) -> np.ndarray:
+    """Virtual waiting time through the backlog over its current-drain estimate, (n, V, S, R).
 
     Notes
     -----
@@ -209,8 +283,8 @@ def wait_scale(buf, v: int, tick_s: float) -> np.ndarray:
     chunk the last tick's capacity is assumed. The ratio W(t) / (B(t) E[S](t) / c(t)) is 1 when
     capacity is steady.
     """
-    lam, load, servers = buf.lam[:, v], buf.load[:, v], buf.servers[:, v]
-    backlog = buf.qmid[:, v]
+    lam, load, servers = buf.lam, buf.load, buf.servers
+    backlog = buf.qmid
     scale = np.ones(backlog.shape)
     if not (backlog > 0).any():
         return scale
@@ -221,12 +295,8 @@ def wait_scale(buf, v: int, tick_s: float) -> np.ndarray:
     varies = (cap.max(axis=0) > cap.min(axis=0) * (1 + 1e-6)) & (backlog > 1e-9).any(axis=0)
     if not varies.any():
         return scale
-    cols = np.nonzero(varies)
-    cap, backlog, rate = (
-        cap[:, cols[0], cols[1]],
-        backlog[:, cols[0], cols[1]],
-        rate[:, cols[0], cols[1]],
-    )
+    cols = (slice(None), *np.nonzero(varies))
+    cap, backlog, rate = cap[cols], backlog[cols], rate[cols]
     n = cap.shape[0]
     cum = np.concatenate([np.zeros((1, *cap.shape[1:])), np.cumsum(cap, axis=0)])
     ahead = cum[1:][None, :] - cum[:-1][:, None]  # [t, u]: served from t to the end of u
@@ -239,80 +309,82 @@ def wait_scale(buf, v: int, tick_s: float) -> np.ndarray:
     virtual = (full + (backlog - done) / nxt) * tick_s
     current = backlog / np.maximum(rate, 1e-12)
     busy = (backlog > 1e-9) & (rate > 0)
-    scale[:, cols[0], cols[1]] = np.where(
-        busy, np.clip(virtual / np.maximum(current, 1e-300), 0.0, 1e6), 1.0
-    )
+    scale[cols] = np.where(busy, np.clip(virtual / np.maximum(current, 1e-300), 0.0, 1e6), 1.0)
     return scale
 
 
 class _Distinct:
-    """The distinct station states of a chunk (quantized), shaped (U, V, S, 1), plus ticks."""
+    """The distinct (quantized) station states of a chunk over every variant, each (U, S).
 
-    def __init__(self, plan, buf, v: int, ticks: slice):
+    Attributes ``lam`` ... ``scale`` as in :func:`station_waits`, ``hit`` (U, C), and for each
+    state its ``variant`` and (first) ``ticks``; ``inverse`` maps the chunk's (tick, variant,
+    replication) rows to their state.
+    """
+
+    def __init__(self, plan, buf, ticks: slice):
         n, n_v, n_s, n_r = buf.lam.shape
-        n_c, n_k = buf.hit.shape[2], plan.rates.shape[1]
-        # one column per (tick, replication), (n, width, R): the station inputs, the hit
-        # ratios, then what else a tick's latency law depends on (the class rates and incident
-        # slowdowns), copied block by block in their recorded layout (no transposes)
-        table = np.empty((n, len(_INPUTS) * n_s + n_c + n_k + n_s, n_r))
-        scale = wait_scale(buf, v, plan.tick_s)
-        for j, name in enumerate(_INPUTS):
-            source = scale if name == "scale" else getattr(buf, name)[:, v]  # (n, S, R)
-            table[:, j * n_s : (j + 1) * n_s] = source
-        n_features = len(_INPUTS) * n_s + n_c
-        table[:, len(_INPUTS) * n_s : n_features] = buf.hit[:, v]
-        table[:, n_features : n_features + n_k] = plan.rates[ticks][:, :, None]
-        table[:, n_features + n_k :] = plan.timeline.slow[ticks, v][:, :, None]
-        tick = np.repeat(np.arange(ticks.start, ticks.stop), n_r)
-        codes = _quantize(table)
-        # rows in (tick, replication) order, as np.unique numbers them
-        _, first, self.inverse = np.unique(
-            _hash(codes, axis=1).ravel(), return_index=True, return_inverse=True
-        )
+        scale = wait_scale(buf, plan.tick_s)
+        # the columns of a (tick, variant, replication) row: the station inputs and hit ratios
+        # (each (n, V, width, R), in their recorded layout: no transposes), then what else a
+        # tick's latency law depends on, the class rates (n, K) and incident slowdowns (n, V, S)
+        blocks = [scale if name == "scale" else getattr(buf, name) for name in _INPUTS]
+        blocks.append(buf.hit)
+        keys = np.zeros((n, n_v, n_r), np.int64)
+        column = 0
+        for block in blocks:  # the row hash, one block of columns at a time (cache-sized)
+            width = block.shape[2]
+            keys += _hash(_quantize(block), axis=2, first=column)
+            column += width
+        rates = _quantize(plan.rates[ticks])
+        slow = _quantize(plan.timeline.slow[ticks])
+        keys += _hash(rates, axis=1, first=column)[:, None, None]
+        keys += _hash(slow, axis=2, first=column + rates.shape[1])[:, :, None]
+        # the variant is part of the state: it is hashed like one more column
+        column += rates.shape[1] + slow.shape[2]
+        keys += _HASH_MULT[column] * np.arange(n_v)[:, None]
+        # rows in (tick, variant, replication) order, as np.unique numbers them
+        _, first, self.inverse = np.unique(keys.ravel(), return_index=True, return_inverse=True)
         self.inverse = self.inverse.ravel()
-        at, rep = np.divmod(first, n_r)
-        values = _dequantize(codes[at, :n_features, rep])  # at the quantized state
-        self.ticks = tick[first]
-        u = len(first)
-        for j, name in enumerate(_INPUTS):
-            full = np.zeros((u, n_v, n_s, 1))
-            full[:, v, :, 0] = values[:, j * n_s : (j + 1) * n_s]
-            setattr(self, name, full)
-        hit = np.zeros((u, n_v, buf.hit.shape[2], 1))
-        hit[:, v, :, 0] = values[:, len(_INPUTS) * n_s :]
-        self.hit = hit
-        self.shape = (n, n_r)
+        at, self.variant, rep = np.unravel_index(first, (n, n_v, n_r))
+        self.ticks = ticks.start + at
+        for name, block in zip((*_INPUTS, "hit"), blocks, strict=True):
+            # each state at its quantized value
+            setattr(self, name, _dequantize(_quantize(block[at, self.variant, :, rep])))
+        self.shape = (n, n_v, n_r)
 
     def expand_station(self, values: np.ndarray) -> np.ndarray:
-        """(U, S, 1) -> (n, S, R)."""
-        n, n_r = self.shape
-        out = values[:, :, 0][self.inverse].reshape(n, n_r, -1)
-        return np.moveaxis(out, 1, 2)
+        """(U, S) -> (n, V, S, R)."""
+        n, n_v, n_r = self.shape
+        return np.moveaxis(values[self.inverse].reshape(n, n_v, n_r, -1), 3, 2)
 
 
-def chunk_percentiles(plan, v: int, buf, ticks: slice, run_acc: np.ndarray) -> dict:
+def chunk_percentiles(plan, paths: PathTable, buf, ticks: slice, run_acc: np.ndarray) -> dict:
     """Per-tick percentiles and mean for a chunk; adds the chunk to the whole-run survival.
 
     Parameters
     ----------
-    run_acc : ndarray, shape (R, n_grid)
+    paths : PathTable
+        The plan's class paths (:meth:`PathTable.build`).
+    buf : record._Chunk
+        The chunk's station arrays, each (n, V, S, R), and hit ratios (n, V, C, R).
+    run_acc : ndarray, shape (V, R, n_grid)
         Accumulated arrival-weighted survival over ticks (updated in place).
 
     Returns
     -------
     dict of ndarray
-        ``p50``, ``p95``, ``p99`` and ``mean`` latency [s], each (n, R); ``waiting`` and
-        ``in_service`` per station, each (n, S, R) [requests].
+        ``p50``, ``p95``, ``p99`` and ``mean`` latency [s], each (n, V, R); ``waiting`` and
+        ``in_service`` per station, each (n, V, S, R) [requests].
     """
     # Steady states repeat across replications and ticks: evaluate each distinct station state
     # once, at its quantized value, so the figures do not depend on chunking or checkpoints.
-    distinct = _Distinct(plan, buf, v, ticks)
-    weight, shift, mu, p_wait, theta, cut = (
-        x[:, 0] for x in chunk_mixture(plan, v, distinct, distinct.ticks)
-    )  # each (U, J)
-    n_u, n_j = weight.shape
+    distinct = _Distinct(plan, buf, ticks)
+    weight, shift, mu, p_wait, theta, cut = chunk_mixture(plan, paths, distinct)  # each (U, J)
+    n_u = weight.shape[0]
     expected = weight.sum(axis=-1, keepdims=True)
-    norm = np.where(expected > 0, weight / np.maximum(expected, 1e-300), 1.0 / n_j)
+    # no arrivals: every path of the variant counts alike
+    even = paths.real[distinct.variant] / paths.count[distinct.variant][:, None]
+    norm = np.where(expected > 0, weight / np.maximum(expected, 1e-300), even)
     mean_u = (norm * path_mean(shift, mu, p_wait, theta, cut)).sum(axis=-1)
     laws = np.stack([norm, shift, mu, p_wait, theta, cut], axis=-1)  # (U, J, 6)
     mix = np.empty((n_u, len(GRID_S)))
@@ -321,27 +393,32 @@ def chunk_percentiles(plan, v: int, buf, ticks: slice, run_acc: np.ndarray) -> d
         surv = path_survival(GRID_S, *(part[..., i] for i in range(1, 6)))  # (u, J, G)
         mix[lo : lo + _BATCH] = np.einsum("uj,ujg->ug", part[..., 0], surv)
     q_u = _refine_at_cuts(grid_quantiles(mix, TICK_PROBS), TICK_PROBS, laws)
-    n, n_r = distinct.shape
-    q = q_u[distinct.inverse].reshape(n, n_r, len(TICK_PROBS))
+    n, n_v, n_r = distinct.shape
+    q = q_u[distinct.inverse].reshape(n, n_v, n_r, len(TICK_PROBS))
     total = plan.arrivals[ticks].sum(axis=1)  # (n, R) realized requests, for run figures
-    replication = np.tile(np.arange(n_r), n)
+    column = np.tile(np.arange(n_v * n_r), n)  # (variant, replication) of each row
     counts = np.bincount(
-        replication * n_u + distinct.inverse, weights=total.ravel(), minlength=n_r * n_u
-    ).reshape(n_r, n_u)
-    run_acc += counts @ mix
+        column * n_u + distinct.inverse,
+        weights=np.broadcast_to(total[:, None, :], (n, n_v, n_r)).ravel(),
+        minlength=n_v * n_r * n_u,
+    ).reshape(n_v * n_r, n_u)
+    run_acc += (counts @ mix).reshape(run_acc.shape)
     return {
         "p50": q[..., 0],
         "p95": q[..., 1],
         "p99": q[..., 2],
-        "mean": mean_u[distinct.inverse].reshape(n, n_r),
+        "mean": mean_u[distinct.inverse].reshape(n, n_v, n_r),
         "waiting": distinct.expand_station(distinct.waits["waiting"]),
         "in_service": distinct.expand_station(distinct.waits["in_service"]),
     }
 
 
 def _quantize(params: np.ndarray) -> np.ndarray:
-    """Integer codes: the float64 bits with the last 40 mantissa bits dropped (~0.02 %)."""
-    return np.ascontiguousarray(params, dtype=np.float64).view(np.int64) >> _DROP_BITS
+    """Integer codes: the float64 bits with the last 40 mantissa bits dropped (~0.02 %).
+
+    Always a new array (C order), so callers may overwrite it."""
+    codes = np.array(params, dtype=np.float64, order="C").view(np.int64)
+    return np.right_shift(codes, _DROP_BITS, out=codes)
 
 
 def _dequantize(codes: np.ndarray) -> np.ndarray:
@@ -361,14 +438,18 @@ def _splitmix64(n: int) -> np.ndarray:
 _HASH_MULT = _splitmix64(4096)
 
 
-def _hash(codes: np.ndarray, axis: int) -> np.ndarray:
+def _hash(codes: np.ndarray, axis: int, first: int = 0) -> np.ndarray:
     """One int64 per vector of codes along ``axis``: a linear hash with pseudo-random odd
-    multipliers, modulo 2^64 (two distinct vectors collide with probability ~2^-64)."""
+    multipliers, modulo 2^64 (two distinct vectors collide with probability ~2^-64).
+
+    ``first`` is the column of ``codes[..., 0, ...]`` in a longer vector: the hash of a vector
+    is the sum of the hashes of its blocks of columns. ``codes`` is overwritten."""
     shape = [1] * codes.ndim
     shape[axis] = codes.shape[axis]
     with np.errstate(over="ignore"):
         # integer products and sums wrap modulo 2^64, in any order
-        return (codes * _HASH_MULT[: codes.shape[axis]].reshape(shape)).sum(axis=axis)
+        codes *= _HASH_MULT[first : first + codes.shape[axis]].reshape(shape)
+        return codes.sum(axis=axis)
 
 
 def run_percentiles(run_acc: np.ndarray, total: np.ndarray) -> np.ndarray:

@@ -15,7 +15,12 @@ from simulations.engine.costs import HOURS_PER_MONTH
 from simulations.engine.events import state_events
 from simulations.engine.latency import GRID_S
 from simulations.engine.network import POOL_TYPES
-from simulations.engine.percentiles import RUN_PROBS, chunk_percentiles, run_percentiles
+from simulations.engine.percentiles import (
+    RUN_PROBS,
+    PathTable,
+    chunk_percentiles,
+    run_percentiles,
+)
 from simulations.engine.result import Band, Event, SimulationResult, VariantResult
 
 CHUNK = 64  # ticks reduced at once
@@ -87,6 +92,7 @@ class Recorder:
         self.slack = np.zeros((n_v, n_r))  # see _reconcile
         self.in_flight = np.zeros((n_v, n_r))
         self.run_acc = np.zeros((n_v, n_r, len(GRID_S)))
+        self.paths = PathTable.build(plan)
 
     # ------------------------------------------------------------------ during the loop
     def record(self, i: int, out, state) -> None:
@@ -118,14 +124,9 @@ class Recorder:
         chunk = _Chunk(data, hit)
         offered = plan.arrivals[ticks].sum(axis=1)[:, None, :]  # (n, 1, R)
         tot = {k: data[:, _F[k]].sum(axis=2) for k in _TOTALS}  # (n, V, R)
-        waiting = np.zeros(data[:, 0].shape)
-        in_service = np.zeros(data[:, 0].shape)
-        latency = {k: np.zeros(tot["success"].shape) for k in ("p50", "p95", "p99", "mean")}
-        for v in range(plan.shape[0]):
-            q = chunk_percentiles(plan, v, chunk, ticks, self.run_acc[v])
-            for k in latency:
-                latency[k][:, v] = q[k]
-            waiting[:, v], in_service[:, v] = q["waiting"], q["in_service"]
+        q = chunk_percentiles(plan, self.paths, chunk, ticks, self.run_acc)
+        latency = {k: q[k] for k in ("p50", "p95", "p99", "mean")}  # each (n, V, R)
+        waiting, in_service = q["waiting"], q["in_service"]  # each (n, V, S, R)
         flight = waiting + in_service
         success, in_flight = self._reconcile(tot["success"], flight, data)
         errors = tot["timeout"] + tot["dropped"] + tot["shed"] + tot["dependency"]

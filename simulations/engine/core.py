@@ -51,6 +51,7 @@ def run_ticks(plan: Plan, st: State, stop: int, record) -> None:
     start = st.tick
     lmax = plan.sweep.lmax
     st.ring_clean = not any(ring.any() for ring in st.ring)
+    st.backlog_clear = not st.backlog.any()
     out = TickOut(plan)
     n_v, n_s, n_k, n_r = plan.shape
     # forwarded requests, by iteration slot (see sweep.Routing); slot i mod (lmax + 1) is the
@@ -72,6 +73,7 @@ def run_ticks(plan: Plan, st: State, stop: int, record) -> None:
         st.after_tick(plan, i, out, active)
         if saved is not None:
             st.station_restore(plan, idle, saved, i)
+            st.backlog_clear = not st.backlog.any()
             out.blank(idle)
         record(i, out, st)
     st.tick = stop
@@ -171,19 +173,26 @@ def _queue(plan, st, sw, arr, servers, slow, out, fails):
     if blocked is not None:
         fails["blocked"] = arr * blocked[:, :, None]
         arr = arr - fails["blocked"]
-    backlog = st.backlog
-    q_start = backlog.sum(axis=2)
+    if st.backlog_clear:  # nothing waits anywhere: what is present is what arrived
+        q_start = np.zeros(servers.shape)
+        present = arr
+    else:
+        q_start = st.backlog.sum(axis=2)
+        present = st.backlog + arr
     dooming = sw.timeout and steps.doom_possible(sw, servers, q_start, out.load, slow)
     if dooming:
         fails["timeout"] = arr * steps.doomed_share(plan, sw, servers, q_start, out, slow, room)
-    present = backlog + arr
     work = np.einsum("vskr,vsk->vsr", present, sw.svc)
     work *= slow
     cap = servers * tau
     frac = np.minimum(1.0, cap / np.maximum(work, _TINY))
-    served = present * frac[:, :, None]
-    rest = present - served
-    rest_total = rest.sum(axis=2)
+    if frac.min() == 1.0:  # every station serves all it has (present x 1 - present = 0)
+        served, rest = present, None
+        rest_total = np.zeros(frac.shape)
+    else:
+        served = present * frac[:, :, None]
+        rest = present - served
+        rest_total = rest.sum(axis=2)
     timing = dooming or (sw.timeout and st.doomed.any())
     share = 0.0  # of the requests present, those whose caller already gave up
     if timing:
@@ -191,6 +200,8 @@ def _queue(plan, st, sw, arr, servers, slow, out, fails):
         share = np.minimum(doomed / np.maximum(present.sum(axis=2), _TINY), 1.0)[:, :, None]
     excess = np.maximum(rest_total - room, 0.0)
     if excess.any():
+        if rest is None:
+            rest = np.zeros(present.shape)
         drop_frac = excess / np.maximum(rest_total, _TINY)
         dropped = rest * drop_frac[:, :, None]
         # a dropped request that had already timed out was counted then; not again
@@ -205,7 +216,8 @@ def _queue(plan, st, sw, arr, servers, slow, out, fails):
         rest_total = rest_total - excess
     else:
         drop_frac = 0.0
-    st.backlog = rest
+    st.backlog_clear = rest is None
+    st.backlog = np.zeros(present.shape) if rest is None else rest
     live = served
     if timing:
         live = served * (1.0 - share)

@@ -70,6 +70,9 @@ class State:
     # the common case of a run without failures skips the per-tick work on the rings.
     # Unannotated, so not a dataclass field (checkpoints carry the arrays only).
     ring_clean = False
+    # True while no request waits at any station (set by ``core``; not saved): a calm tick
+    # then skips the per-class backlog arithmetic.
+    backlog_clear = False
 
     @classmethod
     def initial(cls, plan: Plan) -> State:
@@ -372,7 +375,8 @@ class State:
         if plan.scaling.any:
             self._autoscale(plan, t, out)
         out.instances[:] = self.instances
-        out.fluid[:] = self.backlog.sum(axis=2) - self.doomed
+        waiting = 0.0 if self.backlog_clear else self.backlog.sum(axis=2)
+        np.subtract(waiting, self.doomed, out=out.fluid)
         if self.ring and not self.ring_clean:
             out.fluid[:, plan.sweep.retry.local] += self.ring[0].sum(axis=(0, 1, 4))
 

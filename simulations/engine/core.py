@@ -52,6 +52,7 @@ def run_ticks(plan: Plan, st: State, stop: int, record) -> None:
     lmax = plan.sweep.lmax
     st.ring_clean = not any(ring.any() for ring in st.ring)
     st.backlog_clear = not st.backlog.any()
+    st.capacity = None
     out = TickOut(plan)
     n_v, n_s, n_k, n_r = plan.shape
     # forwarded requests, by iteration slot (see sweep.Routing); slot i mod (lmax + 1) is the
@@ -132,10 +133,13 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
     slow = plan.skew.slow[i][:, :, None]
     weighted = arr * ratio[None]  # intensity, not the realized count
     moments = np.einsum("vskr,vskm->mvsr", weighted, sw.moments)  # sum_k lambda_k E[S_k^m]
-    np.multiply(moments[0], 1.0 / tau, out=out.lam)
-    np.multiply(moments[1], slow / tau, out=out.load)
-    np.multiply(moments[2], slow**2 / tau, out=out.m2)
-    live = _queue(plan, st, sw, arr, servers, slow, out, fails)
+    if plan.skew.any_slow[i]:
+        np.multiply(moments[0], 1.0 / tau, out=out.lam)
+        np.multiply(moments[1], slow / tau, out=out.load)
+        np.multiply(moments[2], slow**2 / tau, out=out.m2)
+    else:  # no slowdown anywhere: slow / tau = slow**2 / tau = 1 / tau
+        np.multiply(moments, 1.0 / tau, out=out.moments)
+    live = _queue(plan, st, sw, i, arr, servers, slow, out, fails)
     forward = live * go
     np.sum(live - forward, axis=2, out=out.success)
     sw.routing.deliver(i, forward.reshape(n_v, n_s * n_k, n_r), deliveries.reshape(n_v, -1, n_r))
@@ -157,7 +161,7 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
     steps.count_errors(sw, fails, retry_share, out)
 
 
-def _queue(plan, st, sw, arr, servers, slow, out, fails):
+def _queue(plan, st, sw, i, arr, servers, slow, out, fails):
     """Queue and serve at every station; returns the served requests still wanted."""
     tau = plan.tick_s
     room = st.qcap  # waiting room [requests]
@@ -183,7 +187,8 @@ def _queue(plan, st, sw, arr, servers, slow, out, fails):
     if dooming:
         fails["timeout"] = arr * steps.doomed_share(plan, sw, servers, q_start, out, slow, room)
     work = np.einsum("vskr,vsk->vsr", present, sw.svc)
-    work *= slow
+    if plan.skew.any_slow[i]:
+        work *= slow
     cap = servers * tau
     frac = np.minimum(1.0, cap / np.maximum(work, _TINY))
     if frac.min() == 1.0:  # every station serves all it has (present x 1 - present = 0)
@@ -268,6 +273,8 @@ class TickOut:
         for j, name in enumerate(self.FIELDS):
             setattr(self, name, self.stack[j])
         self.hit = np.zeros((n_v, len(plan.net.caches), n_r))
+        lam = self.FIELDS.index("lam")
+        self.moments = self.stack[lam : lam + 3]  # lam, load, m2 (consecutive in FIELDS)
 
     def clear(self) -> None:
         self.stack[: len(self.ZEROED)] = 0.0

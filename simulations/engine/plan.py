@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -66,6 +67,11 @@ class Plan:
     @property
     def n_ticks(self) -> int:
         return self.scenario.n_ticks
+
+    @cached_property
+    def stale_at_no_lag(self) -> float:
+        """:func:`warm_hit_ratio` of no requests: a replica read's staleness at zero lag."""
+        return float(warm_hit_ratio(self, np.zeros(1))[0])
 
 
 def build_plan(scenario: Scenario, net: Network, replications: int, seed: int) -> Plan:

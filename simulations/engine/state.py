@@ -73,6 +73,9 @@ class State:
     # True while no request waits at any station (set by ``core``; not saved): a calm tick
     # then skips the per-class backlog arithmetic.
     backlog_clear = False
+    # Servers while no instance fails or is down, from the current instance counts (reset by
+    # ``core`` and whenever instances change; not saved): None when unknown.
+    capacity = None
 
     @classmethod
     def initial(cls, plan: Plan) -> State:
@@ -151,6 +154,7 @@ class State:
         for name in self._PER_CACHE:
             getattr(self, name)[:, caches] = saved[name]
         self.pending[:, :, idle] = saved["pending"]
+        self.capacity = None
         self.counters[:, :, idle] = saved["counters"]
         if "ring" in saved:
             local, values = saved["ring"]
@@ -168,12 +172,16 @@ class State:
         size x (caller instances alive).
         """
         tl = plan.skew
+        quiet = not tl.any_capacity[t]  # then the servers follow the instance counts alone
+        if quiet and self.capacity is not None:
+            return self.capacity
         alive = np.maximum(self.instances - tl.failed[t][:, :, None], 0.0)
         servers = alive * plan.net.per_instance[:, :, None] * (1.0 - tl.down[t])[:, :, None]
         servers = np.where(plan.net.delay[None, :, None], np.inf, servers)
         for v, caps in enumerate(plan.policies.pool_of):
             for callee, caller, size in caps + plan.policies.bulkhead_of[v]:
                 servers[v, callee] = np.minimum(servers[v, callee], size * alive[v, caller])
+        self.capacity = servers if quiet else None
         return servers
 
     def cache_hit(self, plan: Plan, t: int) -> tuple[np.ndarray, np.ndarray]:
@@ -355,7 +363,8 @@ class State:
     # ---------------------------------------------------------------- end of tick
     def after_tick(self, plan: Plan, t: int, out, active: np.ndarray | None = None) -> None:
         """Cache warm-up, replication lag and autoscaling at the end of tick ``t``."""
-        if plan.net.caches:
+        # without a flush every cache stays warm and never reads its arrivals or fetch times
+        if plan.net.caches and plan.skew.any_flush:
             self.cache_arrivals = out.lam[:, plan.net.caches] * plan.tick_s
             # fetch time of a miss ~ time in system at the store behind the cache (Little)
             nxt = plan.cache_store
@@ -366,7 +375,7 @@ class State:
             for c in range(len(nxt)):
                 if store_active is True or store_active[c]:
                     self.fetch_s[rows[c], :, c] = fetch[:, c]
-        if plan.net.caches and self.since_flush.min() < WARM:
+        if plan.net.caches and plan.skew.any_flush and self.since_flush.min() < WARM:
             self.since_flush = np.minimum(
                 self.since_flush + out.lam[:, plan.net.caches] * plan.tick_s, WARM
             )
@@ -393,14 +402,18 @@ class State:
         self.replication[:, main] = backlog
         lag = backlog / np.maximum(plan.apply_rate[:, :, None], _TINY)
         out.lag[:, main] = lag
-        write_rate = out.writes[:, main] / plan.tick_s
-        stale = warm_hit_ratio(plan, write_rate * lag)  # P(read key written in the lag window)
+        if backlog.any():
+            write_rate = out.writes[:, main] / plan.tick_s
+            stale = warm_hit_ratio(plan, write_rate * lag)  # P(read key written in the lag window)
+        else:  # no lag anywhere: the window holds no writes
+            stale = plan.stale_at_no_lag
         self.counters[1][:, rep] += out.replica_reads[:, rep] * stale
 
     def _autoscale(self, plan: Plan, t: int, out) -> None:
         sc = plan.scaling
         slot = t % self.pending.shape[0]
         self.instances += self.pending[slot]
+        self.capacity = None
         self.pending[slot] = 0.0
         alpha = min(1.0, plan.tick_s / 60.0)  # one-minute average, like a cloud metric
         self.util_avg += alpha * (out.util - self.util_avg)

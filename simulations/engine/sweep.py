@@ -248,6 +248,9 @@ class Skewed:
     hit_steady: np.ndarray
     any_error: np.ndarray  # (n_ticks + lmax,) bool
     any_primary_lost: np.ndarray  # (n_ticks + lmax,) bool
+    any_capacity: np.ndarray  # (n_ticks + lmax,) bool: instances failed or down somewhere
+    any_slow: np.ndarray  # (n_ticks + lmax,) bool: service slowed down somewhere
+    any_flush: bool  # some cache loses keys during the run (else every cache stays warm)
 
 
 def build_skewed(timeline, hit_steady, level, caches) -> Skewed:
@@ -271,16 +274,22 @@ def build_skewed(timeline, hit_steady, level, caches) -> Skewed:
     c_cols = np.arange(len(caches))[None, :]
     error = gather(timeline.error, 0.0)
     primary_lost = gather(timeline.primary_lost, 0.0)
+    failed, down = gather(timeline.failed, 0.0), gather(timeline.down, 0.0)
+    slow = gather(timeline.slow, 1.0)
+    flush = gather(timeline.flush, 0.0, c_tick, c_ok, c_cols)
     return Skewed(
         error=error,
-        slow=gather(timeline.slow, 1.0),
-        failed=gather(timeline.failed, 0.0),
-        down=gather(timeline.down, 0.0),
+        slow=slow,
+        failed=failed,
+        down=down,
         primary_lost=primary_lost,
-        flush=gather(timeline.flush, 0.0, c_tick, c_ok, c_cols),
+        flush=flush,
         hit_steady=gather(hit_steady, 0.0, c_tick, c_ok, c_cols),
         any_error=error.any(axis=(1, 2)),
         any_primary_lost=primary_lost.any(axis=(1, 2)),
+        any_capacity=failed.any(axis=(1, 2)) | down.any(axis=(1, 2)),
+        any_slow=(slow != 1.0).any(axis=(1, 2)),
+        any_flush=bool(flush.any()),
     )
 
 

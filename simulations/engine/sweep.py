@@ -298,15 +298,14 @@ def _block_rho(net, sl: slice) -> np.ndarray:
     room = net.qcap_per_instance[:, sl]
     group = net.per_instance[:, sl]
     out = np.full(room.shape, np.inf)
-    for v, n in zip(*np.nonzero(np.isfinite(room) & ~net.delay[sl][None, :]), strict=False):
-        low, high = 0.0, 1.0
-        for _ in range(40):
-            mid = 0.5 * (low + high)
-            p_block = finite_queue(
-                np.array(group[v, n]), np.array(mid), np.array(room[v, n]), np.array(1.0)
-            )[0]
-            low, high = (mid, high) if p_block < 1e-7 else (low, mid)
-        out[v, n] = low
+    at = np.nonzero(np.isfinite(room) & ~net.delay[sl][None, :])
+    low, high = np.zeros(len(at[0])), np.ones(len(at[0]))
+    for _ in range(40):  # bisection, every queue at once
+        mid = 0.5 * (low + high)
+        p_block = finite_queue(group[at], mid, room[at], np.ones(mid.shape))[0]
+        below = p_block < 1e-7
+        low, high = np.where(below, mid, low), np.where(below, high, mid)
+    out[at] = low
     return out
 
 
@@ -314,16 +313,15 @@ def _doom_rho(net, policies, sl: slice) -> np.ndarray:
     """Utilization below which P(W + S > timeout) < 1e-9 (smallest queue, slowest class)."""
     timeout = policies.timeout_s[:, sl]
     out = np.full(timeout.shape, np.inf)
-    for v, n in zip(*np.nonzero(np.isfinite(timeout)), strict=False):
-        group = net.per_instance[v, sl][n]
-        service = max(net.svc[v, sl][n].max(), 1e-9)
-        low, high = 0.0, 1.0
-        for _ in range(40):
-            mid = 0.5 * (low + high)
-            p_wait, theta, _ = wait_parameters(
-                np.array(group), np.array(mid * group), np.array(service), 1.0
-            )
-            tail = path_survival_at(timeout[v, n], 1.0 / service, p_wait, theta)
-            low, high = (mid, high) if tail < 1e-9 else (low, mid)
-        out[v, n] = low
+    at = np.nonzero(np.isfinite(timeout))
+    group = net.per_instance[:, sl][at]
+    service = np.maximum(net.svc[:, sl].max(axis=2)[at], 1e-9)
+    low, high = np.zeros(len(at[0])), np.ones(len(at[0]))
+    for _ in range(40):  # bisection, every timed-out edge at once
+        mid = 0.5 * (low + high)
+        p_wait, theta, _ = wait_parameters(group, mid * group, service, 1.0)
+        tail = path_survival_at(timeout[at], 1.0 / service, p_wait, theta)
+        below = tail < 1e-9
+        low, high = np.where(below, mid, low), np.where(below, high, mid)
+    out[at] = low
     return out

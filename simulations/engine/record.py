@@ -149,8 +149,9 @@ class Recorder:
             "in_flight": in_flight,
             **{f"latency_{k}_ms": latency[k] * 1e3 for k in latency},
         }
-        for key, values in scalars.items():
-            self.bands[key][:, ticks] = _band(values, axis=-1)
+        bands = _band(np.stack(list(scalars.values())))  # one sort for every series
+        for j, key in enumerate(scalars):
+            self.bands[key][:, ticks] = bands[:, j]
         per_station = {
             "utilization": data[:, _F["util"]],
             "backlog": waiting,
@@ -171,9 +172,10 @@ class Recorder:
                 1e-12,
             ),
         }
-        for key, values in per_station.items():
-            self.station_bands[key][:, ticks] = _band(values, axis=-1)
-        self.hit_bands[:, ticks] = _band(hit, axis=-1)
+        bands = _band(np.stack(list(per_station.values())))
+        for j, key in enumerate(per_station):
+            self.station_bands[key][:, ticks] = bands[:, j]
+        self.hit_bands[:, ticks] = _band(hit.copy())
         self.first["util"][ticks] = data[:, _F["util"], :, :, 0]
         self.first["instances"][ticks] = data[:, _F["instances"], :, :, 0]
         self.first["breaker"][ticks] = data[:, _F["breaker_open"], :, :, 0]
@@ -283,15 +285,16 @@ class Recorder:
         )
 
 
-def _band(values: np.ndarray, axis: int) -> np.ndarray:
-    """Mean, 5th and 95th percentiles over ``axis`` (numpy's linear method), stacked first."""
-    ordered = np.sort(values, axis=axis)
-    n = ordered.shape[axis]
-    out = [values.mean(axis=axis)]
+def _band(values: np.ndarray) -> np.ndarray:
+    """Mean, 5th and 95th percentiles over the last axis (numpy's linear method), stacked
+    first; ``values`` is sorted in place."""
+    out = [values.mean(axis=-1)]
+    values.sort(axis=-1)
+    n = values.shape[-1]
     for q in (0.05, 0.95):
         pos = q * (n - 1)
         lo = int(np.floor(pos))
         hi = min(lo + 1, n - 1)
-        low = np.take(ordered, lo, axis=axis)
-        out.append(low + (pos - lo) * (np.take(ordered, hi, axis=axis) - low))
+        low = values[..., lo]
+        out.append(low + (pos - lo) * (values[..., hi] - low))
     return np.stack(out)

@@ -221,8 +221,11 @@ def _queue(plan, st, sw, i, arr, servers, slow, out, fails):
         rest_total = rest_total - excess
     else:
         drop_frac = 0.0
+    if rest is not None:
+        st.backlog = rest
+    elif not st.backlog_clear:  # the last of it left this tick (else it is zeros already)
+        st.backlog = np.zeros(present.shape)
     st.backlog_clear = rest is None
-    st.backlog = np.zeros(present.shape) if rest is None else rest
     live = served
     if timing:
         live = served * (1.0 - share)

@@ -71,16 +71,20 @@ class Routing:
             targets=[((r + delay) % slots) * n_flat + dst for r in range(slots)],
         )
 
+    @cached_property
+    def single(self) -> bool:
+        """Every destination has one source (the usual case): its sum is that pair."""
+        return len(self.starts) == len(self.src)
+
     def deliver(self, i: int, flat: np.ndarray, buffer: np.ndarray) -> None:
         """Add ``flat`` (V, S K, R), forwarded in iteration ``i``, to ``buffer``
         (V, (lmax + 1) S K, R), the delivery buffer with its slots flattened."""
         if not self.targets:
             return
         parts = flat[:, self.src] * self.weight
+        sums = parts if self.single else np.add.reduceat(parts, self.starts, axis=1)
         # (slot, destination) pairs are distinct, so the fancy-indexed += adds each sum once
-        buffer[:, self.targets[i % len(self.targets)]] += np.add.reduceat(
-            parts, self.starts, axis=1
-        )
+        buffer[:, self.targets[i % len(self.targets)]] += sums
 
 
 @dataclass

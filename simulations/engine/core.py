@@ -53,6 +53,7 @@ def run_ticks(plan: Plan, st: State, stop: int, record) -> None:
     st.ring_clean = not any(ring.any() for ring in st.ring)
     st.backlog_clear = not st.backlog.any()
     st.capacity = None
+    st.go_steady = False
     out = TickOut(plan)
     n_v, n_s, n_k, n_r = plan.shape
     # forwarded requests, by iteration slot (see sweep.Routing); slot i mod (lmax + 1) is the
@@ -96,10 +97,14 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
     servers = st.servers(plan, i)  # (V, S, R)
     go = plan.cont4
     if plan.net.caches:
-        hit, miss = st.cache_hit(plan, i)  # (V, C, R) or (V, C, 1)
         go = st.go
-        go[:, plan.net.caches] = plan.cont4[:, plan.net.caches] * miss[:, :, None, :]
-        out.hit[:] = hit
+        # without flushes every cache stays warm at its steady ratio: go and out.hit only
+        # change with it
+        if plan.skew.any_flush or plan.skew.hit_moves[i] or not st.go_steady:
+            hit, miss = st.cache_hit(plan, i)  # (V, C, R) or (V, C, 1)
+            go[:, plan.net.caches] = plan.cont4[:, plan.net.caches] * miss[:, :, None, :]
+            out.hit[:] = hit
+            st.go_steady = not plan.skew.any_flush
     arr = inflow
     routed = arr
     if sw.retry is not None:

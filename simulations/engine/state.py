@@ -76,6 +76,8 @@ class State:
     # Servers while no instance fails or is down, from the current instance counts (reset by
     # ``core`` and whenever instances change; not saved): None when unknown.
     capacity = None
+    # True while ``go`` holds the steady hit ratios of the previous iteration (set by ``core``)
+    go_steady = False
 
     @classmethod
     def initial(cls, plan: Plan) -> State:
@@ -390,7 +392,7 @@ class State:
             out.fluid[:, plan.sweep.retry.local] += self.ring[0].sum(axis=(0, 1, 4))
 
     def _replicate(self, plan: Plan, t: int, out) -> None:
-        main, rep = plan.replicated, plan.replica_of
+        main, rep = plan.sweep.writes, plan.sweep.replica_reads  # as slices when they can be
         backlog = self.replication[:, main]
         if plan.skew.any_primary_lost[t]:  # a failover loses the unreplicated writes
             lost = plan.skew.primary_lost[t][:, main][:, :, None] * backlog

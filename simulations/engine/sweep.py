@@ -15,6 +15,14 @@ from simulations.engine.latency import path_survival_at
 from simulations.engine.queueing import finite_queue, wait_parameters
 
 
+def span(indices: np.ndarray) -> np.ndarray | slice:
+    """``indices`` as a slice when they are consecutive (a view instead of a gathered copy)."""
+    indices = np.asarray(indices)
+    if indices.size and (np.diff(indices) == 1).all():
+        return slice(int(indices[0]), int(indices[-1]) + 1)
+    return indices
+
+
 @dataclass
 class RetrySlots:
     """Stations of a level whose callers retry, and how (see ``policies.retry_kernel``)."""
@@ -112,8 +120,8 @@ class Sweep:
     limiter_rate: np.ndarray  # (V, n) token refill [1/s]; 0 where not a limiter
     limiter_burst: np.ndarray  # (V, n) bucket size [requests]; 0 where not a limiter
     retry: RetrySlots | None
-    writes: np.ndarray | None  # global indices of replicated primaries in the level
-    replica_reads: np.ndarray | None  # global indices of replica stations in the level
+    writes: np.ndarray | slice | None  # replicated primaries (indices, or a slice)
+    replica_reads: np.ndarray | slice | None  # their replica stations (indices, or a slice)
     dead_letter: np.ndarray  # (V, n) bool: worker pools whose failed jobs are dead-lettered
     block_rho: np.ndarray  # (V, n) below this utilization no arrival finds the room full
     doom_rho: np.ndarray  # (V, n) below this (and with no backlog) no caller times out
@@ -121,9 +129,9 @@ class Sweep:
     # Derived, state-independent facts read every iteration: computed once per run (the
     # fields above are never reassigned after ``build_sweep``).
     @cached_property
-    def limiter_stations(self) -> np.ndarray:
-        """Indices of the stations that are rate limiters in some variant."""
-        return np.flatnonzero(self.limiter_mask.any(axis=0))
+    def limiter_stations(self) -> np.ndarray | slice:
+        """The stations that are rate limiters in some variant (indices, or a slice)."""
+        return span(np.flatnonzero(self.limiter_mask.any(axis=0)))
 
     @cached_property
     def limiter_params(self) -> tuple[np.ndarray, ...]:
@@ -226,8 +234,8 @@ def build_sweep(net, policies, replicated, replica_of) -> Sweep:
         limiter_rate=np.nan_to_num(policies.limiter_rate),
         limiter_burst=np.nan_to_num(policies.limiter_burst),
         retry=retry,
-        writes=replicated if replicated.size else None,
-        replica_reads=replica_of if replica_of.size else None,
+        writes=span(replicated) if replicated.size else None,
+        replica_reads=span(replica_of) if replica_of.size else None,
         dead_letter=policies.dead_letter,
         block_rho=_block_rho(net, sl),
         doom_rho=_doom_rho(net, policies, sl),
@@ -255,6 +263,7 @@ class Skewed:
     any_capacity: np.ndarray  # (n_ticks + lmax,) bool: instances failed or down somewhere
     any_slow: np.ndarray  # (n_ticks + lmax,) bool: service slowed down somewhere
     any_flush: bool  # some cache loses keys during the run (else every cache stays warm)
+    hit_moves: np.ndarray  # (n_ticks + lmax,) bool: hit_steady differs from the iteration before
 
 
 def build_skewed(timeline, hit_steady, level, caches) -> Skewed:
@@ -281,6 +290,9 @@ def build_skewed(timeline, hit_steady, level, caches) -> Skewed:
     failed, down = gather(timeline.failed, 0.0), gather(timeline.down, 0.0)
     slow = gather(timeline.slow, 1.0)
     flush = gather(timeline.flush, 0.0, c_tick, c_ok, c_cols)
+    steady = gather(hit_steady, 0.0, c_tick, c_ok, c_cols)
+    moves = np.ones(len(steady), bool)
+    moves[1:] = (steady[1:] != steady[:-1]).any(axis=(1, 2))
     return Skewed(
         error=error,
         slow=slow,
@@ -288,12 +300,13 @@ def build_skewed(timeline, hit_steady, level, caches) -> Skewed:
         down=down,
         primary_lost=primary_lost,
         flush=flush,
-        hit_steady=gather(hit_steady, 0.0, c_tick, c_ok, c_cols),
+        hit_steady=steady,
         any_error=error.any(axis=(1, 2)),
         any_primary_lost=primary_lost.any(axis=(1, 2)),
         any_capacity=failed.any(axis=(1, 2)) | down.any(axis=(1, 2)),
         any_slow=(slow != 1.0).any(axis=(1, 2)),
         any_flush=bool(flush.any()),
+        hit_moves=moves,
     )
 
 

@@ -149,7 +149,7 @@ class Recorder:
             "in_flight": in_flight,
             **{f"latency_{k}_ms": latency[k] * 1e3 for k in latency},
         }
-        bands = _band(np.stack(list(scalars.values())))  # one sort for every series
+        bands = _bands(list(scalars.values()))
         for j, key in enumerate(scalars):
             self.bands[key][:, ticks] = bands[:, j]
         per_station = {
@@ -172,10 +172,10 @@ class Recorder:
                 1e-12,
             ),
         }
-        bands = _band(np.stack(list(per_station.values())))
+        bands = _bands(list(per_station.values()))
         for j, key in enumerate(per_station):
             self.station_bands[key][:, ticks] = bands[:, j]
-        self.hit_bands[:, ticks] = _band(hit.copy())
+        self.hit_bands[:, ticks] = _bands([hit])[:, 0]
         self.first["util"][ticks] = data[:, _F["util"], :, :, 0]
         self.first["instances"][ticks] = data[:, _F["instances"], :, :, 0]
         self.first["breaker"][ticks] = data[:, _F["breaker_open"], :, :, 0]
@@ -285,16 +285,27 @@ class Recorder:
         )
 
 
-def _band(values: np.ndarray) -> np.ndarray:
-    """Mean, 5th and 95th percentiles over the last axis (numpy's linear method), stacked
-    first; ``values`` is sorted in place."""
-    out = [values.mean(axis=-1)]
-    values.sort(axis=-1)
-    n = values.shape[-1]
-    for q in (0.05, 0.95):
-        pos = q * (n - 1)
-        lo = int(np.floor(pos))
-        hi = min(lo + 1, n - 1)
-        low = values[..., lo]
-        out.append(low + (pos - lo) * (values[..., hi] - low))
-    return np.stack(out)
+def _bands(series: list[np.ndarray]) -> np.ndarray:
+    """Mean, 5th and 95th percentiles over the last axis (numpy's linear method) of each
+    array of ``series`` (all of one shape), shaped (3, len(series), ...)."""
+    out = np.empty((3, len(series), *series[0].shape[:-1]))
+    varying = []
+    for j, values in enumerate(series):
+        out[0, j] = values.mean(axis=-1)
+        first = values[..., 0]
+        # where every replication agrees (and is finite) the percentiles are that value
+        if np.isfinite(first).all() and (values == first[..., None]).all():
+            out[1, j] = out[2, j] = first
+        else:
+            varying.append(j)
+    if varying:  # the others, sorted together
+        ordered = np.stack([series[j] for j in varying])
+        ordered.sort(axis=-1)
+        n = ordered.shape[-1]
+        for row, q in ((1, 0.05), (2, 0.95)):
+            pos = q * (n - 1)
+            lo = int(np.floor(pos))
+            hi = min(lo + 1, n - 1)
+            low = ordered[..., lo]
+            out[row, varying] = low + (pos - lo) * (ordered[..., hi] - low)
+    return out

@@ -16,6 +16,7 @@ from simulations.engine.sweep import Skewed, Sweep, build_skewed, build_sweep
 from simulations.engine.traffic import draw_arrivals, offered_rates
 
 _WARM_GRID = np.geomspace(1.0, 1e13, 400)  # requests since a flush, for the warm-up curve
+_LOG_WARM_GRID = np.log(_WARM_GRID)
 
 
 @dataclass
@@ -181,13 +182,13 @@ def warm_hit_ratio(plan: Plan, requests_since_flush: np.ndarray) -> np.ndarray:
     curve is capped by the steady-state (Che, TTL) ratio.
     """
     return np.interp(
-        np.log(np.maximum(requests_since_flush, 1.0)), np.log(_WARM_GRID), plan.warm_hit
+        np.log(np.maximum(requests_since_flush, 1.0)), _LOG_WARM_GRID, plan.warm_hit
     )
 
 
 def distinct_keys(plan: Plan, requests: np.ndarray) -> np.ndarray:
     """Expected distinct keys among ``requests`` requests, sum_i (1 - exp(-p_i r)) [keys]."""
-    return np.interp(np.log(np.maximum(requests, 1.0)), np.log(_WARM_GRID), plan.warm_keys)
+    return np.interp(np.log(np.maximum(requests, 1.0)), _LOG_WARM_GRID, plan.warm_keys)
 
 
 def _cache_store(net) -> np.ndarray:
@@ -208,7 +209,7 @@ def _coalescing(net) -> np.ndarray:
 
 def rewind_warmup(plan: Plan, hit: np.ndarray) -> np.ndarray:
     """Inverse of :func:`warm_hit_ratio`: requests since a flush that give ``hit`` [requests]."""
-    return np.exp(np.interp(hit, plan.warm_hit, np.log(_WARM_GRID)))
+    return np.exp(np.interp(hit, plan.warm_hit, _LOG_WARM_GRID))
 
 
 def _steady_hit_ratios(scenario, net, timeline, rates, popularity) -> np.ndarray:

@@ -137,7 +137,7 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
         arr = arr - fails["dependency"]
     slow = plan.skew.slow[i][:, :, None]
     weighted = arr * ratio[None]  # intensity, not the realized count
-    moments = np.einsum("vskr,vskm->mvsr", weighted, sw.moments)  # sum_k lambda_k E[S_k^m]
+    moments = np.einsum("vskr,mvsk->mvsr", weighted, sw.moments)  # sum_k lambda_k E[S_k^m]
     if plan.skew.any_slow[i]:
         np.multiply(moments[0], 1.0 / tau, out=out.lam)
         np.multiply(moments[1], slow / tau, out=out.load)
@@ -146,7 +146,7 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
         np.multiply(moments, 1.0 / tau, out=out.moments)
     live = _queue(plan, st, sw, i, arr, servers, slow, out, fails)
     forward = live * go
-    np.sum(live - forward, axis=2, out=out.success)
+    steps.sum_classes(live - forward, out=out.success)
     sw.routing.deliver(i, forward.reshape(n_v, n_s * n_k, n_r), deliveries.reshape(n_v, -1, n_r))
     if sw.writes is not None:
         if plan.write_class is None:  # a mix without writes: replicas have nothing to apply
@@ -186,7 +186,7 @@ def _queue(plan, st, sw, i, arr, servers, slow, out, fails):
         q_start = np.zeros(servers.shape)
         present = arr
     else:
-        q_start = st.backlog.sum(axis=2)
+        q_start = steps.sum_classes(st.backlog)
         present = st.backlog + arr
     dooming = sw.timeout and steps.doom_possible(sw, servers, q_start, out.load, slow)
     if dooming:
@@ -202,7 +202,7 @@ def _queue(plan, st, sw, i, arr, servers, slow, out, fails):
     else:
         served = present * frac[:, :, None]
         rest = present - served
-        rest_total = rest.sum(axis=2)
+        rest_total = steps.sum_classes(rest)
     timing = dooming or (sw.timeout and st.doomed.any())
     share = 0.0  # of the requests present, those whose caller already gave up
     if timing:

@@ -181,9 +181,7 @@ def warm_hit_ratio(plan: Plan, requests_since_flush: np.ndarray) -> np.ndarray:
     hits with probability sum_i p_i (1 - exp(-p_i r)) (Poisson approximation). The warm-up
     curve is capped by the steady-state (Che, TTL) ratio.
     """
-    return np.interp(
-        np.log(np.maximum(requests_since_flush, 1.0)), _LOG_WARM_GRID, plan.warm_hit
-    )
+    return np.interp(np.log(np.maximum(requests_since_flush, 1.0)), _LOG_WARM_GRID, plan.warm_hit)
 
 
 def distinct_keys(plan: Plan, requests: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 
 from simulations.engine.plan import Plan, distinct_keys, rewind_warmup, warm_hit_ratio
 from simulations.engine.queueing import finite_queue
-from simulations.engine.steps import ADMISSION
+from simulations.engine.steps import ADMISSION, sum_classes
 
 WARM = 1e15  # requests since the last flush of a cache that starts warm
 _TINY = 1e-12
@@ -386,7 +386,7 @@ class State:
         if plan.scaling.any:
             self._autoscale(plan, t, out)
         out.instances[:] = self.instances
-        waiting = 0.0 if self.backlog_clear else self.backlog.sum(axis=2)
+        waiting = 0.0 if self.backlog_clear else sum_classes(self.backlog)
         np.subtract(waiting, self.doomed, out=out.fluid)
         if self.ring and not self.ring_clean:
             out.fluid[:, plan.sweep.retry.local] += self.ring[0].sum(axis=(0, 1, 4))

@@ -23,6 +23,12 @@ _OUTPUT = {
 }
 
 
+def sum_classes(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """(V, S, K, R) -> (V, S, R), the sum over classes: the same sequential order as
+    ``values.sum(axis=2)`` (bitwise equal), but einsum's loop is faster on this layout."""
+    return np.einsum("vskr->vsr", values, out=out)
+
+
 def stationary_blocking(plan, level, total, load, lam, room_total) -> np.ndarray | None:
     """Fraction of a level's arrivals that find a finite waiting room full (M/M/c/K).
 

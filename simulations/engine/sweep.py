@@ -154,8 +154,9 @@ class Sweep:
 
     @cached_property
     def moments(self) -> np.ndarray:
-        """(V, S, K, 3): 1, E[S], E[S^2] per station and class (for one einsum)."""
-        return np.stack([np.ones_like(self.svc), self.svc, self.svc2], axis=-1)
+        """(3, V, S, K): 1, E[S], E[S^2] per station and class (for one einsum; moment first,
+        contiguous in the classes, so the einsum's inner loop runs on contiguous memory)."""
+        return np.stack([np.ones_like(self.svc), self.svc, self.svc2])
 
     @cached_property
     def shed_finite(self) -> np.ndarray:

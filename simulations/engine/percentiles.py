@@ -414,9 +414,7 @@ def chunk_percentiles(plan, paths: PathTable, buf, ticks: slice, run_acc: np.nda
 
 
 def _quantize(params: np.ndarray) -> np.ndarray:
-    """Integer codes: the float64 bits with the last 40 mantissa bits dropped (~0.02 %).
-
-    Always a new array (C order), so callers may overwrite it."""
+    """Integer codes: the float64 bits with the last 40 mantissa bits dropped (~0.02 %)."""
     codes = np.array(params, dtype=np.float64, order="C").view(np.int64)
     return np.right_shift(codes, _DROP_BITS, out=codes)
 
@@ -443,13 +441,14 @@ def _hash(codes: np.ndarray, axis: int, first: int = 0) -> np.ndarray:
     multipliers, modulo 2^64 (two distinct vectors collide with probability ~2^-64).
 
     ``first`` is the column of ``codes[..., 0, ...]`` in a longer vector: the hash of a vector
-    is the sum of the hashes of its blocks of columns. ``codes`` is overwritten."""
-    shape = [1] * codes.ndim
-    shape[axis] = codes.shape[axis]
-    with np.errstate(over="ignore"):
-        # integer products and sums wrap modulo 2^64, in any order
-        codes *= _HASH_MULT[first : first + codes.shape[axis]].reshape(shape)
-        return codes.sum(axis=axis)
+    is the sum of the hashes of its blocks of columns."""
+    letters = "abcdefgh"[: codes.ndim]
+    kept = letters.replace(letters[axis], "")
+    multipliers = _HASH_MULT[first : first + codes.shape[axis]]
+    # unsigned products and sums wrap modulo 2^64 (the same bits as signed ones), in any order
+    return np.einsum(
+        f"{letters},{letters[axis]}->{kept}", codes.view(np.uint64), multipliers.view(np.uint64)
+    ).view(np.int64)
 
 
 def run_percentiles(run_acc: np.ndarray, total: np.ndarray) -> np.ndarray:

@@ -123,7 +123,7 @@ class Recorder:
         plan, net, tau = self.plan, self.plan.net, self.plan.tick_s
         chunk = _Chunk(data, hit)
         offered = plan.arrivals[ticks].sum(axis=1)[:, None, :]  # (n, 1, R)
-        tot = {k: data[:, _F[k]].sum(axis=2) for k in _TOTALS}  # (n, V, R)
+        tot = {k: _sum_stations(data[:, _F[k]]) for k in _TOTALS}  # (n, V, R)
         q = chunk_percentiles(plan, self.paths, chunk, ticks, self.run_acc)
         latency = {k: q[k] for k in ("p50", "p95", "p99", "mean")}  # each (n, V, R)
         waiting, in_service = q["waiting"], q["in_service"]  # each (n, V, S, R)
@@ -134,8 +134,8 @@ class Recorder:
         hourly = net.hourly_usd[None, :, :, None] + net.instance_usd[None, :, :, None] * (
             instances - net.instances[None, :, :, None]
         )  # booting instances are billed too
-        per_request = (data[:, _F["lam"]] * net.request_usd[None, :, :, None]).sum(axis=2) * tau
-        spend = hourly.sum(axis=2) * tau / 3600.0 + per_request
+        per_request = _sum_stations(data[:, _F["lam"]] * net.request_usd[None, :, :, None]) * tau
+        spend = _sum_stations(hourly) * tau / 3600.0 + per_request
         cumulative = self.sums["spend"][None] + np.cumsum(spend, axis=0)
         scalars = {
             "offered_rps": np.broadcast_to(offered / tau, errors.shape),
@@ -196,8 +196,8 @@ class Recorder:
         grows faster than requests finish (overload), it stops growing, so success per tick
         stays >= 0.
         """
-        fluid = data[:, _F["fluid"]].sum(axis=2)
-        hidden = np.maximum(flight.sum(axis=2) - data[:, _F["backlog"]].sum(axis=2), 0.0)
+        fluid = _sum_stations(data[:, _F["fluid"]])
+        hidden = np.maximum(flight.sum(axis=2) - _sum_stations(data[:, _F["backlog"]]), 0.0)
         done = self.done[None] + np.cumsum(exits, axis=0)
         gap = np.minimum(hidden - done, 0.0)
         slack = np.minimum.accumulate(np.concatenate([self.slack[None], gap]), axis=0)
@@ -283,6 +283,12 @@ class Recorder:
         return VariantResult(
             series=series, per_replication=per_rep, events=events, monthly_cost_usd=float(monthly)
         )
+
+
+def _sum_stations(values: np.ndarray) -> np.ndarray:
+    """(n, V, S, R) -> (n, V, R): the sum over stations, in the same sequential order as
+    ``values.sum(axis=2)`` when R is the innermost axis (bitwise equal), but faster."""
+    return np.einsum("nvsr->nvr", values)
 
 
 def _bands(series: list[np.ndarray]) -> np.ndarray:

@@ -52,7 +52,7 @@ def run_ticks(plan: Plan, st: State, stop: int, record) -> None:
     lmax = plan.sweep.lmax
     st.ring_clean = not any(ring.any() for ring in st.ring)
     st.backlog_clear = not st.backlog.any()
-    st.capacity = None
+    st.capacity = st.capacity_facts = None
     st.go_steady = False
     out = TickOut(plan)
     n_v, n_s, n_k, n_r = plan.shape
@@ -94,7 +94,7 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
     sw = plan.sweep
     n_v, n_s, n_k, n_r = plan.shape
     tau = plan.tick_s
-    servers = st.servers(plan, i)  # (V, S, R)
+    servers, cap, finite_servers, empty_pool = _capacity(plan, st, i)
     go = plan.cont4
     if plan.net.caches:
         go = st.go
@@ -129,7 +129,7 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
         fails["shed"][:, stations] = arr[:, stations] * share[:, :, None]
         arr = arr - fails["shed"]
     refused = plan.skew.error[i][:, :, None] * 1.0 if plan.skew.any_error[i] else None
-    if sw.can_empty and (servers == 0).any():  # every instance gone: connections refused
+    if empty_pool:  # every instance gone: connections refused
         empty = (servers == 0).astype(float)
         refused = empty if refused is None else np.maximum(refused, empty)
     if refused is not None:  # down, misrouted or failing instances answer with errors
@@ -144,7 +144,7 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
         np.multiply(moments[2], slow**2 / tau, out=out.m2)
     else:  # no slowdown anywhere: slow / tau = slow**2 / tau = 1 / tau
         np.multiply(moments, 1.0 / tau, out=out.moments)
-    live = _queue(plan, st, sw, i, arr, servers, slow, out, fails)
+    live = _queue(plan, st, sw, i, arr, (servers, cap, finite_servers), slow, out, fails)
     forward = live * go
     steps.sum_classes(live - forward, out=out.success)
     sw.routing.deliver(i, forward.reshape(n_v, n_s * n_k, n_r), deliveries.reshape(n_v, -1, n_r))
@@ -166,9 +166,23 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
     steps.count_errors(sw, fails, retry_share, out)
 
 
-def _queue(plan, st, sw, i, arr, servers, slow, out, fails):
+def _capacity(plan: Plan, st: State, i: int) -> tuple:
+    """Servers (V, S, R), capacity per tick ``servers x tau`` [server-s], the servers with 0 for
+    pure delays, and whether some queueing station has none; reused while the servers are."""
+    servers = st.servers(plan, i)
+    if st.capacity_facts is None or st.capacity_facts[0] is not servers:
+        st.capacity_facts = (
+            servers,
+            servers * plan.tick_s,
+            np.where(np.isfinite(servers), servers, 0.0),
+            plan.sweep.can_empty and bool((servers == 0).any()),
+        )
+    return st.capacity_facts
+
+
+def _queue(plan, st, sw, i, arr, capacity, slow, out, fails):
     """Queue and serve at every station; returns the served requests still wanted."""
-    tau = plan.tick_s
+    servers, cap, finite_servers = capacity
     room = st.qcap  # waiting room [requests]
     if sw.shedding:
         # load shedding keeps the predicted queue wait under shed_after: the room is what the
@@ -194,7 +208,6 @@ def _queue(plan, st, sw, i, arr, servers, slow, out, fails):
     work = np.einsum("vskr,vsk->vsr", present, sw.svc)
     if plan.skew.any_slow[i]:
         work *= slow
-    cap = servers * tau
     frac = np.minimum(1.0, cap / np.maximum(work, _TINY))
     if frac.min() == 1.0:  # every station serves all it has (present x 1 - present = 0)
         served, rest = present, None
@@ -239,7 +252,7 @@ def _queue(plan, st, sw, i, arr, servers, slow, out, fails):
     out.backlog[:] = rest_total
     np.divide(np.minimum(work, cap), np.maximum(cap, _TINY), out=out.util)
     out.util[:, sw.delay_idx] = 0.0
-    out.servers[:] = np.where(np.isfinite(servers), servers, 0.0)
+    out.servers[:] = finite_servers
     return live
 
 

@@ -76,6 +76,7 @@ class State:
     # Servers while no instance fails or is down, from the current instance counts (reset by
     # ``core`` and whenever instances change; not saved): None when unknown.
     capacity = None
+    capacity_facts = None  # what ``core`` derives from ``capacity`` (reset with it)
     # True while ``go`` holds the steady hit ratios of the previous iteration (set by ``core``)
     go_steady = False
 

@@ -383,7 +383,7 @@ def chunk_percentiles(plan, paths: PathTable, buf, ticks: slice, run_acc: np.nda
     n_u = weight.shape[0]
     expected = weight.sum(axis=-1, keepdims=True)
     # no arrivals: every path of the variant counts alike
-    even = paths.real[distinct.variant] / paths.count[distinct.variant][:, None]
+    even = paths.real[distinct.variant] / np.maximum(paths.count[distinct.variant], 1)[:, None]
     norm = np.where(expected > 0, weight / np.maximum(expected, 1e-300), even)
     mean_u = (norm * path_mean(shift, mu, p_wait, theta, cut)).sum(axis=-1)
     laws = np.stack([norm, shift, mu, p_wait, theta, cut], axis=-1)  # (U, J, 6)

@@ -228,9 +228,11 @@ def _steady_hit_ratios(scenario, net, timeline, rates, popularity) -> np.ndarray
             capacity = timeline.capacity[:, v, c]
             for level in np.unique(capacity):
                 ticks = capacity == level
-                out[ticks, v, c] = hit_ratio(
-                    popularity, items * level, params["ttl_s"], rate[ticks]
-                )
+                # each distinct rate once: steady traffic repeats one rate over every tick
+                distinct, inverse = np.unique(rate[ticks], return_inverse=True)
+                out[ticks, v, c] = hit_ratio(popularity, items * level, params["ttl_s"], distinct)[
+                    inverse.ravel()
+                ]
     return out
 
 

@@ -290,13 +290,17 @@ class _Distinct:
         return np.moveaxis(out, 1, 2)
 
 
-def chunk_percentiles(plan, v: int, buf, ticks: slice, run_acc: np.ndarray) -> dict:
+def chunk_percentiles(
+    plan, v: int, buf, ticks: slice, run_acc: np.ndarray, offered: np.ndarray
+) -> dict:
     """Per-tick percentiles and mean for a chunk; adds the chunk to the whole-run survival.
 
     Parameters
     ----------
     run_acc : ndarray, shape (R, n_grid)
         Accumulated arrival-weighted survival over ticks (updated in place).
+    offered : ndarray, shape (n, R)
+        New requests per tick of the chunk [requests]: the whole-run weights.
 
     Returns
     -------
@@ -323,10 +327,9 @@ def chunk_percentiles(plan, v: int, buf, ticks: slice, run_acc: np.ndarray) -> d
     q_u = _refine_at_cuts(grid_quantiles(mix, TICK_PROBS), TICK_PROBS, laws)
     n, n_r = distinct.shape
     q = q_u[distinct.inverse].reshape(n, n_r, len(TICK_PROBS))
-    total = plan.arrivals[ticks].sum(axis=1)  # (n, R) realized requests, for run figures
     replication = np.tile(np.arange(n_r), n)
     counts = np.bincount(
-        replication * n_u + distinct.inverse, weights=total.ravel(), minlength=n_r * n_u
+        replication * n_u + distinct.inverse, weights=offered.ravel(), minlength=n_r * n_u
     ).reshape(n_r, n_u)
     run_acc += counts @ mix
     return {

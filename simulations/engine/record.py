@@ -116,13 +116,13 @@ class Recorder:
     def _reduce(self, ticks: slice, data: np.ndarray, hit: np.ndarray) -> None:
         plan, net, tau = self.plan, self.plan.net, self.plan.tick_s
         chunk = _Chunk(data, hit)
-        offered = plan.arrivals[ticks].sum(axis=1)[:, None, :]  # (n, 1, R)
+        offered = data[:, _F["entered"]].sum(axis=2)  # (n, V, R) new requests [requests]
         tot = {k: data[:, _F[k]].sum(axis=2) for k in _TOTALS}  # (n, V, R)
         waiting = np.zeros(data[:, 0].shape)
         in_service = np.zeros(data[:, 0].shape)
         latency = {k: np.zeros(tot["success"].shape) for k in ("p50", "p95", "p99", "mean")}
         for v in range(plan.shape[0]):
-            q = chunk_percentiles(plan, v, chunk, ticks, self.run_acc[v])
+            q = chunk_percentiles(plan, v, chunk, ticks, self.run_acc[v], offered[:, v])
             for k in latency:
                 latency[k][:, v] = q[k]
             waiting[:, v], in_service[:, v] = q["waiting"], q["in_service"]
@@ -137,7 +137,7 @@ class Recorder:
         spend = hourly.sum(axis=2) * tau / 3600.0 + per_request
         cumulative = self.sums["spend"][None] + np.cumsum(spend, axis=0)
         scalars = {
-            "offered_rps": np.broadcast_to(offered / tau, errors.shape),
+            "offered_rps": offered / tau,
             "success_rps": success / tau,
             "error_rps": errors / tau,
             "errors_timeout_rps": tot["timeout"] / tau,

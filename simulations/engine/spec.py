@@ -60,6 +60,8 @@ class Scenario:
     budget_usd_per_month : float
         [USD/month].
     incidents : tuple of Incident
+    think_time_s : float or None
+        Closed-loop users' think time Z [s]; ``None`` for open-loop arrivals.
     """
 
     duration_s: float
@@ -73,6 +75,7 @@ class Scenario:
     sla: dict
     budget_usd_per_month: float
     incidents: tuple[Incident, ...]
+    think_time_s: float | None
     doc: dict
 
 
@@ -181,6 +184,7 @@ def parse_scenario(doc: dict) -> Scenario:
         sla=dict(norm["sla"]),
         budget_usd_per_month=norm["budget_usd_per_month"],
         incidents=incidents,
+        think_time_s=traffic.get("think_time_s"),
         doc=_without_nulls(norm),
     )
 

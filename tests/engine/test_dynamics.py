@@ -153,6 +153,26 @@ def test_breaker_shedding_or_a_retry_budget_breaks_the_storm():
         assert _mean(variant, "latency_p99_ms", after) < 500
 
 
+def test_backoff_with_jitter_ends_the_storm_of_a_closed_user_population():
+    # Users who think 5 s between calls (N = 250 rps x 5 s = 1250 of them). A user waiting to
+    # retry sends nothing new, so new requests fall to r = lam / (1 + D / Z), D the time a user
+    # spends between attempts, and the app is offered 3 r while every attempt fails:
+    #   immediate retries: D = 2 ticks = 2 s      -> 3 x 250 / 1.4 = 536 rps > 320: stays down
+    #   backoff 5 s, full jitter: D ~ 0.5 + 2.5 + 0.5 + 5 s -> 3 x 250 / 2.7 = 278 rps < 320
+    # Open-loop arrivals (the original STORM) ignore the backoff: 750 rps, still down.
+    closed = copy.deepcopy(STORM)
+    closed["traffic"]["think_time_s"] = 5.0
+    patient = {"max_attempts": 3, "backoff_ms": 5000, "jitter": True}
+    after = slice(200, 300)
+    naive, backed_off = _run(closed, [_storm_design(NAIVE), _storm_design(patient)])
+    assert _mean(naive, "success_rps", after) < 0.05 * 250
+    assert _mean(naive, "load_rps:app", after) > 320
+    assert _mean(backed_off, "success_rps", after) > 0.95 * 250
+    assert _mean(backed_off, "latency_p99_ms", after) < 500
+    (open_loop,) = _run(STORM, [_storm_design(patient)])
+    assert _mean(open_loop, "success_rps", after) < 0.05 * 250
+
+
 def test_breaker_opens_during_the_storm_and_closes_after():
     (variant,) = _run(STORM, [_storm_design(NAIVE, breaker={"error_rate": 0.5, "open_s": 5})])
     kinds = [(e.kind, e.t_s) for e in variant.events if e.kind.startswith("breaker")]

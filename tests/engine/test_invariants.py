@@ -163,7 +163,7 @@ def scenarios(draw):
         )
     )
     read = draw(st.floats(0.5, 1.0))
-    return scenario_doc(
+    doc = scenario_doc(
         curve=curve,
         duration_s=duration,
         tick_s=draw(st.sampled_from([0.5, 1.0, 2.0])),
@@ -171,6 +171,10 @@ def scenarios(draw):
         burstiness=draw(st.sampled_from([1.0, 1.0, 4.0])),
         incidents=incidents,
     )
+    think_time_s = draw(st.sampled_from([None, None, 2.0, 30.0]))  # closed-loop users
+    if think_time_s is not None:
+        doc["traffic"]["think_time_s"] = think_time_s
+    return doc
 
 
 @SETTINGS

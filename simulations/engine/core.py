@@ -125,6 +125,11 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
         go = st.go
         go[:, plan.net.caches] = plan.cont4[:, plan.net.caches] * miss[:, :, None, :]
         out.hit[:] = hit
+    if plan.skew.any_read_ratio[i]:  # replicas down or promoted: reads follow the live ones
+        split = plan.read_split
+        inflow[:, split.stations[:, None], split.classes[None, :]] *= plan.skew.read_ratio[i][
+            :, :, None, None
+        ]
     arr = inflow
     routed = arr
     if sw.retry is not None:

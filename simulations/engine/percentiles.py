@@ -117,6 +117,9 @@ def chunk_mixture(plan, v: int, buf, ticks: slice):
     # Mixture weights use the expected class rates: the realized class mix of a tick is noise
     # around it, not a different latency law. (Whole-run weights use realized counts.)
     rates = plan.rates[ticks][:, :, None]  # (n, K, 1)
+    # reads split over the replicas live at the tick, not the design count (plan.ReadSplit)
+    live_split = plan.read_split.ratio[ticks, v]  # (n, n_split)
+    split_column = {int(s): j for j, s in enumerate(plan.read_split.stations)}
     comps = {name: [] for name in ("weight", "shift", "mu", "p_wait", "theta", "cut")}
     for k, cls in enumerate(net.classes):
         for path in net.paths[v][cls]:
@@ -127,6 +130,8 @@ def chunk_mixture(plan, v: int, buf, ticks: slice):
                 weight = weight * (1.0 - buf.hit[:, v, net.cache_of[s]])
             if path.hit_cache is not None:
                 weight = weight * buf.hit[:, v, net.cache_of[path.hit_cache]]
+            for s in path.read_split:
+                weight = weight * live_split[:, split_column[s], None]
             stages = path.client_stations
             svc = net.svc[v, stages, k][None, :, None] * slow[:, stages]  # (n, n_st, 1)
             svc = np.broadcast_to(svc, (svc.shape[0], len(stages), weight.shape[1]))
@@ -252,9 +257,11 @@ class _Distinct:
         n, n_v, n_s, n_r = buf.lam.shape
         n_c, n_k = buf.hit.shape[2], plan.rates.shape[1]
         # one column per (tick, replication), (n, width, R): the station inputs, the hit
-        # ratios, then what else a tick's latency law depends on (the class rates and incident
-        # slowdowns), copied block by block in their recorded layout (no transposes)
-        table = np.empty((n, len(_INPUTS) * n_s + n_c + n_k + n_s, n_r))
+        # ratios, then what else a tick's latency law depends on (the class rates, incident
+        # slowdowns and live read splits), copied block by block in their recorded layout
+        # (no transposes)
+        split = plan.read_split.ratio[ticks, v][:, :, None]  # (n, n_split, 1)
+        table = np.empty((n, len(_INPUTS) * n_s + n_c + n_k + n_s + split.shape[1], n_r))
         scale = wait_scale(buf, v, plan.tick_s)
         for j, name in enumerate(_INPUTS):
             source = scale if name == "scale" else getattr(buf, name)[:, v]  # (n, S, R)
@@ -262,7 +269,10 @@ class _Distinct:
         n_features = len(_INPUTS) * n_s + n_c
         table[:, len(_INPUTS) * n_s : n_features] = buf.hit[:, v]
         table[:, n_features : n_features + n_k] = plan.rates[ticks][:, :, None]
-        table[:, n_features + n_k :] = plan.timeline.slow[ticks, v][:, :, None]
+        table[:, n_features + n_k : n_features + n_k + n_s] = plan.timeline.slow[ticks, v][
+            :, :, None
+        ]
+        table[:, n_features + n_k + n_s :] = split
         tick = np.repeat(np.arange(ticks.start, ticks.stop), n_r)
         codes = _quantize(table)
         # rows in (tick, replication) order, as np.unique numbers them

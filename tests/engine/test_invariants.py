@@ -78,7 +78,8 @@ def designs(draw):
             {"id": "lb", "type": "load_balancer"},
             *limiter,
             app,
-            {"id": "cache", "type": "cache", "memory_gb": draw(st.floats(0.05, 8))},
+            # two medium nodes hold 12.8 GB: room for every memory drawn
+            {"id": "cache", "type": "cache", "nodes": 2, "memory_gb": draw(st.floats(0.05, 8))},
             {
                 "id": "db",
                 "type": "database",

@@ -58,8 +58,8 @@ def changed(edit: Callable[[dict], None]) -> Callable[[dict], dict]:
 
 # flash-sale-catalogue: web tier sized for the sale, and a cache big enough for the database
 web_scaled = changed(lambda d: component(d, "web").update(instances=8))
-web_scaled_and_bigger_cache = changed(
-    lambda d: (component(d, "web").update(instances=8), component(d, "cache").update(memory_gb=2))
+web_scaled_and_bigger_cache = changed(  # all the 1.5 GB its small node holds
+    lambda d: (component(d, "web").update(instances=8), component(d, "cache").update(memory_gb=1.5))
 )
 web_autoscaled = changed(
     lambda d: component(d, "web").update(

@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from scoring.analysis.view import VariantView
+from simulations.engine.costs import CACHE_NODE_MEMORY_GB, cache_memory_gb
 from simulations.engine.schema import SIZES  # cheapest first
 
 # Utilization to aim for when right-sizing an over-budget tier (leaves headroom for bursts).
@@ -179,16 +180,37 @@ def add_cache(doc: dict, cid: str | None, view: VariantView) -> Change | None:
 
 
 def enlarge_cache(doc: dict, cid: str | None, view: VariantView) -> Change | None:
-    """Cache ``cid`` (or the design's first cache): twice the memory."""
+    """Cache ``cid`` (or the design's first cache): twice the memory. Memory comes with the
+    nodes, so when its nodes cannot hold that much they move up a size (past the largest
+    size, more nodes of it): the change, and its price, are in the description."""
     caches = [c for c in doc.get("components", []) if c.get("type") == "cache"]
     target = cid if _component(doc, cid) in caches else (caches[0]["id"] if caches else None)
     found = _edited(doc, target, ("cache",))
     if found is None:
         return None
     new, cache = found
-    before = float(cache.get("memory_gb", 1))
+    size, nodes = cache.get("size", "medium"), int(cache.get("nodes", 1))
+    before = float(cache.get("memory_gb") or cache_memory_gb(size, nodes))
     cache["memory_gb"] = before * 2
-    return new, f"{target}: memory {before:g} GB → {cache['memory_gb']:g} GB"
+    for larger in SIZES[SIZES.index(size) :]:
+        cache["size"] = larger
+        if _holds_its_memory(cache):
+            break
+    else:  # past the largest size: more nodes of it
+        cache["nodes"] = math.ceil(cache["memory_gb"] / CACHE_NODE_MEMORY_GB[larger])
+    change = f"{target}: memory {before:g} GB → {cache['memory_gb']:g} GB"
+    if cache["size"] != size:
+        change += f", node size {size} → {cache['size']}"
+    if cache.get("nodes", 1) != nodes:
+        change += f", nodes {nodes} → {cache['nodes']}"
+    return new, change
+
+
+def _holds_its_memory(cache: dict) -> bool:
+    """Whether the cache's nodes hold its ``memory_gb`` (the engine refuses more)."""
+    nodes = int(cache.get("nodes", 1))
+    memory = cache.get("memory_gb")
+    return memory is None or memory <= cache_memory_gb(cache.get("size", "medium"), nodes)
 
 
 def coalesce_misses(doc: dict, cid: str | None, view: VariantView) -> Change | None:
@@ -336,6 +358,8 @@ def right_size(doc: dict, cid: str | None, view: VariantView) -> Change | None:
         size = comp.get("size")
         if size in SIZES and size != SIZES[0]:
             target["size"] = SIZES[SIZES.index(size) - 1]
+            if comp.get("type") == "cache" and not _holds_its_memory(target):
+                continue  # smaller nodes cannot hold its memory: no saving by size
             return (
                 new,
                 f"{comp['id']}: size {size} → {target['size']} (peak utilization {util:.0%})",

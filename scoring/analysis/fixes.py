@@ -95,7 +95,7 @@ FIXES: tuple[Fix, ...] = (
     ),
     Fix(
         "enlarge_cache",
-        "Double the cache memory",
+        "Double the cache memory (on larger nodes where needed)",
         frozenset({"cold_cache", "cache_flush"}),
         edits.enlarge_cache,
     ),

@@ -174,6 +174,8 @@ class RunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             )
         except SubmissionError as exc:
             raise serializers.ValidationError(exc.problems) from exc
+        # in-process tasks (the embedded default) have already run it: say so, not "queued"
+        run.refresh_from_db(fields=["status"])
         body = RunAcceptedSerializer(run, context=self.get_serializer_context()).data
         headers = {"Location": str(body["url"])}  # a DRF Hyperlink; WSGI servers want a plain str
         if not created:

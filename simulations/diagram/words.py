@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from simulations.engine.costs import CACHE_NODE_MEMORY_GB, cache_memory_gb
 from simulations.engine.schema import DESIGN_SCHEMA
 
 TYPE_WORDS = {
@@ -74,7 +75,12 @@ def component_detail(comp: dict) -> str:
         return f"{algorithm} · check {num(p.get('health_check_interval_s'))} s"
     if ctype == "cache":
         nodes = p.get("nodes") or 1
-        memory = f"{num(p.get('memory_gb'))} GB · TTL {num(p.get('ttl_s'))} s"
+        gb = p.get("memory_gb")
+        size = p.get("size")
+        if gb is None and isinstance(nodes, int) and isinstance(size, str):
+            # by default the cache uses all the memory its nodes hold
+            gb = cache_memory_gb(size, nodes) if size in CACHE_NODE_MEMORY_GB else None
+        memory = f"{num(gb)} GB · TTL {num(p.get('ttl_s'))} s"
         return f"{num(nodes)} nodes · {memory}" if nodes != 1 else memory
     if ctype == "database":
         replicas = p.get("read_replicas") or 0

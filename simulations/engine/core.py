@@ -69,7 +69,7 @@ def run_ticks(plan: Plan, st: State, stop: int, record) -> None:
             saved = st.station_snapshot(plan, idle, i)
         out.clear()
         inflow = deliveries[:, i % (lmax + 1)].reshape(plan.shape)
-        _external(plan, i, start, stop, inflow)
+        _external(plan, st, i, start, stop, inflow, out)
         _sweep(plan, st, i, inflow, deliveries, out)
         inflow[:] = 0.0
         st.after_tick(plan, i, out, active)
@@ -81,12 +81,40 @@ def run_ticks(plan: Plan, st: State, stop: int, record) -> None:
     st.tick = stop
 
 
-def _external(plan: Plan, i: int, start: int, stop: int, inflow: np.ndarray) -> None:
-    """New arrivals at the stations where routes begin, each at its own tick."""
+def _external(plan: Plan, st: State, i: int, start: int, stop: int, inflow, out) -> None:
+    """New arrivals at the stations where routes begin, each at its own tick.
+
+    Closed-loop users (``think_time_s``) waiting to retry send nothing new: see
+    :func:`_thinking_share`. ``out.entered`` records what entered, per station.
+    """
+    closed = plan.scenario.think_time_s is not None and not st.ring_clean
     for level, stations, entry in plan.sweep.entries:
         t = i - level
         if start <= t < stop:
-            inflow[:, stations] += entry * plan.arrivals[t][None, None]
+            arrivals = plan.arrivals[t][None, None]  # (1, 1, K, R)
+            if closed:
+                arrivals = arrivals * _thinking_share(plan, st, t)[:, None]
+            entering = entry * arrivals
+            inflow[:, stations] += entering
+            out.entered[:, stations] = entering.sum(axis=2)
+
+
+def _thinking_share(plan: Plan, st: State, t: int) -> np.ndarray:
+    """Share of closed-loop users free to send a new request in tick ``t``, (V, K, R) [-].
+
+    The curve's rate lambda(t) is that of N = lambda(t) Z users who think for Z between calls
+    (interactive response-time law, N = X (R + Z), with R small next to Z). A user whose call
+    failed and who waits out a timeout or a backoff before retrying is not thinking, so new
+    requests fall to lambda (1 - P / N) with P the retries pending in the rings. Backoff
+    thereby lowers the offered load of a closed population, which it cannot do for open-loop
+    arrivals (Schroeder, Wierman and Harchol-Balter, "Open versus closed: a cautionary tale",
+    NSDI 2006; Brooker, "What is backoff for?", 2022).
+    """
+    pending = sum(ring.sum(axis=(0, 1, 3)) for ring in st.ring)  # (V, K, R) [users]
+    users = plan.rates[t] * plan.scenario.think_time_s  # (K,) [users]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        busy = np.where(users[:, None] > 0, pending / users[:, None], 0.0)
+    return np.clip(1.0 - busy, 0.0, 1.0)
 
 
 def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
@@ -105,6 +133,11 @@ def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
             go[:, plan.net.caches] = plan.cont4[:, plan.net.caches] * miss[:, :, None, :]
             out.hit[:] = hit
             st.go_steady = not plan.skew.any_flush
+    if plan.skew.any_read_ratio[i]:  # replicas down or promoted: reads follow the live ones
+        split = plan.read_split
+        inflow[:, split.stations[:, None], split.classes[None, :]] *= plan.skew.read_ratio[i][
+            :, :, None, None
+        ]
     arr = inflow
     routed = arr
     if sw.retry is not None:
@@ -261,6 +294,7 @@ class TickOut:
 
     # the fields zeroed every iteration come first, so clearing them is one slice
     ZEROED = (
+        "entered",  # new requests from clients [requests]
         "success",
         "dependency",
         "dropped",

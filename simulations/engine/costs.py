@@ -15,6 +15,10 @@ INSTANCE_USD_PER_HOUR = {
     "cache": {"small": 0.103, "medium": 0.206, "large": 0.411, "xlarge": 0.822},
 }
 DATABASE_CORES = {"small": 2, "medium": 4, "large": 8, "xlarge": 16}
+# [GB / node] memory of one cache node by size, shaped like AWS ElastiCache on-demand node
+# types (2024): cache.t4g.small 1.37 GiB, cache.m7g.large 6.38 GiB, cache.m7g.xlarge 12.93 GiB,
+# cache.m7g.2xlarge 26.04 GiB, rounded. Memory comes with the node: it is billed through size.
+CACHE_NODE_MEMORY_GB = {"small": 1.5, "medium": 6.4, "large": 13.0, "xlarge": 26.0}
 
 LOAD_BALANCER_USD_PER_HOUR = 0.025
 STREAM_USD_PER_PARTITION_HOUR = 0.015
@@ -66,6 +70,17 @@ def hourly_usd(comp_type: str, params: dict, instances: float | None = None) -> 
             + params["consumers"] * STREAM_CONSUMER_USD_PER_HOUR
         )
     return 0.0
+
+
+def cache_memory_gb(size: str, nodes: int) -> float:
+    """Memory of ``nodes`` cache nodes of ``size``: a cache's default and largest ``memory_gb``.
+
+    Examples
+    --------
+    >>> cache_memory_gb("medium", 3)
+    19.2
+    """
+    return round(nodes * CACHE_NODE_MEMORY_GB[size], 6)
 
 
 def usd_per_request(comp_type: str, params: dict) -> float:

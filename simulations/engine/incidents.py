@@ -50,8 +50,9 @@ def build_timeline(scenario: Scenario, net: Network) -> Timeline:
       (``health_check_interval_s x unhealthy_threshold``); with no load balancer in front
       nothing notices and the share fails for the whole incident.
     * db_primary_failure: with read replicas the primary is down for ``failover_s`` and one
-      replica is promoted (the replica pool shrinks by one for the rest of the run); writes
-      not yet applied on replicas are lost. Without replicas it is down for ``duration_s``.
+      replica is promoted (the replica pool shrinks by one for the rest of the run, and reads
+      follow the live replicas: ``plan.ReadSplit``); writes not yet applied on replicas are
+      lost. Without replicas it is down for ``duration_s``.
     * az_outage: components spread over ``zones`` lose the share of the failed zone; a
       database's primary lives in zone ``a``.
     * cache_flush / cache_node_loss: cached keys are lost (all, or the nodes' share);

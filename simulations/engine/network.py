@@ -1,11 +1,12 @@
 """Compile designs into a batched queueing network: stations, routing matrices, latency paths.
 
 A *station* is one queue (or pure delay) of the fluid model. Most components are one station;
-a database with read replicas adds a replica station (reads split by capacity), and hot-row
-lock contention adds a single-server lock station in front of the primary for that share of
-writes. Stations are the union over all design variants (a station absent from a variant gets
-no traffic there) and are ordered by *level* (longest route distance from the entry), so one
-sweep over the levels per tick moves requests through the whole network.
+a database with read replicas adds a replica station (reads split over the primary and the
+live replicas, see ``plan.ReadSplit``), and hot-row lock contention adds a single-server lock
+station in front of the primary for that share of writes. Stations are the union over all
+design variants (a station absent from a variant gets no traffic there) and are ordered by
+*level* (longest route distance from the entry), so one sweep over the levels per tick moves
+requests through the whole network.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ class Path:
     miss_caches: list[int]  # caches passed on a miss (weight x miss ratio)
     hit_cache: int | None  # cache where the request ends on a hit (weight x hit ratio)
     client_stations: list[int]  # stations counted in client latency (stops at a queue)
+    # database stations entered by a read split (primary or replica pool): the live share
+    # (see ``plan.ReadSplit``) replaces the design share in ``static_weight``
+    read_split: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -133,13 +137,26 @@ def station_params(comp_type: str, role: str, params: dict, classes: tuple[str, 
     return {**out, "svc": svc}
 
 
+def pool_read_share(replicas):
+    """Share of a database's reads sent to its replica pool, ``n / (n + 1)`` [-].
+
+    The router spreads reads evenly over the primary and the ``n`` live replicas; with none
+    left, every read goes to the primary. Works on counts and on arrays of counts.
+    """
+    return replicas / (replicas + 1.0)
+
+
+def splits_reads(comp, cls: str) -> bool:
+    """Whether ``cls`` requests entering ``comp`` split between a primary and its replicas."""
+    return comp.type == "database" and cls in READ_CLASSES and comp.params["read_replicas"] > 0
+
+
 def _expand(comp, cls: str) -> tuple[dict[str, float], list[tuple[str, str]], list[str]]:
     """Entry distribution, internal hops and exit stations of a component for one class."""
     cid, params = comp.id, comp.params
     if comp.type == "database":
-        replicas = params["read_replicas"]
-        if cls in READ_CLASSES and replicas > 0:
-            share = replicas / (replicas + 1)
+        if splits_reads(comp, cls):
+            share = pool_read_share(params["read_replicas"])
             return {cid: 1 - share, f"{cid}#replicas": share}, [], [cid, f"{cid}#replicas"]
         hot = params["hot_row_fraction"]
         if cls == "write" and hot > 0:
@@ -326,7 +343,10 @@ def _paths(design: Design, cls: str, index: dict[str, int]) -> list[Path]:
                     list(path.miss_caches),
                     None,
                     list(path.client_stations),
+                    list(path.read_split),
                 )
+                if splits_reads(comp, cls):
+                    new.read_split.append(index[key])
                 if client_open.get(id(path), True):
                     new.client_stations += chain
                 client_open[id(new)] = client_open.get(id(path), True) and comp.type != "queue"
@@ -338,6 +358,7 @@ def _paths(design: Design, cls: str, index: dict[str, int]) -> list[Path]:
                             new.miss_caches,
                             index[key],
                             new.client_stations,
+                            new.read_split,
                         )
                     )
                     new.miss_caches = [*new.miss_caches, index[key]]

@@ -132,6 +132,9 @@ class PathTable:
         Caches passed on a miss, in route order (index into caches; -1 for none).
     hit : ndarray, shape (V, J)
         Cache where the request ends on a hit (-1 for none).
+    split : ndarray, shape (V, J, M)
+        Database stations entered by a read split, in route order (index into
+        ``plan.read_split.stations``; -1 for none): their live share scales the weight.
     timeout : ndarray, shape (V, J)
         The first caller timeout along the path [s] (``inf`` if none).
     before : ndarray, shape (V, J, L)
@@ -147,6 +150,7 @@ class PathTable:
     service: np.ndarray
     miss: np.ndarray
     hit: np.ndarray
+    split: np.ndarray
     timeout: np.ndarray
     before: np.ndarray
 
@@ -161,6 +165,8 @@ class PathTable:
         n_j = max(1, max(len(ps) for ps in per_variant))
         n_l = max([1] + [len(p.client_stations) for ps in per_variant for _, p in ps])
         n_m = max([1] + [len(p.miss_caches) for ps in per_variant for _, p in ps])
+        n_split = max([1] + [len(p.read_split) for ps in per_variant for _, p in ps])
+        split_column = {int(s): j for j, s in enumerate(plan.read_split.stations)}
         t = {
             "cls": np.zeros((n_v, n_j), np.int64),
             "weight": np.zeros((n_v, n_j)),
@@ -171,6 +177,7 @@ class PathTable:
             "service": np.zeros((n_v, n_j, n_l)),
             "miss": np.full((n_v, n_j, n_m), -1),
             "hit": np.full((n_v, n_j), -1),
+            "split": np.full((n_v, n_j, n_split), -1),
             "timeout": np.full((n_v, n_j), np.inf),
             "before": np.zeros((n_v, n_j, n_l), bool),
         }
@@ -184,6 +191,8 @@ class PathTable:
                 t["miss"][v, j, : len(path.miss_caches)] = net.cache_of[path.miss_caches]
                 if path.hit_cache is not None:
                     t["hit"][v, j] = net.cache_of[path.hit_cache]
+                for m, station in enumerate(path.read_split):
+                    t["split"][v, j, m] = split_column[station]
                 finite = np.flatnonzero(np.isfinite(plan.policies.timeout_s[v, stages]))
                 if finite.size:
                     t["timeout"][v, j] = plan.policies.timeout_s[v, stages[finite[0]]]
@@ -220,6 +229,12 @@ def chunk_mixture(plan, paths: PathTable, buf):
         weight = weight * np.where(miss[:, :, m] >= 0, 1.0 - hit[at, miss[:, :, m]], 1.0)
     ends = paths.hit[v]
     weight = weight * np.where(ends >= 0, hit[at, ends], 1.0)
+    # reads split over the replicas live at the tick, not the design count (plan.ReadSplit)
+    live = plan.read_split.ratio[buf.ticks, v]  # (U, n_split)
+    live = np.concatenate([live, np.ones((len(v), 1))], axis=1)  # index -1: no split
+    split = paths.split[v]
+    for m in range(split.shape[2]):
+        weight = weight * np.where(split[:, :, m] >= 0, live[at, split[:, :, m]], 1.0)
     at = at[:, :, None]
     stages, on = paths.stages[v], paths.on[v]  # (U, J, L)
     svc = paths.service[v] * slow[at, stages]
@@ -326,7 +341,8 @@ class _Distinct:
         scale = wait_scale(buf, plan.tick_s)
         # the columns of a (tick, variant, replication) row: the station inputs and hit ratios
         # (each (n, V, width, R), in their recorded layout: no transposes), then what else a
-        # tick's latency law depends on, the class rates (n, K) and incident slowdowns (n, V, S)
+        # tick's latency law depends on: the class rates (n, K), incident slowdowns (n, V, S)
+        # and live read splits (n, V, n_split)
         blocks = [scale if name == "scale" else getattr(buf, name) for name in _INPUTS]
         blocks.append(buf.hit)
         keys = np.zeros((n, n_v, n_r), np.int64)
@@ -337,10 +353,14 @@ class _Distinct:
             column += width
         rates = _quantize(plan.rates[ticks])
         slow = _quantize(plan.timeline.slow[ticks])
+        split = _quantize(plan.read_split.ratio[ticks])
         keys += _hash(rates, axis=1, first=column)[:, None, None]
-        keys += _hash(slow, axis=2, first=column + rates.shape[1])[:, :, None]
+        column += rates.shape[1]
+        keys += _hash(slow, axis=2, first=column)[:, :, None]
+        column += slow.shape[2]
+        keys += _hash(split, axis=2, first=column)[:, :, None]
+        column += split.shape[2]
         # the variant is part of the state: it is hashed like one more column
-        column += rates.shape[1] + slow.shape[2]
         keys += _HASH_MULT[column] * np.arange(n_v)[:, None]
         # rows in (tick, variant, replication) order, as np.unique numbers them
         _, first, self.inverse = np.unique(keys.ravel(), return_index=True, return_inverse=True)
@@ -358,7 +378,9 @@ class _Distinct:
         return np.moveaxis(values[self.inverse].reshape(n, n_v, n_r, -1), 3, 2)
 
 
-def chunk_percentiles(plan, paths: PathTable, buf, ticks: slice, run_acc: np.ndarray) -> dict:
+def chunk_percentiles(
+    plan, paths: PathTable, buf, ticks: slice, run_acc: np.ndarray, offered: np.ndarray
+) -> dict:
     """Per-tick percentiles and mean for a chunk; adds the chunk to the whole-run survival.
 
     Parameters
@@ -369,6 +391,8 @@ def chunk_percentiles(plan, paths: PathTable, buf, ticks: slice, run_acc: np.nda
         The chunk's station arrays, each (n, V, S, R), and hit ratios (n, V, C, R).
     run_acc : ndarray, shape (V, R, n_grid)
         Accumulated arrival-weighted survival over ticks (updated in place).
+    offered : ndarray, shape (n, V, R)
+        New requests per tick of the chunk [requests]: the whole-run weights.
 
     Returns
     -------
@@ -395,12 +419,9 @@ def chunk_percentiles(plan, paths: PathTable, buf, ticks: slice, run_acc: np.nda
     q_u = _refine_at_cuts(grid_quantiles(mix, TICK_PROBS), TICK_PROBS, laws)
     n, n_v, n_r = distinct.shape
     q = q_u[distinct.inverse].reshape(n, n_v, n_r, len(TICK_PROBS))
-    total = plan.arrivals[ticks].sum(axis=1)  # (n, R) realized requests, for run figures
     column = np.tile(np.arange(n_v * n_r), n)  # (variant, replication) of each row
     counts = np.bincount(
-        column * n_u + distinct.inverse,
-        weights=np.broadcast_to(total[:, None, :], (n, n_v, n_r)).ravel(),
-        minlength=n_v * n_r * n_u,
+        column * n_u + distinct.inverse, weights=offered.ravel(), minlength=n_v * n_r * n_u
     ).reshape(n_v * n_r, n_u)
     run_acc += (counts @ mix).reshape(run_acc.shape)
     return {

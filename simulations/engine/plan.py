@@ -9,7 +9,7 @@ import numpy as np
 
 from simulations.engine.cache import Popularity, hit_ratio, zipf_popularity
 from simulations.engine.incidents import Timeline, build_timeline
-from simulations.engine.network import POOL_TYPES, READ_CLASSES, Network
+from simulations.engine.network import POOL_TYPES, READ_CLASSES, Network, pool_read_share
 from simulations.engine.policies import Policies, compile_policies
 from simulations.engine.spec import Scenario
 from simulations.engine.sweep import Skewed, Sweep, build_skewed, build_sweep
@@ -34,6 +34,22 @@ class Scaling:
     @property
     def any(self) -> bool:
         return bool(self.enabled.any())
+
+
+@dataclass
+class ReadSplit:
+    """Reads of replicated databases split over the replicas actually live, per tick.
+
+    The network routes a database's reads ``n / (n + 1)`` to its replica pool at the design
+    replica count ``n`` (``network.pool_read_share``). While replicas are down, or after one is
+    promoted to primary, the router spreads reads over the live replicas instead, and sends
+    them all to the primary when none is left. The incidents are known in advance, so the live
+    share is too: ``ratio`` rescales the design share of each station entered by the split.
+    """
+
+    stations: np.ndarray  # (n,) primaries, then their replica pools [station index]
+    classes: np.ndarray  # (m,) indices of the read classes (those that split)
+    ratio: np.ndarray  # (T, V, n) live / design share of the reads entering the station [-]
 
 
 @dataclass
@@ -64,6 +80,7 @@ class Plan:
     replicated: np.ndarray  # global indices of database primaries that have a replica station
     replica_of: np.ndarray  # their replica stations, same order
     apply_rate: np.ndarray  # (V, n_replicated) writes replicas apply per second [1/s]
+    read_split: ReadSplit
 
     @property
     def n_ticks(self) -> int:
@@ -95,10 +112,12 @@ def build_plan(scenario: Scenario, net: Network, replications: int, seed: int) -
     policies = compile_policies(net, scenario.tick_s)
     replicated, replica_of, apply_rate = _replication(net)
     write_class = net.classes.index("write") if "write" in net.classes else None
+    read_classes = [i for i, c in enumerate(net.classes) if c in READ_CLASSES]
+    read_split = _read_split(net, timeline, replicated, replica_of, read_classes)
     sweep = build_sweep(net, policies, replicated, replica_of)
     popularity = zipf_popularity(scenario.keys, scenario.zipf_s)
     hit_steady = _steady_hit_ratios(scenario, net, timeline, rates, popularity)
-    skew = build_skewed(timeline, hit_steady, sweep.level, net.caches)
+    skew = build_skewed(timeline, hit_steady, sweep.level, net.caches, read_split)
     seen = -np.expm1(-popularity.prob * _WARM_GRID[:, None])  # P(key requested yet)
     warm_hit = np.sum(popularity.count * popularity.prob * seen, axis=1)
     warm_keys = np.sum(popularity.count * seen, axis=1)  # distinct keys fetched so far
@@ -125,10 +144,11 @@ def build_plan(scenario: Scenario, net: Network, replications: int, seed: int) -
         cache_store=_cache_store(net),
         popularity=popularity,
         write_class=write_class,
-        read_classes=[i for i, c in enumerate(net.classes) if c in READ_CLASSES],
+        read_classes=read_classes,
         replicated=replicated,
         replica_of=replica_of,
         apply_rate=apply_rate,
+        read_split=read_split,
     )
 
 
@@ -151,6 +171,20 @@ def _replication(net) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             # time per thread, each taking the write's service time
             rate[v, j] = params["apply_threads"] / (write_ms / 1000.0) if write_ms else np.inf
     return np.array(mains, dtype=np.int64), np.array(reps, dtype=np.int64), rate
+
+
+def _read_split(net, timeline, replicated, replica_of, read_classes) -> ReadSplit:
+    """Live over design read shares of primaries and replica pools (see :class:`ReadSplit`)."""
+    design = net.instances[:, replica_of]  # (V, n) replicas in the design (0 where absent)
+    live = np.maximum(design[None] - timeline.failed[:, :, replica_of], 0.0)  # (T, V, n)
+    pool, pool_design = pool_read_share(live), pool_read_share(design)
+    to_pool = np.divide(pool, pool_design, out=np.ones_like(pool), where=pool_design[None] > 0)
+    to_primary = (1.0 - pool) / (1.0 - pool_design)
+    return ReadSplit(
+        stations=np.concatenate([replicated, replica_of]),
+        classes=np.array(read_classes, dtype=np.int64),
+        ratio=np.concatenate([to_primary, to_pool], axis=2),
+    )
 
 
 def _scaling(net, tick_s: float) -> Scaling:

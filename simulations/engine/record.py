@@ -122,9 +122,9 @@ class Recorder:
     def _reduce(self, ticks: slice, data: np.ndarray, hit: np.ndarray) -> None:
         plan, net, tau = self.plan, self.plan.net, self.plan.tick_s
         chunk = _Chunk(data, hit)
-        offered = plan.arrivals[ticks].sum(axis=1)[:, None, :]  # (n, 1, R)
+        offered = data[:, _F["entered"]].sum(axis=2)  # (n, V, R) new requests [requests]
         tot = {k: _sum_stations(data[:, _F[k]]) for k in _TOTALS}  # (n, V, R)
-        q = chunk_percentiles(plan, self.paths, chunk, ticks, self.run_acc)
+        q = chunk_percentiles(plan, self.paths, chunk, ticks, self.run_acc, offered)
         latency = {k: q[k] for k in ("p50", "p95", "p99", "mean")}  # each (n, V, R)
         waiting, in_service = q["waiting"], q["in_service"]  # each (n, V, S, R)
         flight = waiting + in_service
@@ -138,7 +138,7 @@ class Recorder:
         spend = _sum_stations(hourly) * tau / 3600.0 + per_request
         cumulative = self.sums["spend"][None] + np.cumsum(spend, axis=0)
         scalars = {
-            "offered_rps": np.broadcast_to(offered / tau, errors.shape),
+            "offered_rps": offered / tau,
             "success_rps": success / tau,
             "error_rps": errors / tau,
             "errors_timeout_rps": tot["timeout"] / tau,

@@ -159,6 +159,15 @@ SCENARIO = Obj(
                     "[-]",
                     default=1.0,
                 ),
+                "think_time_s": Num(
+                    0.1,
+                    86_400,
+                    "closed-loop users: each sends its next request this long after the "
+                    "previous one ended (the curve is then their rate when every call succeeds); "
+                    "a user waiting out a timeout or backoff before a retry sends nothing new. "
+                    "Absent: open loop, requests arrive whatever happens to earlier ones",
+                    "[s]",
+                ),
                 "key_space": Obj(
                     {
                         "keys": Num(

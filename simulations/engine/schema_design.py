@@ -7,12 +7,14 @@ number has a unit and a bound here.
 from __future__ import annotations
 
 from simulations.engine.catalogue import REQUEST_CLASSES, SIZES
+from simulations.engine.costs import CACHE_NODE_MEMORY_GB
 from simulations.engine.fields import Bool, Enum, Ident, Mapping, Num, Obj, Seq, Tagged
 
 # --------------------------------------------------------------------------------------------
 # design
 # --------------------------------------------------------------------------------------------
 _SIZE = Enum(SIZES, "instance size (price and speed table in costs.py)", "medium")
+_NODE_MEMORY = ", ".join(f"{size} {gb:g}" for size, gb in CACHE_NODE_MEMORY_GB.items())
 _ZONES = Num(
     1, 3, "availability zones the instances are spread over", "[zones]", integer=True, default=1
 )
@@ -100,7 +102,13 @@ COMPONENT = Tagged(
         "cache": Obj(
             {
                 "size": _SIZE,
-                "memory_gb": Num(0.01, 4096, "memory for items across all nodes", "[GB]"),
+                "memory_gb": Num(
+                    0.01,
+                    4096,
+                    "memory for items across all nodes; at most (and by default) nodes x the "
+                    f"memory of one node of the size: {_NODE_MEMORY} GB",
+                    "[GB]",
+                ),
                 "item_kb": Num(0.01, 102_400, "mean item size", "[kB]", default=4),
                 "ttl_s": Num(1, 604_800, "time to live of an item", "[s]", default=300),
                 "nodes": Num(
@@ -115,7 +123,6 @@ COMPONENT = Tagged(
                 "service_time_ms": Num(0.01, 1000, "time per get", "[ms]", default=0.5),
             },
             "cache-aside in-memory cache; hits return, misses continue",
-            ("memory_gb",),
         ),
         "cdn": Obj(
             {

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulations.engine.costs import CACHE_NODE_MEMORY_GB, cache_memory_gb
 from simulations.engine.errors import DesignError, Problem, ScenarioError, pointer_join
 from simulations.engine.fields import check
 from simulations.engine.schema import DESIGN, MAX_TICKS, SCENARIO
@@ -60,6 +61,8 @@ class Scenario:
     budget_usd_per_month : float
         [USD/month].
     incidents : tuple of Incident
+    think_time_s : float or None
+        Closed-loop users' think time Z [s]; ``None`` for open-loop arrivals.
     """
 
     duration_s: float
@@ -73,6 +76,7 @@ class Scenario:
     sla: dict
     budget_usd_per_month: float
     incidents: tuple[Incident, ...]
+    think_time_s: float | None
     doc: dict
 
 
@@ -181,6 +185,7 @@ def parse_scenario(doc: dict) -> Scenario:
         sla=dict(norm["sla"]),
         budget_usd_per_month=norm["budget_usd_per_month"],
         incidents=incidents,
+        think_time_s=traffic.get("think_time_s"),
         doc=_without_nulls(norm),
     )
 
@@ -333,6 +338,8 @@ def _design_rules(norm: dict, scenario: Scenario | None, problems: list[Problem]
 
 
 def _component_rules(comp: dict, where: str, problems: list[Problem]) -> None:
+    if comp.get("type") == "cache":
+        _cache_memory(comp, where, problems)
     scaling = comp.get("autoscaling")
     if scaling and scaling.get("min") is not None and scaling.get("max") is not None:
         if scaling["min"] > scaling["max"]:
@@ -350,6 +357,26 @@ def _component_rules(comp: dict, where: str, problems: list[Problem]) -> None:
                     f"[{scaling['min']}, {scaling['max']}]",
                 )
             )
+
+
+def _cache_memory(comp: dict, where: str, problems: list[Problem]) -> None:
+    """A cache's memory is its nodes' memory: ``memory_gb`` defaults to all of it (filled in
+    here) and may not exceed it (more memory takes a larger size or more nodes)."""
+    size, nodes, memory = comp.get("size"), comp.get("nodes"), comp.get("memory_gb")
+    if size is None or nodes is None:  # already reported by the schema check
+        return
+    most = cache_memory_gb(size, nodes)
+    if memory is None:
+        comp["memory_gb"] = most
+    elif memory > most:
+        problems.append(
+            Problem(
+                f"{where}/memory_gb",
+                f"{memory:g} GB is more than {nodes} {size} node(s) hold: at most {most:g} GB "
+                f"({CACHE_NODE_MEMORY_GB[size]:g} GB per node); choose a larger size or more "
+                "nodes",
+            )
+        )
 
 
 def _route_rules(

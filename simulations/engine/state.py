@@ -415,6 +415,7 @@ class State:
     def _autoscale(self, plan: Plan, t: int, out) -> None:
         sc = plan.scaling
         slot = t % self.pending.shape[0]
+        booted = self.pending[slot].any()  # instances that finished their cold start
         self.instances += self.pending[slot]
         self.capacity = None
         self.pending[slot] = 0.0
@@ -436,7 +437,7 @@ class State:
         acted = (grow > 0) | (shrink > 0)
         self.last_scale = np.where(acted, t, self.last_scale)
         out.booting[:] = self.pending.sum(axis=0)
-        if acted.any():
+        if booted or acted.any():  # the waiting room follows the live instance count
             self.refresh_capacity(plan)
 
     def in_flight(self) -> np.ndarray:

@@ -245,7 +245,8 @@ def build_sweep(net, policies, replicated, replica_of) -> Sweep:
 
 @dataclass
 class Skewed:
-    """Incident masks and hit ratios by *iteration*: entry [i, v, s] is for tick i - level[s].
+    """Incident masks, hit ratios and read splits by *iteration*: entry [i, v, s] is for tick
+    i - level[s].
 
     Attributes mirror :class:`~simulations.engine.incidents.Timeline`, each shaped
     ``(n_ticks + lmax, V, S)`` (caches: ``(n_ticks + lmax, V, C)``); ticks outside the
@@ -259,41 +260,33 @@ class Skewed:
     primary_lost: np.ndarray
     flush: np.ndarray
     hit_steady: np.ndarray
+    read_ratio: np.ndarray  # (n_ticks + lmax, V, n_split): see ``plan.ReadSplit``
     any_error: np.ndarray  # (n_ticks + lmax,) bool
     any_primary_lost: np.ndarray  # (n_ticks + lmax,) bool
+    any_read_ratio: np.ndarray  # (n_ticks + lmax,) bool: some read split differs from design
     any_capacity: np.ndarray  # (n_ticks + lmax,) bool: instances failed or down somewhere
     any_slow: np.ndarray  # (n_ticks + lmax,) bool: service slowed down somewhere
     any_flush: bool  # some cache loses keys during the run (else every cache stays warm)
     hit_moves: np.ndarray  # (n_ticks + lmax,) bool: hit_steady differs from the iteration before
 
 
-def build_skewed(timeline, hit_steady, level, caches) -> Skewed:
-    """Lay incident masks and hit ratios out by iteration (see :class:`Skewed`)."""
-    n_t = timeline.error.shape[0]
+def build_skewed(timeline, hit_steady, level, caches, read_split) -> Skewed:
+    """Lay incident masks, hit ratios and read splits out by iteration (see :class:`Skewed`)."""
     lmax = int(level.max())
-    iters = np.arange(n_t + lmax)[:, None] - level[None, :]  # (I, S) tick of each station
-    inside = (iters >= 0) & (iters < n_t)
-    tick = np.clip(iters, 0, n_t - 1)
-    cols = np.arange(len(level))[None, :]
 
-    def gather(values, fill, idx=tick, ok=inside, columns=cols):
-        out = values[idx, :, columns]  # (I, S, V)
-        out = np.where(ok[..., None], out, fill)
-        return np.ascontiguousarray(np.moveaxis(out, 2, 1))
+    def gather(values, fill, levels=level):
+        return _by_iteration(values, fill, levels, lmax)
 
-    cache_level = level[caches] if len(caches) else np.zeros(0, dtype=np.int64)
-    c_iters = np.arange(n_t + lmax)[:, None] - cache_level[None, :]
-    c_ok = (c_iters >= 0) & (c_iters < n_t)
-    c_tick = np.clip(c_iters, 0, n_t - 1)
-    c_cols = np.arange(len(caches))[None, :]
     error = gather(timeline.error, 0.0)
     primary_lost = gather(timeline.primary_lost, 0.0)
     failed, down = gather(timeline.failed, 0.0), gather(timeline.down, 0.0)
     slow = gather(timeline.slow, 1.0)
-    flush = gather(timeline.flush, 0.0, c_tick, c_ok, c_cols)
-    steady = gather(hit_steady, 0.0, c_tick, c_ok, c_cols)
+    cache_level = level[np.asarray(caches, dtype=np.int64)]
+    flush = gather(timeline.flush, 0.0, cache_level)
+    steady = gather(hit_steady, 0.0, cache_level)
     moves = np.ones(len(steady), bool)
     moves[1:] = (steady[1:] != steady[:-1]).any(axis=(1, 2))
+    read_ratio = gather(read_split.ratio, 1.0, level[read_split.stations])
     return Skewed(
         error=error,
         slow=slow,
@@ -302,13 +295,27 @@ def build_skewed(timeline, hit_steady, level, caches) -> Skewed:
         primary_lost=primary_lost,
         flush=flush,
         hit_steady=steady,
+        read_ratio=read_ratio,
         any_error=error.any(axis=(1, 2)),
         any_primary_lost=primary_lost.any(axis=(1, 2)),
+        any_read_ratio=(read_ratio != 1.0).any(axis=(1, 2)),
         any_capacity=failed.any(axis=(1, 2)) | down.any(axis=(1, 2)),
         any_slow=(slow != 1.0).any(axis=(1, 2)),
         any_flush=bool(flush.any()),
         hit_moves=moves,
     )
+
+
+def _by_iteration(values: np.ndarray, fill: float, levels: np.ndarray, lmax: int) -> np.ndarray:
+    """(T, V, n) per tick -> (T + lmax, V, n) per iteration: column j is at tick i - levels[j]
+    in iteration i (``fill`` outside the horizon)."""
+    n_t = values.shape[0]
+    iters = np.arange(n_t + lmax)[:, None] - levels[None, :]  # (I, n) tick of each column
+    inside = (iters >= 0) & (iters < n_t)
+    tick = np.clip(iters, 0, n_t - 1)
+    out = values[tick, :, np.arange(len(levels))[None, :]]  # (I, n, V)
+    out = np.where(inside[..., None], out, fill)
+    return np.ascontiguousarray(np.moveaxis(out, 2, 1))
 
 
 def _block_rho(net, sl: slice) -> np.ndarray:

@@ -11,7 +11,7 @@ import copy
 import numpy as np
 import pytest
 
-from simulations.engine import parse_design, parse_scenario, simulate
+from simulations.engine import Checkpoint, Simulation, parse_design, parse_scenario, simulate
 
 
 def _run(scenario: dict, designs: list[dict], replications: int = 8, seed: int = 11):
@@ -151,6 +151,26 @@ def test_breaker_shedding_or_a_retry_budget_breaks_the_storm():
     for variant in _run(STORM, fixes):
         assert _mean(variant, "success_rps", after) > 0.95 * 250
         assert _mean(variant, "latency_p99_ms", after) < 500
+
+
+def test_backoff_with_jitter_ends_the_storm_of_a_closed_user_population():
+    # Users who think 5 s between calls (N = 250 rps x 5 s = 1250 of them). A user waiting to
+    # retry sends nothing new, so new requests fall to r = lam / (1 + D / Z), D the time a user
+    # spends between attempts, and the app is offered 3 r while every attempt fails:
+    #   immediate retries: D = 2 ticks = 2 s      -> 3 x 250 / 1.4 = 536 rps > 320: stays down
+    #   backoff 5 s, full jitter: D ~ 0.5 + 2.5 + 0.5 + 5 s -> 3 x 250 / 2.7 = 278 rps < 320
+    # Open-loop arrivals (the original STORM) ignore the backoff: 750 rps, still down.
+    closed = copy.deepcopy(STORM)
+    closed["traffic"]["think_time_s"] = 5.0
+    patient = {"max_attempts": 3, "backoff_ms": 5000, "jitter": True}
+    after = slice(200, 300)
+    naive, backed_off = _run(closed, [_storm_design(NAIVE), _storm_design(patient)])
+    assert _mean(naive, "success_rps", after) < 0.05 * 250
+    assert _mean(naive, "load_rps:app", after) > 320
+    assert _mean(backed_off, "success_rps", after) > 0.95 * 250
+    assert _mean(backed_off, "latency_p99_ms", after) < 500
+    (open_loop,) = _run(STORM, [_storm_design(patient)])
+    assert _mean(open_loop, "success_rps", after) < 0.05 * 250
 
 
 def test_breaker_opens_during_the_storm_and_closes_after():
@@ -309,6 +329,87 @@ def test_failover_downtime_and_writes_lost():
     assert any(e.kind == "failover" for e in replicas.events)
     # without a replica the primary is down for the incident's duration (default 300 s)
     assert single.series["errors_dependency_rps"].mean[101:299].min() > 500
+
+
+def _single_replica_and_its_counterfactual() -> tuple[dict, dict]:
+    """One replica in front of a small (2-core) primary, and the same database without
+    replicas under another id (so the incident skips it): what the promoted primary becomes."""
+    one = _replicated(replicas=1)
+    one["components"][1]["size"] = "small"
+    alone = copy.deepcopy(one)
+    alone["components"][1].update(id="store", read_replicas=0)
+    alone["routes"] = {"read": ["app", "store"], "write": ["app", "store"]}
+    return one, alone
+
+
+def test_failover_of_the_only_replica_sends_every_read_to_the_new_primary():
+    reads, writes = 540.0, 60.0
+    # capacity: 2 cores carry all 540 reads x 2 ms + 60 writes x 10 ms = 1.68 Erlang (rho 0.84)
+    failure = [{"kind": "db_primary_failure", "at_s": 100, "component": "db"}]
+    one, alone = _single_replica_and_its_counterfactual()
+    failed, counterfactual = _run(_mixed(writes, failure), [one, alone])
+    assert failed.series["error_rps"].mean[95] == 0
+    assert failed.series["errors_dependency_rps"].mean[101:129].min() > writes
+    after = slice(135, None)  # failover_s = 30 after t = 100
+    # the design split would keep sending reads / 2 to the now empty pool (all refused);
+    # the router sends them to the promoted primary instead, which has room for them
+    np.testing.assert_allclose(failed.series["load_rps:db"].mean[after], reads + writes)
+    assert failed.series["load_rps:db#replicas"].mean[after].max() == 0
+    assert failed.series["error_rps"].mean[after].max() == 0
+    # from then on the database IS one primary with every request, like the counterfactual:
+    # same successes and the same latency law (the primary's path now weighs all reads)
+    for key in ("success_rps", "latency_p50_ms", "latency_p99_ms", "latency_mean_ms"):
+        np.testing.assert_allclose(
+            failed.series[key].mean[after],
+            counterfactual.series[key].mean[after],
+            rtol=1e-6,
+            err_msg=key,
+        )
+    # ... which differs from the split design before the failure (the test can fail)
+    assert (
+        failed.series["latency_p99_ms"].mean[50] < 0.8 * failed.series["latency_p99_ms"].mean[200]
+    )
+
+
+def test_reads_split_over_the_live_replicas_after_a_promotion_and_a_replica_loss():
+    reads, writes = 540.0, 60.0
+    incidents = [
+        {"kind": "db_primary_failure", "at_s": 100, "component": "db"},
+        {"kind": "instance_failure", "at_s": 200, "duration_s": 40, "component": "db", "count": 1},
+    ]
+    (variant,) = _run(_mixed(writes, incidents), [_replicated(replicas=2)])
+    pool = variant.series["load_rps:db#replicas"].mean
+    primary = variant.series["load_rps:db"].mean
+
+    def split(live: int) -> tuple[float, float]:
+        """(primary, pool) load when reads spread evenly over the primary and live replicas."""
+        return reads / (live + 1) + writes, reads * live / (live + 1)
+
+    phases = [
+        (slice(0, 100), split(2)),  # as designed: 2/3 of the reads to the pool
+        (slice(130, 200), split(1)),  # one replica promoted: 1/2 to the pool
+        (slice(200, 240), split(0)),  # the other one down: every read to the primary
+        (slice(240, 300), split(1)),  # back
+    ]
+    for ticks, (on_primary, on_pool) in phases:
+        np.testing.assert_allclose(primary[ticks], on_primary, err_msg=str(ticks))
+        np.testing.assert_allclose(pool[ticks], on_pool, err_msg=str(ticks))
+    assert variant.series["error_rps"].mean[130:].max() == 0
+
+
+def test_resuming_across_a_failover_equals_an_uninterrupted_run():
+    failure = [{"kind": "db_primary_failure", "at_s": 100, "component": "db"}]
+    scenario = parse_scenario(_mixed(60, failure))
+    designs = [parse_design(d, scenario) for d in _single_replica_and_its_counterfactual()]
+    whole = simulate(scenario, designs, replications=4, seed=5)
+    sim = Simulation(scenario, designs, replications=4, seed=5)
+    for until in (115, 131, None):  # mid-failover, right after the promotion, the end
+        sim.run(until_s=until)
+        if until is not None:
+            sim = Simulation.resume(Checkpoint.from_bytes(sim.checkpoint().to_bytes()))
+    for a, b in zip(whole.variants, sim.result().variants, strict=True):
+        for key, band in a.series.items():
+            np.testing.assert_allclose(band.mean, b.series[key].mean, rtol=1e-9, err_msg=key)
 
 
 def test_instance_failure_errors_last_until_the_load_balancer_notices():

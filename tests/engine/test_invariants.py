@@ -78,7 +78,8 @@ def designs(draw):
             {"id": "lb", "type": "load_balancer"},
             *limiter,
             app,
-            {"id": "cache", "type": "cache", "memory_gb": draw(st.floats(0.05, 8))},
+            # two medium nodes hold 12.8 GB: room for every memory drawn
+            {"id": "cache", "type": "cache", "nodes": 2, "memory_gb": draw(st.floats(0.05, 8))},
             {
                 "id": "db",
                 "type": "database",
@@ -163,7 +164,7 @@ def scenarios(draw):
         )
     )
     read = draw(st.floats(0.5, 1.0))
-    return scenario_doc(
+    doc = scenario_doc(
         curve=curve,
         duration_s=duration,
         tick_s=draw(st.sampled_from([0.5, 1.0, 2.0])),
@@ -171,6 +172,10 @@ def scenarios(draw):
         burstiness=draw(st.sampled_from([1.0, 1.0, 4.0])),
         incidents=incidents,
     )
+    think_time_s = draw(st.sampled_from([None, None, 2.0, 30.0]))  # closed-loop users
+    if think_time_s is not None:
+        doc["traffic"]["think_time_s"] = think_time_s
+    return doc
 
 
 @SETTINGS

@@ -8,6 +8,8 @@
 * Immediate retries add their full load: the callee receives λ(1 − pⁿ)/(1 − p) calls, p the
   per-attempt timeout probability at that load (``closed_forms.retry_fixed_point``).
 * Target-tracking autoscaling settles on n* = ceil(λS / (k · target)) instances.
+* Closed-loop users (think time Z) who wait D between their attempts of a failing call send
+  new requests at λ / (1 + D / Z): Little's law on the users waiting to retry.
 
 Tolerances: 10 % on latencies from two-moment or composed laws, 5 % on means from exact ones,
 2 % on utilization, 10 % (+ a small absolute floor) on failure fractions.
@@ -15,6 +17,7 @@ Tolerances: 10 % on latencies from two-moment or composed laws, 5 % on means fro
 
 import math
 
+import numpy as np
 import pytest
 from scipy import integrate
 
@@ -185,3 +188,82 @@ def test_target_tracking_settles_on_the_fewest_instances_under_target(
     n_star = math.ceil(lam * service_ms / 1e3 / (concurrency * target))
     assert n_star <= settled <= n_star + 1, (settled, n_star)
     assert v.series["utilization:app"].mean[-300:].mean() <= target * 1.05
+
+
+# -- closed-loop users -------------------------------------------------------------------------
+
+
+def _always_failing(think_time_s: float | None, backoff_ms: float) -> tuple[dict, dict]:
+    """Every call fails (a bad deploy at 100 %) from 60 s to 260 s; three attempts, backoff
+    without jitter, so a user waits exactly backoff, then 2 x backoff, between attempts."""
+    traffic = {"curve": {"kind": "constant", "rps": 100.0}, "mix": {"read": 1.0}}
+    if think_time_s is not None:
+        traffic["think_time_s"] = think_time_s
+    scenario = {
+        "duration_s": 300,
+        "traffic": traffic,
+        "incidents": [
+            {
+                "kind": "bad_deploy",
+                "at_s": 60,
+                "duration_s": 200,
+                "component": "app",
+                "error_rate": 1.0,
+            }
+        ],
+    }
+    design = {
+        "components": [
+            {"id": "lb", "type": "load_balancer"},
+            PoolSpec(instances=4, concurrency=8, service_ms=20.0).component(),
+        ],
+        "routes": {"read": ["lb", "app"]},
+        "edges": [
+            {
+                "from": "lb",
+                "to": "app",
+                "retries": {"max_attempts": 3, "backoff_ms": backoff_ms, "jitter": False},
+            }
+        ],
+    }
+    return scenario, design
+
+
+@pytest.mark.parametrize(("think_time_s", "backoff_ms"), [(10.0, 2000.0), (30.0, 5000.0)])
+def test_closed_loop_users_waiting_to_retry_send_nothing_new(think_time_s, backoff_ms):
+    """N = λZ users; each failing call keeps its user out of the thinking pool for
+    D = B + 2B between its three attempts (a fast failure is noticed at once). By Little's law
+    the users waiting to retry number P = r D, and new requests arrive at r = λ - P / Z, so
+    r = λ / (1 + D / Z). Within 2 % (mean over 16 replications and the ticks) once the failure
+    has lasted longer than D; back to λ after the rollback; and open-loop arrivals ignore it."""
+    lam = 100.0
+    scenario, design = _always_failing(think_time_s, backoff_ms)
+    closed = simulate_docs(scenario, [design], replications=16, seed=21).variants[0]
+    open_scenario, _ = _always_failing(None, backoff_ms)
+    open_loop = simulate_docs(open_scenario, [design], replications=16, seed=21).variants[0]
+    d_s = 3 * backoff_ms / 1e3
+    failing = slice(60 + int(2 * d_s), 255)
+    expected = lam / (1.0 + d_s / think_time_s)
+    assert closed.series["offered_rps"].mean[failing].mean() == pytest.approx(expected, rel=0.02)
+    assert closed.series["offered_rps"].mean[-15:].mean() == pytest.approx(lam, rel=0.05)
+    assert open_loop.series["offered_rps"].mean[failing].mean() == pytest.approx(lam, rel=0.02)
+    # conservation still holds per replication with the thinned arrivals
+    rep = closed.per_replication
+    np.testing.assert_allclose(
+        rep["offered"], rep["succeeded"] + rep["failed"] + rep["in_flight"], rtol=1e-9
+    )
+
+
+def test_closed_loop_users_change_nothing_while_no_call_is_retried():
+    """Thinning acts only through users waiting to retry: with no failures the closed-loop
+    run is the open-loop run, array for array (same seed, same draws)."""
+    scenario = scenario_doc(rps=200.0, duration_s=120)
+    design = {
+        "components": [PoolSpec(instances=2, concurrency=8, service_ms=30.0).component()],
+        "routes": {"read": ["app"]},
+    }
+    closed_doc = {**scenario, "traffic": {**scenario["traffic"], "think_time_s": 5.0}}
+    (open_loop,) = simulate_docs(scenario, [design], replications=4, seed=5).variants
+    (closed,) = simulate_docs(closed_doc, [design], replications=4, seed=5).variants
+    for key, band in open_loop.series.items():
+        np.testing.assert_array_equal(band.mean, closed.series[key].mean, err_msg=key)

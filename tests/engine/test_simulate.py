@@ -14,6 +14,8 @@ from simulations.engine import (
     parse_scenario,
     simulate,
 )
+from simulations.engine.costs import HOURS_PER_MONTH, INSTANCE_USD_PER_HOUR
+from simulations.engine.schema import SIZES
 from tests.engine.engine_docs import design_doc, scenario_doc
 
 CONTRACT_SERIES = (
@@ -216,3 +218,24 @@ def test_a_read_only_mix_with_replicas_runs_in_a_batch_of_variants():
     first, second = (v.per_replication for v in result.variants)
     np.testing.assert_array_equal(first["succeeded"], second["succeeded"])
     assert (first["succeeded"] > 0.95 * first["offered"]).all()
+
+
+def test_a_larger_cache_node_costs_its_list_price_more_for_the_same_memory():
+    """Memory comes with the node: the same 1 GB on each node size serves the same (common
+    random numbers, same hit ratio) and costs the size's list price difference."""
+    scenario = scenario_doc(duration_s=120)
+    designs = []
+    for size in SIZES:
+        doc = design_doc()
+        doc["components"][2].update(size=size, memory_gb=1.0, nodes=2)
+        designs.append(doc)
+    variants = _run(scenario, designs, replications=2).variants
+    base, price = variants[0], INSTANCE_USD_PER_HOUR["cache"]
+    for size, variant in zip(SIZES, variants, strict=True):
+        extra = 2 * (price[size] - price[SIZES[0]])  # two nodes [USD/h]
+        assert variant.monthly_cost_usd - base.monthly_cost_usd == pytest.approx(
+            extra * HOURS_PER_MONTH
+        )
+        np.testing.assert_array_equal(
+            variant.series["hit_ratio:cache"].mean, base.series["hit_ratio:cache"].mean
+        )

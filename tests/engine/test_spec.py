@@ -15,6 +15,7 @@ from simulations.engine import (
     parse_design,
     parse_scenario,
 )
+from simulations.engine.costs import CACHE_NODE_MEMORY_GB
 from tests.engine.engine_docs import design_doc, scenario_doc
 
 
@@ -200,3 +201,28 @@ def test_normalised_documents_parse_again_unchanged():
     assert parse_scenario(scenario.doc).doc == scenario.doc
     assert parse_design(design.doc, scenario).doc == design.doc
     assert "autoscaling" not in design.doc["components"][1]  # absent, not null
+
+
+def _cache_doc(**cache) -> dict:
+    doc = design_doc()
+    doc["components"][2] = {"id": "cache", "type": "cache", **cache}
+    return doc
+
+
+def test_cache_memory_defaults_to_what_its_nodes_hold():
+    design = parse_design(_cache_doc(size="small", nodes=3))
+    assert design.component("cache").params["memory_gb"] == pytest.approx(
+        3 * CACHE_NODE_MEMORY_GB["small"]
+    )
+    assert design.doc["components"][2]["memory_gb"] == design.component("cache").params["memory_gb"]
+
+
+def test_cache_memory_beyond_its_nodes_is_refused_with_the_maximum():
+    most = 3 * CACHE_NODE_MEMORY_GB["small"]
+    parse_design(_cache_doc(size="small", nodes=3, memory_gb=most))  # all of it is fine
+    with pytest.raises(DesignError) as excinfo:
+        parse_design(_cache_doc(size="small", nodes=3, memory_gb=most + 0.5))
+    assert _pointers(excinfo) == {"/components/2/memory_gb"}
+    assert f"at most {most:g} GB" in excinfo.value.problems[0].message
+    # the same memory fits on a larger node
+    parse_design(_cache_doc(size="medium", nodes=3, memory_gb=most + 0.5))

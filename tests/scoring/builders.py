@@ -52,7 +52,7 @@ def design(*, instances=3, autoscaling=None, cache=True, read_replicas=0, edges=
                 "id": "cache",
                 "type": "cache",
                 "size": "medium",
-                "memory_gb": 2.0,
+                "memory_gb": 1.0,  # fits a small node too (right-sizing may shrink it)
                 "item_kb": 4,
                 "ttl_s": 300,
                 "nodes": 1,

@@ -5,6 +5,7 @@ import copy
 import numpy as np
 import pytest
 
+from scoring.analysis import edits
 from scoring.analysis.factors import detect_factors
 from scoring.analysis.fixes import FIXES, propose_fixes
 from scoring.analysis.postmortem import find_root_cause
@@ -228,3 +229,44 @@ def test_queue_is_deepened_only_when_it_filled_and_requests_were_dropped():
     assert not deepened(overflowing_queue_view(max_depth=100_000, peak_backlog=3000.0))
     # full, but nothing was refused
     assert not deepened(overflowing_queue_view(dropped=0.0))
+
+
+def _cache_doc(**params):
+    doc = design()
+    component(doc, "cache").update(params)
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("params", "after", "change"),
+    [
+        # a medium node holds 6.4 GB: room to double in place
+        ({"size": "medium", "memory_gb": 1.0}, {"size": "medium", "nodes": 1}, ""),
+        # a small node holds 1.5 GB: 2 GB needs the next size up (billed by size)
+        (
+            {"size": "small", "memory_gb": 1.0},
+            {"size": "medium", "nodes": 1},
+            ", node size small → medium",
+        ),
+        # past the largest node (26 GB), more nodes of it
+        ({"size": "xlarge", "memory_gb": 20.0}, {"size": "xlarge", "nodes": 2}, ", nodes 1 → 2"),
+    ],
+)
+def test_doubling_cache_memory_moves_to_nodes_that_hold_it(params, after, change):
+    doc = _cache_doc(**params)
+    before = params["memory_gb"]
+    new, description = edits.enlarge_cache(doc, "cache", view(doc=doc))
+    cache = component(new, "cache")
+    assert cache["memory_gb"] == 2 * before
+    assert {k: cache[k] for k in after} == after
+    assert description == f"cache: memory {before:g} GB → {2 * before:g} GB{change}"
+    parse_design(new)  # raises DesignError if the nodes could not hold it
+
+
+def test_right_sizing_never_shrinks_a_cache_below_the_nodes_its_memory_needs():
+    doc = _cache_doc(size="medium", memory_gb=2.0)  # a small node holds 1.5 GB
+    series = healthy_series()
+    series["utilization:app"] = series["utilization:app"] * 0 + 0.2
+    for fix in proposals(view(series=series, doc=doc, cost=2000.0)):
+        assert component(fix.design, "cache")["size"] == "medium", fix.design_change
+        parse_design(fix.design)

@@ -64,6 +64,18 @@ def test_submit_answers_202_with_a_url_to_poll(
     assert len(callbacks) == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_submit_answer_shows_the_status_after_an_in_process_run(
+    auth_client, scenario, starter_design
+):
+    # settings.test runs tasks eagerly, as the embedded default does; with real commits the
+    # task runs when the submission commits, so the run is done by the time we answer
+    response = auth_client.post(RUNS_URL, body(scenario, starter_design), format="json")
+
+    assert response.status_code == 202
+    assert response.json()["status"] == "succeeded"
+
+
 def test_submitted_run_is_simulated_and_scored(
     auth_client, scenario, starter_design, django_capture_on_commit_callbacks
 ):

@@ -9,6 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulations.diagram import CLIENTS_ID, DiagramError, design_diagram, layout
+from simulations.diagram.words import component_detail
+from simulations.engine.costs import CACHE_NODE_MEMORY_GB
 from tests.simulations.conftest import scenario_document
 
 STARTERS = ["request-response-basics", "first-bottleneck", "caching-repeated-reads"]
@@ -425,3 +427,9 @@ def test_the_drawing_is_tall_enough_for_every_badge():
     # then: the lowest badge ends inside the drawing
     lowest = max(b["box_y"] + b["box_height"] for e in diagram["edges"] for b in e["badges"])
     assert lowest <= diagram["height"]
+
+
+def test_a_cache_without_memory_shows_what_its_nodes_hold():
+    nodes_memory = 2 * CACHE_NODE_MEMORY_GB["large"]
+    comp = {"id": "cache", "type": "cache", "size": "large", "nodes": 2, "ttl_s": 60}
+    assert component_detail(comp) == f"2 nodes · {nodes_memory:g} GB · TTL 60 s"

@@ -176,7 +176,7 @@ def test_latency_through_a_capacity_dip_counts_the_wait_actually_served(slowdown
 
 
 F11 = (
-    "F11 (engine_findings): the fluid engine stays at the mean-field retry fixed point (success "
+    "the fluid engine stays at the mean-field retry fixed point (success "
     "0.999 over [140, 240) s at rho 0.7) while the per-request reference tips into the storm "
     "from Poisson noise (success 0.000, 5 of 5 seeds); noise-driven tipping is a stated gap of "
     "the model (docs/engine.md, known limits)"

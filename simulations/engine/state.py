@@ -164,8 +164,10 @@ class State:
             self.ring[0][i % self.ring[0].shape[0]][:, :, local] = values
 
     def refresh_capacity(self, plan: Plan) -> None:
-        """Recompute the waiting room from the instance counts."""
+        """Recompute the waiting room from the instance counts (and forget the servers
+        derived from the old ones)."""
         self.qcap = plan.qcap_per_instance[:, :, None] * self.instances
+        self.capacity = None
 
     # ---------------------------------------------------------------- capacity and caches
     def servers(self, plan: Plan, t: int) -> np.ndarray:
@@ -417,7 +419,6 @@ class State:
         slot = t % self.pending.shape[0]
         booted = self.pending[slot].any()  # instances that finished their cold start
         self.instances += self.pending[slot]
-        self.capacity = None
         self.pending[slot] = 0.0
         alpha = min(1.0, plan.tick_s / 60.0)  # one-minute average, like a cloud metric
         self.util_avg += alpha * (out.util - self.util_avg)

@@ -324,13 +324,9 @@ def _block_rho(net, sl: slice) -> np.ndarray:
     group = net.per_instance[:, sl]
     out = np.full(room.shape, np.inf)
     at = np.nonzero(np.isfinite(room) & ~net.delay[sl][None, :])
-    low, high = np.zeros(len(at[0])), np.ones(len(at[0]))
-    for _ in range(40):  # bisection, every queue at once
-        mid = 0.5 * (low + high)
-        p_block = finite_queue(group[at], mid, room[at], np.ones(mid.shape))[0]
-        below = p_block < 1e-7
-        low, high = np.where(below, mid, low), np.where(below, high, mid)
-    out[at] = low
+    out[at] = _largest_rho(
+        len(at[0]), lambda rho: finite_queue(group[at], rho, room[at], np.ones(rho.shape))[0] < 1e-7
+    )
     return out
 
 
@@ -341,12 +337,21 @@ def _doom_rho(net, policies, sl: slice) -> np.ndarray:
     at = np.nonzero(np.isfinite(timeout))
     group = net.per_instance[:, sl][at]
     service = np.maximum(net.svc[:, sl].max(axis=2)[at], 1e-9)
-    low, high = np.zeros(len(at[0])), np.ones(len(at[0]))
-    for _ in range(40):  # bisection, every timed-out edge at once
-        mid = 0.5 * (low + high)
-        p_wait, theta, _ = wait_parameters(group, mid * group, service, 1.0)
-        tail = path_survival_at(timeout[at], 1.0 / service, p_wait, theta)
-        below = tail < 1e-9
-        low, high = np.where(below, mid, low), np.where(below, high, mid)
-    out[at] = low
+
+    def safe(rho):
+        p_wait, theta, _ = wait_parameters(group, rho * group, service, 1.0)
+        return path_survival_at(timeout[at], 1.0 / service, p_wait, theta) < 1e-9
+
+    out[at] = _largest_rho(len(at[0]), safe)
     return out
+
+
+def _largest_rho(count: int, holds) -> np.ndarray:
+    """Bisection of [0, 1] for ``count`` queues at once: the utilization (to 2^-40) below which
+    ``holds(rho)`` (a bool array, monotone: true at low load) is true, shape (count,)."""
+    low, high = np.zeros(count), np.ones(count)
+    for _ in range(40):
+        mid = 0.5 * (low + high)
+        below = holds(mid)
+        low, high = np.where(below, mid, low), np.where(below, high, mid)
+    return low

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulations.engine.core import run_ticks
+from simulations.engine.calm import advance
 from simulations.engine.errors import DesignError, Problem
 from simulations.engine.network import compile_network
 from simulations.engine.plan import build_plan
@@ -30,7 +30,7 @@ from simulations.engine.spec import Design, Scenario, parse_design, parse_scenar
 from simulations.engine.state import State
 from simulations.engine.version import ENGINE_VERSION
 
-_FORMAT = "loadline-checkpoint-1"
+_FORMAT = "loadline-checkpoint-2"
 _RECORDER = (
     "bands",
     "station_bands",
@@ -160,7 +160,7 @@ class Simulation:
             )
         )
         if stop > self.tick:
-            run_ticks(self.plan, self.state, stop, self.recorder.record)
+            advance(self.plan, self.state, stop, self.recorder)
             self.recorder.emit(stop)
 
     def result(self) -> SimulationResult:
@@ -260,9 +260,9 @@ def _restore_state(sim: Simulation, ckpt: Checkpoint, old_keys, same: bool) -> N
         "tokens",
         "replication",
         "last_scale",
+        "writes_lost",
     ):
         getattr(st, name)[:, new] = arrays[name][vmap][:, old]
-    st.counters[:, :, new] = arrays["counters"][:, vmap][:, :, old]
     # instances: carry the running count unless the new design changed the component's size
     changed = plan.net.instances[:, new] != _old_design_instances(ckpt, plan, vmap, old_keys, new)
     carried = arrays["instances"][vmap][:, old]

@@ -87,9 +87,19 @@ class Plan:
         return self.scenario.n_ticks
 
     @cached_property
-    def stale_at_no_lag(self) -> float:
-        """:func:`warm_hit_ratio` of no requests: a replica read's staleness at zero lag."""
-        return float(warm_hit_ratio(self, np.zeros(1))[0])
+    def quiet(self) -> np.ndarray:
+        """(T,) bool: no incident touches any station or cache in tick t (instances, outages,
+        slowdowns, errors, flushes, lost primaries and moved read splits all absent)."""
+        tl = self.timeline
+        return ~(
+            tl.failed.any(axis=(1, 2))
+            | tl.down.any(axis=(1, 2))
+            | (tl.slow != 1.0).any(axis=(1, 2))
+            | tl.error.any(axis=(1, 2))
+            | tl.flush.any(axis=(1, 2))
+            | tl.primary_lost.any(axis=(1, 2))
+            | (self.read_split.ratio != 1.0).any(axis=(1, 2))
+        )
 
 
 def build_plan(scenario: Scenario, net: Network, replications: int, seed: int) -> Plan:

@@ -21,6 +21,7 @@ from simulations.engine.percentiles import (
     chunk_percentiles,
     run_percentiles,
 )
+from simulations.engine.plan import warm_hit_ratio
 from simulations.engine.result import Band, Event, SimulationResult, VariantResult
 
 CHUNK = 64  # ticks reduced at once
@@ -78,6 +79,10 @@ class Recorder:
         self.ring = np.zeros((self.width, len(TickOut.FIELDS), n_v, n_s, n_r))
         self.ring_hit = np.zeros((self.width, n_v, n_c, n_r))
         self.depths = [(depth, a, b) for depth, (a, b) in enumerate(plan.net.levels)]
+        self.reach = np.arange(len(self.depths))  # an iteration writes ticks i - reach
+        # rows whose ``zero_fields`` are known to hold zeros (see ``block_rows``)
+        self.zeroed = np.zeros(self.width, bool)
+        self.zero_fields = None
         self.cache_depth = [int(plan.sweep.level[s]) for s in plan.net.caches]
         self.emitted = 0  # ticks before this one are reduced
         self.bands = {k: np.zeros((3, n_t, n_v)) for k in _SCALARS}
@@ -86,7 +91,14 @@ class Recorder:
         self.first = {k: np.zeros((n_t, n_v, n_s)) for k in ("util", "instances", "breaker")}
         self.sums = {
             k: np.zeros((n_v, n_r))
-            for k in (*_TOTALS, "offered", "spend", "request_spend", "latency_weighted")
+            for k in (
+                *_TOTALS,
+                "offered",
+                "spend",
+                "request_spend",
+                "latency_weighted",
+                "stale_reads",
+            )
         }
         self.done = np.zeros((n_v, n_r))  # cumulative fluid exits
         self.slack = np.zeros((n_v, n_r))  # see _reconcile
@@ -96,13 +108,43 @@ class Recorder:
 
     # ------------------------------------------------------------------ during the loop
     def record(self, i: int, out, state) -> None:
+        # at the head of a wavefront, deeper stations report (blank) ticks before
+        # ``state.tick``, which are recorded already
+        self.zeroed[(i - self.reach) % self.width] = False
         for depth, a, b in self.depths:  # stations are ordered by level: contiguous slices
-            self.ring[(i - depth) % self.width, :, :, a:b] = out.stack[:, :, a:b]
+            if i - depth >= state.tick:
+                self.ring[(i - depth) % self.width, :, :, a:b] = out.stack[:, :, a:b]
         for c, depth in enumerate(self.cache_depth):
-            self.ring_hit[(i - depth) % self.width, :, c] = out.hit[:, c]
+            if i - depth >= state.tick:
+                self.ring_hit[(i - depth) % self.width, :, c] = out.hit[:, c]
         complete = i - self.plan.sweep.lmax + 1  # every station has done the ticks before
         if complete - self.emitted >= CHUNK:
             self.emit(complete)
+
+    def block_end(self, start: int, limit: int) -> int:
+        """How far a block of whole ticks from ``start`` may go (at most ``limit``): no
+        further than the next chunk, and contiguous in the ring."""
+        return min(limit, self.emitted + CHUNK, start - start % self.width + self.width)
+
+    def block_rows(self, start: int, stop: int, zeros: np.ndarray) -> tuple:
+        """Views of the ring rows of ticks ``[start, stop)`` (within :meth:`block_end`), to
+        be filled in place: (n, F, V, S, R) outputs and (n, V, C, R) hit ratios; and (n,)
+        bool, the rows that may hold nonzero values in the fields ``zeros`` (the others were
+        last written by a block with those fields at zero, which the caller promises again).
+        """
+        first = start % self.width
+        rows = slice(first, first + stop - start)
+        if self.zero_fields is None or not np.array_equal(self.zero_fields, zeros):
+            self.zero_fields = zeros
+            self.zeroed[:] = False
+        unclean = ~self.zeroed[rows]
+        self.zeroed[rows] = True
+        return self.ring[rows], self.ring_hit[rows], unclean
+
+    def block_done(self, stop: int) -> None:
+        """Ticks before ``stop`` are in the ring: reduce them once a chunk is complete."""
+        if stop - self.emitted >= CHUNK:
+            self.emit(stop)
 
     def emit(self, stop: int) -> None:
         """Realign and reduce ticks ``[emitted, stop)``."""
@@ -185,6 +227,8 @@ class Recorder:
         self.sums["spend"] += spend.sum(axis=0)
         self.sums["request_spend"] += per_request.sum(axis=0)
         self.sums["latency_weighted"] += (latency["mean"] * offered).sum(axis=0)
+        if plan.sweep.writes is not None:
+            self.sums["stale_reads"] += _stale_reads(plan, data)
         self.in_flight = in_flight[-1]
 
     def _reconcile(self, exits, flight, data):
@@ -262,8 +306,8 @@ class Recorder:
             "latency_mean_ms": sums["latency_weighted"] / np.maximum(sums["offered"], 1e-300) * 1e3,
             "duplicate_writes": sums["duplicates"],
             "dead_letters": sums["dead_letters"],
-            "stale_reads": state.counters[1, v].sum(axis=0),
-            "writes_lost": state.counters[2, v].sum(axis=0),
+            "stale_reads": sums["stale_reads"],
+            "writes_lost": state.writes_lost[v].sum(axis=0),
         }
         for i, p in enumerate(RUN_PROBS):
             per_rep[f"latency_p{p * 100:g}_ms"] = run_q[:, i] * 1e3
@@ -283,6 +327,19 @@ class Recorder:
         return VariantResult(
             series=series, per_replication=per_rep, events=events, monthly_cost_usd=float(monthly)
         )
+
+
+def _stale_reads(plan, data: np.ndarray) -> np.ndarray:
+    """Replica reads of a chunk that returned stale data, summed over ticks, (V, R) [requests].
+
+    A read is stale when its key was written within the replica lag window: with the key
+    popularity, that is the hit ratio of a cache that has seen ``write rate x lag`` writes
+    (see ``plan.warm_hit_ratio``). Reads and the lag are paired tick by tick.
+    """
+    main, rep = plan.sweep.writes, plan.sweep.replica_reads
+    written = data[:, _F["writes"]][:, :, main] / plan.tick_s * data[:, _F["lag"]][:, :, main]
+    reads = data[:, _F["replica_reads"]][:, :, rep]
+    return (reads * warm_hit_ratio(plan, written)).sum(axis=(0, 2))
 
 
 def _sum_stations(values: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from simulations.engine.core import run_ticks
+from simulations.engine.calm import advance
 from simulations.engine.errors import DesignError, Problem
 from simulations.engine.network import InconsistentVariants, compile_network
 from simulations.engine.plan import build_plan
@@ -125,5 +125,5 @@ def simulate(
     plan = build_plan(scenario, net, replications, seed)
     state = State.initial(plan)
     recorder = Recorder(plan)
-    run_ticks(plan, state, plan.n_ticks, recorder.record)
+    advance(plan, state, plan.n_ticks, recorder)
     return recorder.finish(state, ENGINE_VERSION)

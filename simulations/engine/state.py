@@ -40,8 +40,9 @@ class State:
         Rate-limiter tokens [requests].
     replication : ndarray, shape (V, S, R)
         Writes committed on a primary and not yet applied on its replicas [requests].
-    counters : ndarray, shape (3, V, S, R)
-        Duplicate writes, stale reads, writes lost on failover, by station [requests].
+    writes_lost : ndarray, shape (V, S, R)
+        Writes lost on failover (committed on a primary, never applied on a replica), by
+        station [requests].
     cache_arrivals : ndarray, shape (V, C, R)
         Requests that reached each cache in the last tick [requests].
     fetch_s : ndarray, shape (H, V, C, R)
@@ -62,7 +63,7 @@ class State:
     breaker_half: np.ndarray
     tokens: np.ndarray
     replication: np.ndarray
-    counters: np.ndarray
+    writes_lost: np.ndarray
     cache_arrivals: np.ndarray
     fetch_s: np.ndarray
     go: np.ndarray
@@ -105,7 +106,7 @@ class State:
             breaker_half=zeros.copy(),
             tokens=np.nan_to_num(plan.policies.limiter_burst)[:, :, None] + zeros,
             replication=zeros.copy(),
-            counters=np.zeros((3, n_v, n_s, n_r)),
+            writes_lost=zeros.copy(),
             cache_arrivals=np.zeros((n_v, len(plan.net.caches), n_r)),
             fetch_s=np.zeros((plan.sweep.lmax + 2, n_v, len(plan.net.caches), n_r)),
             go=np.repeat(plan.cont4, n_r, axis=3),
@@ -133,6 +134,7 @@ class State:
         "breaker_half",
         "tokens",
         "replication",
+        "writes_lost",
     )
     _PER_CACHE = ("since_flush", "cache_arrivals")
 
@@ -142,7 +144,6 @@ class State:
         saved = {name: getattr(self, name)[:, idle].copy() for name in self._PER_STATION}
         saved.update({name: getattr(self, name)[:, caches].copy() for name in self._PER_CACHE})
         saved["pending"] = self.pending[:, :, idle].copy()
-        saved["counters"] = self.counters[:, :, idle].copy()
         if self.ring:
             local = np.flatnonzero(np.isin(plan.sweep.retry.local, idle))
             slot = i % self.ring[0].shape[0]
@@ -158,7 +159,6 @@ class State:
             getattr(self, name)[:, caches] = saved[name]
         self.pending[:, :, idle] = saved["pending"]
         self.capacity = None
-        self.counters[:, :, idle] = saved["counters"]
         if "ring" in saved:
             local, values = saved["ring"]
             self.ring[0][i % self.ring[0].shape[0]][:, :, local] = values
@@ -171,22 +171,28 @@ class State:
 
     # ---------------------------------------------------------------- capacity and caches
     def servers(self, plan: Plan, t: int) -> np.ndarray:
-        """Servers available in tick ``t``, shape (V, S, R) [-]; ``inf`` for pure delays.
-
-        Connection pools and bulkheads on an edge cap the callee's servers at
-        size x (caller instances alive).
-        """
+        """Servers available in iteration ``t``, shape (V, S, R) [-]; ``inf`` for pure delays
+        (see :meth:`servers_with`)."""
         tl = plan.skew
         quiet = not tl.any_capacity[t]  # then the servers follow the instance counts alone
         if quiet and self.capacity is not None:
             return self.capacity
-        alive = np.maximum(self.instances - tl.failed[t][:, :, None], 0.0)
-        servers = alive * plan.net.per_instance[:, :, None] * (1.0 - tl.down[t])[:, :, None]
+        servers = self.servers_with(plan, tl.failed[t], tl.down[t])
+        self.capacity = servers if quiet else None
+        return servers
+
+    def servers_with(self, plan: Plan, failed: np.ndarray, down: np.ndarray) -> np.ndarray:
+        """Servers (V, S, R) with ``failed`` instances out and stations ``down`` (each (V, S)).
+
+        Connection pools and bulkheads on an edge cap the callee's servers at
+        size x (caller instances alive).
+        """
+        alive = np.maximum(self.instances - failed[:, :, None], 0.0)
+        servers = alive * plan.net.per_instance[:, :, None] * (1.0 - down)[:, :, None]
         servers = np.where(plan.net.delay[None, :, None], np.inf, servers)
         for v, caps in enumerate(plan.policies.pool_of):
             for callee, caller, size in caps + plan.policies.bulkhead_of[v]:
                 servers[v, callee] = np.minimum(servers[v, callee], size * alive[v, caller])
-        self.capacity = servers if quiet else None
         return servers
 
     def cache_hit(self, plan: Plan, t: int) -> tuple[np.ndarray, np.ndarray]:
@@ -395,24 +401,42 @@ class State:
             out.fluid[:, plan.sweep.retry.local] += self.ring[0].sum(axis=(0, 1, 4))
 
     def _replicate(self, plan: Plan, t: int, out) -> None:
-        main, rep = plan.sweep.writes, plan.sweep.replica_reads  # as slices when they can be
-        backlog = self.replication[:, main]
+        main = plan.sweep.writes  # a slice when it can be
         if plan.skew.any_primary_lost[t]:  # a failover loses the unreplicated writes
+            backlog = self.replication[:, main]
             lost = plan.skew.primary_lost[t][:, main][:, :, None] * backlog
-            self.counters[2][:, main] += lost
-            backlog = backlog - lost
-        backlog = backlog + out.writes[:, main]
-        applied = np.minimum(backlog, plan.apply_rate[:, :, None] * plan.tick_s)
-        backlog = backlog - applied
+            self.writes_lost[:, main] += lost
+            self.replication[:, main] = backlog - lost
+        out.lag[:, main] = self.replicate(plan, out.writes[None][:, :, main])[0]
+
+    def replicate(self, plan: Plan, writes: np.ndarray) -> np.ndarray:
+        """Replicas apply the primaries' writes over ``n`` consecutive ticks; returns the lag.
+
+        Parameters
+        ----------
+        writes : ndarray, shape (n, V, m, R)
+            Writes committed on each replicated primary per tick [requests].
+
+        Returns
+        -------
+        ndarray, shape (n, V, m, R)
+            Replica lag at the end of each tick: the unapplied writes over the apply rate [s].
+
+        Notes
+        -----
+        The unapplied writes follow a Lindley recursion, b' = max(0, b + w - a tau), run tick
+        by tick (the recorder counts the stale reads from the lag, see ``record``).
+        """
+        main = plan.sweep.writes
+        backlog = self.replication[:, main]
+        per_tick = plan.apply_rate[:, :, None] * plan.tick_s
+        backlogs = np.empty(writes.shape)
+        for j, written in enumerate(writes):
+            backlog = backlog + written
+            backlog = backlog - np.minimum(backlog, per_tick)
+            backlogs[j] = backlog
         self.replication[:, main] = backlog
-        lag = backlog / np.maximum(plan.apply_rate[:, :, None], _TINY)
-        out.lag[:, main] = lag
-        if backlog.any():
-            write_rate = out.writes[:, main] / plan.tick_s
-            stale = warm_hit_ratio(plan, write_rate * lag)  # P(read key written in the lag window)
-        else:  # no lag anywhere: the window holds no writes
-            stale = plan.stale_at_no_lag
-        self.counters[1][:, rep] += out.replica_reads[:, rep] * stale
+        return backlogs / np.maximum(plan.apply_rate[:, :, None], _TINY)
 
     def _autoscale(self, plan: Plan, t: int, out) -> None:
         sc = plan.scaling

@@ -94,6 +94,44 @@ class Routing:
         # (slot, destination) pairs are distinct, so the fancy-indexed += adds each sum once
         buffer[:, self.targets[i % len(self.targets)]] += sums
 
+    def by_source_level(self, level: np.ndarray, n_classes: int) -> list:
+        """The pairs split by the route level of their source station, for a block of ticks
+        in which every level forwards within its own tick (``calm``): per level, ``(src,
+        weight, starts, dst)`` with ``starts`` None when every destination has one source."""
+        if not self.targets:
+            return []
+        n_flat = len(level) * n_classes
+        group_dst = self.targets[0] % n_flat  # slot 0: the destination itself
+        group_end = np.append(self.starts[1:], len(self.src))
+        group_level = level[self.src[self.starts] // n_classes]
+        out = []
+        for source_level in range(int(level.max()) + 1):
+            groups = np.flatnonzero(group_level == source_level)
+            pairs = [np.arange(self.starts[g], group_end[g]) for g in groups]
+            pairs = np.concatenate(pairs) if pairs else np.zeros(0, np.int64)
+            sizes = group_end[groups] - self.starts[groups]
+            starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+            single = bool((sizes == 1).all())
+            out.append(
+                (
+                    self.src[pairs],
+                    self.weight[:, pairs],
+                    None if single else starts,
+                    group_dst[groups],
+                )
+            )
+        return out
+
+    def deliver_block(self, table: tuple, flat: np.ndarray, inflow: np.ndarray) -> None:
+        """Add one level's forwarded requests ``flat`` (n, V, S K, R) to ``inflow`` (same
+        shape) in the same tick, ``table`` from :meth:`by_source_level`."""
+        src, weight, starts, dst = table
+        if not len(src):
+            return
+        parts = flat[:, :, src] * weight
+        sums = parts if starts is None else np.add.reduceat(parts, starts, axis=2)
+        inflow[:, :, dst] += sums
+
 
 @dataclass
 class Sweep:
@@ -146,6 +184,11 @@ class Sweep:
         with np.errstate(divide="ignore"):
             quiet = np.where(room > 0, 1e-7 ** (1.0 / room) * (1.0 - 1e-9), -1.0)
         return mask, self.limiter_rate[:, lim, None], burst, room, quiet
+
+    @cached_property
+    def routes_by_level(self) -> list:
+        """Routing pairs by the level of their source (see ``Routing.by_source_level``)."""
+        return self.routing.by_source_level(self.level, self.svc.shape[2])
 
     @cached_property
     def can_empty(self) -> bool:

@@ -20,7 +20,7 @@ def variant():
 
 
 def test_golden_values_for_engine_version(variant):
-    assert ENGINE_VERSION == "0.2.0"
+    assert ENGINE_VERSION == "0.3.0"
     rep = variant.per_replication
     np.testing.assert_allclose(rep["offered"], [27984.0, 27968.0, 28244.0, 28147.0])
     np.testing.assert_allclose(rep["failed"], 0.0)

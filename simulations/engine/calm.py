@@ -1,0 +1,247 @@
+"""Calm stretches of a run, simulated a block of ticks at a time.
+
+Most of a run is calm: nothing waits at any station, no retry is pending, no breaker is open,
+no incident is under way, every station serves all that arrives within its tick, and no
+policy acts (the waiting room, the rate limiter and the callers' timeouts never bite). In such
+a tick a station's outputs depend only on that tick's arrivals, which are linear in the
+tick's external arrivals: nothing carries over from one tick to the next except the replicas'
+unapplied writes, a Lindley recursion on a few numbers per station.
+
+:func:`advance` therefore computes a whole block of up to ``record.CHUNK`` ticks at once, with
+every array carrying a leading tick axis, checks every tick of the block against the same
+tests the tick loop uses to skip its slow paths, and keeps the calm prefix. At the first tick
+that is not calm, the wavefront loop (:func:`~simulations.engine.core.run_ticks`) takes over
+for a while. The arithmetic is the tick loop's, in the same order, so the two paths give
+bit-identical results (``tests/engine/test_calm.py`` checks this on every bundled scenario).
+
+Calm blocks are not used while a cache is warming up after a flush or a pool autoscales (both
+carry state from tick to tick through the flows themselves), nor for closed-loop users whose
+calls are retried (see :func:`advance`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulations.engine import core
+from simulations.engine.core import TickOut
+from simulations.engine.plan import Plan
+from simulations.engine.record import CHUNK
+from simulations.engine.state import WARM, State
+
+_TINY = 1e-12
+# ticks the wavefront runs before the next try at a calm block: each wavefront call pays
+# lmax head and tail iterations, so very short stretches would cost more than they save
+WAVEFRONT_STRETCH = 32
+_F = {name: j for j, name in enumerate(TickOut.FIELDS)}
+# fields that are zero in a calm tick (those with a per-station subset - entry stations,
+# primaries, replicas - are zero outside it)
+_CALM_ZEROS = np.array(
+    [
+        j
+        for j, name in enumerate(TickOut.FIELDS)
+        if name not in ("success", "lam", "load", "m2", "util", "servers", "room", "instances")
+    ]
+)
+
+
+def advance(plan: Plan, st: State, stop: int, recorder) -> None:
+    """Simulate ticks ``[st.tick, stop)``: calm blocks where they apply, else the wavefront.
+
+    Parameters
+    ----------
+    plan : Plan
+    st : State
+        Consistent at tick ``st.tick``; advanced in place to ``stop``.
+    stop : int
+        First tick not simulated.
+    recorder : Recorder
+        Receives the outputs (``record`` per wavefront iteration, ``block_rows`` per block).
+    """
+    if plan.scenario.think_time_s is not None and plan.sweep.retry is not None:
+        # closed-loop arrivals thin with the retries pending, which the wavefront sees
+        # level by level: splitting it would change what they see, so it runs unbroken
+        core.run_ticks(plan, st, stop, recorder.record)
+        return
+    work = None
+    while st.tick < stop:
+        start = st.tick
+        if _state_is_calm(plan, st):
+            work = work or _Workspace(plan)
+            _calm_block(plan, st, stop, recorder, work)
+        if st.tick == start:  # not calm: the wavefront, up to the next quiet tick at least
+            quiet = np.flatnonzero(plan.quiet[start + WAVEFRONT_STRETCH :])
+            end = start + WAVEFRONT_STRETCH + (int(quiet[0]) if quiet.size else plan.n_ticks)
+            core.run_ticks(plan, st, min(stop, end), recorder.record)
+
+
+def _state_is_calm(plan: Plan, st: State) -> bool:
+    """Nothing waits, is pending, booting or held open, and every cache is warm."""
+    if plan.scaling.any or st.backlog.any() or st.doomed.any():
+        return False
+    if any(ring.any() for ring in st.ring) or st.breaker_left.any() or st.breaker_half.any():
+        return False
+    return not (plan.net.caches and st.since_flush.min() < WARM)
+
+
+class _Workspace:
+    """Per-class arrays of one block, (CHUNK, V, S, K, R), allocated once per run: a fresh
+    array of this size per block would cost more in page faults than its arithmetic."""
+
+    def __init__(self, plan: Plan):
+        shape = (CHUNK, *plan.shape)
+        self.inflow, self.forward, self.scratch = np.empty(shape), np.empty(shape), np.empty(shape)
+
+    def views(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.inflow[:n], self.forward[:n], self.scratch[:n]
+
+
+def _calm_block(plan: Plan, st: State, stop: int, recorder, work: _Workspace) -> None:
+    """Simulate the calm prefix of the block from ``st.tick`` and record it."""
+    start = st.tick
+    quiet = np.flatnonzero(~plan.quiet[start:stop])
+    end = recorder.block_end(start, min(stop, start + int(quiet[0]) if quiet.size else stop))
+    if end <= start:
+        return
+    # (n, F, V, S, R) and (n, V, C, R) views of the recorder's rows, and which of them may
+    # hold something other than zeros in the fields a calm tick leaves at zero
+    rows, hit, unclean = recorder.block_rows(start, end, _CALM_ZEROS)
+    if unclean.any():
+        rows[np.ix_(np.flatnonzero(unclean), _CALM_ZEROS)] = 0.0
+    inflow, forward, scratch = work.views(end - start)
+    _flows(plan, start, end, inflow, forward, rows)
+    calm = _outputs(plan, st, start, end, inflow, forward, scratch, rows, hit)
+    n = int(np.argmin(calm)) if not calm.all() else end - start
+    if n == 0:
+        return
+    sw = plan.sweep
+    if sw.writes is not None:
+        lag = st.replicate(plan, rows[:n, _F["writes"]][:, :, sw.writes])
+        rows[:n, _F["lag"]][:, :, sw.writes] = lag
+    _leave_caches(plan, st, start, n, rows, hit)
+    st.tick = start + n
+    recorder.block_done(start + n)
+
+
+def _flows(plan: Plan, start: int, end: int, inflow, forward, rows) -> None:
+    """Requests arriving at (``inflow``) and forwarded by (``forward``) every station in
+    ticks ``[start, end)``, each (n, V, S, K, R); the new requests go to ``rows``.
+
+    In a calm tick a station serves what arrives and forwards it along the routes: levels are
+    filled in route order, external arrivals last, as in the tick loop's iterations.
+    """
+    sw = plan.sweep
+    n = end - start
+    n_v, n_s, n_k, n_r = plan.shape
+    arrivals = plan.arrivals[start:end][:, None, None]  # (n, 1, 1, K, R)
+    go = np.broadcast_to(plan.cont4, (n, *plan.cont4.shape))
+    if plan.net.caches:
+        go = go.copy()
+        miss = 1.0 - plan.hit_steady[start:end]  # (n, V, C)
+        go[:, :, plan.net.caches] = plan.cont4[:, plan.net.caches] * miss[..., None, None]
+    inflow.fill(0.0)
+    entries = {level: (stations, entry) for level, stations, entry in sw.entries}
+    entered = rows[:, _F["entered"]]
+    flat = (n, n_v, n_s * n_k, n_r)
+    for level, (a, b) in enumerate(plan.net.levels):
+        if level in entries:
+            stations, entry = entries[level]
+            entering = entry * arrivals
+            inflow[:, :, stations] += entering
+            entered[:, :, stations] = entering.sum(axis=3)
+        np.multiply(inflow[:, :, a:b], go[:, :, a:b], out=forward[:, :, a:b])
+        if level < len(sw.routes_by_level):
+            table = sw.routes_by_level[level]
+            sw.routing.deliver_block(table, forward.reshape(flat), inflow.reshape(flat))
+
+
+def _outputs(plan, st, start, end, inflow, forward, scratch, rows, hit) -> np.ndarray:
+    """Fill the recorder's rows for ticks ``[start, end)``; return which ticks are calm, (n,).
+
+    The calm tests are the tick loop's own shortcuts: every station serves all it has
+    (``frac == 1``), no waiting room can fill (``stationary_blocking``), no caller can time
+    out (``doom_possible``) and no rate limiter sheds (``limiter_shed``).
+    """
+    sw = plan.sweep
+    tau = plan.tick_s
+    np.subtract(inflow, forward, out=scratch)
+    np.einsum("tvskr->tvsr", scratch, out=rows[:, _F["success"]])
+    if sw.writes is not None:
+        if plan.write_class is not None:
+            rows[:, _F["writes"]][:, :, sw.writes] = inflow[:, :, sw.writes, plan.write_class]
+        reads = inflow[:, :, sw.replica_reads][:, :, :, plan.read_classes]
+        rows[:, _F["replica_reads"]][:, :, sw.replica_reads] = reads.sum(axis=3)
+    ratio = plan.ratio[start:end][:, None, None]  # (n, 1, 1, K, R)
+    moments = rows[:, _F["lam"] : _F["lam"] + 3]  # lam, load, m2: (n, 3, V, S, R)
+    np.einsum("tvskr,mvsk->tmvsr", np.multiply(inflow, ratio, out=scratch), sw.moments, out=moments)
+    moments *= 1.0 / tau
+    lam, load = rows[:, _F["lam"]], rows[:, _F["load"]]
+    servers = st.servers_with(plan, *_no_incident(plan))
+    cap = servers * tau
+    work = np.einsum("tvskr,vsk->tvsr", inflow, sw.svc)
+    calm = (cap >= np.maximum(work, _TINY)) | (lam == 0.0)  # serves all of it (or has none)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        busy = load / servers
+    calm &= ~(busy > sw.block_rho[:, :, None])
+    if sw.timeout:
+        calm &= ~(busy > sw.doom_rho[:, :, None])
+    room = rows[:, _F["room"]]
+    room[:] = st.qcap
+    if sw.shedding:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            drain = np.nan_to_num(servers * lam / load, nan=np.inf)
+            shed_room = np.where(sw.shed_finite, sw.shed_s3 * drain, np.inf)
+        np.minimum(room, np.nan_to_num(shed_room, nan=np.inf), out=room)
+    util = rows[:, _F["util"]]
+    np.divide(np.minimum(work, cap), np.maximum(cap, _TINY), out=util)
+    util[:, :, sw.delay_idx] = 0.0
+    rows[:, _F["servers"]] = np.where(np.isfinite(servers), servers, 0.0)
+    rows[:, _F["instances"]] = st.instances
+    if plan.net.caches:
+        hit[:] = plan.hit_steady[start:end][..., None]
+    ticks_calm = calm.all(axis=(1, 2, 3))
+    if sw.limiter:
+        ticks_calm &= _limiter_calm(plan, st, inflow, ratio)
+    return ticks_calm
+
+
+def _no_incident(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+    """No instance failed, no station down: (V, S) zeros twice."""
+    zeros = np.zeros(plan.shape[:2])
+    return zeros, zeros
+
+
+def _limiter_calm(plan, st, inflow, ratio) -> np.ndarray:
+    """(n,) bool: the token bucket admits every arrival and stays as it is, and the
+    stationary loss is surely negligible (see ``State.limiter_shed``)."""
+    sw = plan.sweep
+    lim = sw.limiter_stations
+    mask, rate, burst, _room, quiet = sw.limiter_params
+    sub = inflow[:, :, lim]
+    available = st.tokens[:, lim] + rate * plan.tick_s
+    incoming = sub.sum(axis=3)
+    kept = np.minimum(burst, available - np.minimum(incoming, available))
+    intensity = (sub * ratio).sum(axis=3) / plan.tick_s
+    rho = np.where(mask, intensity / np.maximum(rate, _TINY), 0.0)
+    admits = (incoming <= available) | (incoming == 0.0) | ~mask
+    holds = (kept == st.tokens[:, lim]) | ~mask
+    return (admits & holds & (rho <= quiet)).all(axis=(1, 2, 3))
+
+
+def _leave_caches(plan, st, start, n, rows, hit) -> None:
+    """What the tick loop leaves in the cache state after the block's last tick."""
+    caches = plan.net.caches
+    if not caches:
+        return
+    last = start + n - 1
+    st.go[:, caches] = plan.cont4[:, caches] * (1.0 - plan.hit_steady[last])[:, :, None, None]
+    if not plan.skew.any_flush:
+        return
+    lam = rows[:n, _F["lam"]]
+    st.cache_arrivals = lam[-1][:, caches] * plan.tick_s
+    store = plan.cache_store
+    busy = rows[:n, _F["util"]][:, :, store] * rows[:n, _F["servers"]][:, :, store]
+    fetch = (rows[:n, _F["backlog"]][:, :, store] + busy) / np.maximum(lam[:, :, store], _TINY)
+    depth = st.fetch_s.shape[0]
+    for j in range(max(0, n - depth), n):
+        st.fetch_s[(start + j) % depth] = fetch[j]

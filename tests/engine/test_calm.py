@@ -1,0 +1,133 @@
+"""Calm blocks: simulating calm ticks a block at a time gives the wavefront's results, bit for bit.
+
+``calm.advance`` runs calm stretches as blocks of ticks and hands the rest to the wavefront
+loop. Each case is simulated twice, once as it runs and once with calm blocks refused, and
+every output array must be identical. A spy counts the ticks the blocks simulated, so a case
+cannot pass by never taking the block path.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from simulations.engine import Simulation, calm, parse_design, parse_scenario, simulate
+from tests.engine.builders import LARGE_MIX, large_design, scenario_doc
+
+# incidents that interrupt the calm: the blocks stop before each and resume after it
+INCIDENTS = [
+    {"kind": "traffic_spike", "at_s": 100, "duration_s": 60, "multiplier": 3},
+    {"kind": "instance_failure", "at_s": 220, "duration_s": 40, "component": "app", "count": 2},
+    {"kind": "dependency_slowdown", "at_s": 300, "duration_s": 20, "component": "db", "factor": 3},
+    {"kind": "bad_deploy", "at_s": 350, "duration_s": 30, "component": "app", "error_rate": 0.2},
+    {"kind": "db_primary_failure", "at_s": 420, "component": "db"},
+    {"kind": "cache_flush", "at_s": 540, "component": "cache"},
+]
+
+
+def _with(design: dict, cid: str, **params) -> dict:
+    new = copy.deepcopy(design)
+    next(c for c in new["components"] if c["id"] == cid).update(params)
+    return new
+
+
+def _edged(design: dict) -> dict:
+    """Timeouts, retries and a breaker on app -> db, so failures leave work for later ticks."""
+    new = copy.deepcopy(design)
+    new["edges"] = [
+        {
+            "from": "app",
+            "to": "db",
+            "timeout_ms": 500,
+            "retries": {"max_attempts": 3, "backoff_ms": 50, "jitter": True},
+            "circuit_breaker": {"error_rate": 0.5, "open_s": 5},
+        }
+    ]
+    return new
+
+
+DESIGNS = {
+    "large": large_design(),
+    "small app pool": _with(large_design(), "app", instances=3),
+    "shedding app": _with(large_design(), "app", shed_after_ms=50),
+    "edges": _edged(large_design()),
+}
+
+
+@pytest.fixture
+def block_ticks(monkeypatch):
+    """Ticks simulated by calm blocks (a list, one entry per block)."""
+    counted = []
+    original = calm._calm_block
+
+    def spy(plan, st, stop, recorder, work):
+        before = st.tick
+        original(plan, st, stop, recorder, work)
+        counted.append(st.tick - before)
+
+    monkeypatch.setattr(calm, "_calm_block", spy)
+    return counted
+
+
+def _arrays(result) -> dict:
+    out = {}
+    for v, variant in enumerate(result.variants):
+        for key, band in variant.series.items():
+            out[f"{v}/{key}"] = np.stack([band.mean, band.p05, band.p95])
+        for key, values in variant.per_replication.items():
+            out[f"{v}/rep/{key}"] = np.asarray(values)
+        out[f"{v}/cost"] = np.array(variant.monthly_cost_usd)
+        out[f"{v}/events"] = np.array([repr(e) for e in variant.events])
+    return out
+
+
+def _assert_identical(blocked, wavefront) -> None:
+    a, b = _arrays(blocked), _arrays(wavefront)
+    assert a.keys() == b.keys()
+    different = [k for k in a if not np.array_equal(a[k], b[k])]
+    assert not different, f"{len(different)} outputs differ, e.g. {different[:5]}"
+
+
+def _wavefront_only(monkeypatch):
+    monkeypatch.setattr(calm, "_state_is_calm", lambda plan, st: False)
+
+
+@pytest.mark.parametrize("incidents", [[], INCIDENTS], ids=["no incident", "incidents"])
+def test_blocks_reproduce_the_wavefront_bit_for_bit(monkeypatch, block_ticks, incidents):
+    scenario = parse_scenario(
+        scenario_doc(rps=900, duration_s=720, mix=LARGE_MIX, incidents=incidents)
+    )
+    designs = [parse_design(d, scenario) for d in DESIGNS.values()]
+    blocked = simulate(scenario, designs, replications=8, seed=11)
+    # before the first incident, between the shorter ones, and never after the flush
+    assert sum(block_ticks) >= (0.5 if not incidents else 0.25) * scenario.n_ticks
+    _wavefront_only(monkeypatch)
+    wavefront = simulate(scenario, designs, replications=8, seed=11)
+    _assert_identical(blocked, wavefront)
+
+
+def test_a_checkpoint_taken_between_blocks_resumes_to_the_same_run(monkeypatch, block_ticks):
+    scenario = parse_scenario(scenario_doc(rps=900, duration_s=600, mix=LARGE_MIX))
+    design = parse_design(DESIGNS["edges"], scenario)
+    whole = simulate(scenario, [design], replications=8, seed=5)
+    sim = Simulation(scenario, [design], replications=8, seed=5)
+    sim.run(320.0)  # a multiple of the chunk neither here nor at the end
+    resumed = simulate(scenario, [design], start=sim.checkpoint())
+    assert sum(block_ticks) >= scenario.n_ticks
+    _wavefront_only(monkeypatch)
+    sim = Simulation(scenario, [design], replications=8, seed=5)
+    sim.run(320.0)
+    _assert_identical(resumed, simulate(scenario, [design], start=sim.checkpoint()))
+    assert np.array_equal(
+        whole.variants[0].per_replication["offered"], resumed.variants[0].per_replication["offered"]
+    )
+
+
+def test_calm_blocks_stop_at_the_first_tick_that_is_not_calm(block_ticks):
+    """An overloaded app pool queues from the first tick: no block may cover it."""
+    scenario = parse_scenario(scenario_doc(rps=900, duration_s=300, mix=LARGE_MIX))
+    overloaded = _with(large_design(), "app", instances=1)
+    simulate(scenario, [parse_design(overloaded, scenario)], replications=4, seed=2)
+    assert sum(block_ticks) == 0

@@ -86,10 +86,12 @@ def _state_is_calm(plan: Plan, st: State) -> bool:
 
 class _Workspace:
     """Per-class arrays of one block, (CHUNK, V, S, K, R), allocated once per run: a fresh
-    array of this size per block would cost more in page faults than its arithmetic."""
+    array of this size per block would cost more in page faults than its arithmetic. When
+    every variant routes alike (``plan.same_flows``) the flows are computed once: V is 1."""
 
     def __init__(self, plan: Plan):
-        shape = (CHUNK, *plan.shape)
+        n_v, n_s, n_k, n_r = plan.shape
+        shape = (CHUNK, 1 if plan.same_flows else n_v, n_s, n_k, n_r)
         self.inflow, self.forward, self.scratch = np.empty(shape), np.empty(shape), np.empty(shape)
 
     def views(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -131,16 +133,17 @@ def _flows(plan: Plan, start: int, end: int, inflow, forward, rows) -> None:
     filled in route order, external arrivals last, as in the tick loop's iterations.
     """
     sw = plan.sweep
-    n = end - start
-    n_v, n_s, n_k, n_r = plan.shape
+    n, n_v, n_s, n_k, n_r = inflow.shape
+    variants = slice(0, n_v)  # all, or the first one standing for all (``same_flows``)
     arrivals = plan.arrivals[start:end][:, None, None]  # (n, 1, 1, K, R)
-    go = np.broadcast_to(plan.cont4, (n, *plan.cont4.shape))
+    cont = plan.cont4[variants]
+    go = np.broadcast_to(cont, (n, *cont.shape))
     if plan.net.caches:
         go = go.copy()
-        miss = 1.0 - plan.hit_steady[start:end]  # (n, V, C)
-        go[:, :, plan.net.caches] = plan.cont4[:, plan.net.caches] * miss[..., None, None]
+        miss = 1.0 - plan.hit_steady[start:end, variants]  # (n, V, C)
+        go[:, :, plan.net.caches] = cont[:, plan.net.caches] * miss[..., None, None]
     inflow.fill(0.0)
-    entries = {level: (stations, entry) for level, stations, entry in sw.entries}
+    entries = {level: (stations, entry[variants]) for level, stations, entry in sw.entries}
     entered = rows[:, _F["entered"]]
     flat = (n, n_v, n_s * n_k, n_r)
     for level, (a, b) in enumerate(plan.net.levels):
@@ -151,7 +154,8 @@ def _flows(plan: Plan, start: int, end: int, inflow, forward, rows) -> None:
             entered[:, :, stations] = entering.sum(axis=3)
         np.multiply(inflow[:, :, a:b], go[:, :, a:b], out=forward[:, :, a:b])
         if level < len(sw.routes_by_level):
-            table = sw.routes_by_level[level]
+            src, weight, starts, dst = sw.routes_by_level[level]
+            table = (src, weight[variants], starts, dst)
             sw.routing.deliver_block(table, forward.reshape(flat), inflow.reshape(flat))
 
 
@@ -165,7 +169,7 @@ def _outputs(plan, st, start, end, inflow, forward, scratch, rows, hit) -> np.nd
     sw = plan.sweep
     tau = plan.tick_s
     np.subtract(inflow, forward, out=scratch)
-    np.einsum("tvskr->tvsr", scratch, out=rows[:, _F["success"]])
+    rows[:, _F["success"]] = np.einsum("tvskr->tvsr", scratch)  # V may be 1: broadcast
     if sw.writes is not None:
         if plan.write_class is not None:
             rows[:, _F["writes"]][:, :, sw.writes] = inflow[:, :, sw.writes, plan.write_class]

@@ -87,6 +87,22 @@ class Plan:
         return self.scenario.n_ticks
 
     @cached_property
+    def same_flows(self) -> bool:
+        """Every variant routes requests alike (entries, continuation shares, next hops and
+        steady cache hit ratios are equal), so while every station serves all it receives,
+        the requests at each station are the same in every variant."""
+
+        def alike(values: np.ndarray, axis: int) -> bool:
+            return bool((values == values.take([0], axis=axis)).all())
+
+        return (
+            alike(self.entry4, 0)
+            and alike(self.cont4, 0)
+            and alike(self.sweep.routing.weight, 0)
+            and alike(self.hit_steady, 1)
+        )
+
+    @cached_property
     def quiet(self) -> np.ndarray:
         """(T,) bool: no incident touches any station or cache in tick t (instances, outages,
         slowdowns, errors, flushes, lost primaries and moved read splits all absent)."""

@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 
 from simulations.engine import Simulation, calm, parse_design, parse_scenario, simulate
+from simulations.engine.network import compile_network
+from simulations.engine.plan import build_plan
 from tests.engine.builders import LARGE_MIX, large_design, scenario_doc
 
 # incidents that interrupt the calm: the blocks stop before each and resume after it
@@ -53,6 +55,12 @@ DESIGNS = {
     "small app pool": _with(large_design(), "app", instances=3),
     "shedding app": _with(large_design(), "app", shed_after_ms=50),
     "edges": _edged(large_design()),
+}
+# variants that route alike share one computation of the flows (``Plan.same_flows``); a
+# second replica changes the read split, so that batch computes them per variant
+BATCHES = {
+    "same routes": (list(DESIGNS.values()), True),
+    "different routes": ([large_design(), _with(large_design(), "db", read_replicas=2)], False),
 }
 
 
@@ -94,12 +102,16 @@ def _wavefront_only(monkeypatch):
     monkeypatch.setattr(calm, "_state_is_calm", lambda plan, st: False)
 
 
+@pytest.mark.parametrize("batch", BATCHES)
 @pytest.mark.parametrize("incidents", [[], INCIDENTS], ids=["no incident", "incidents"])
-def test_blocks_reproduce_the_wavefront_bit_for_bit(monkeypatch, block_ticks, incidents):
+def test_blocks_reproduce_the_wavefront_bit_for_bit(monkeypatch, block_ticks, incidents, batch):
     scenario = parse_scenario(
         scenario_doc(rps=900, duration_s=720, mix=LARGE_MIX, incidents=incidents)
     )
-    designs = [parse_design(d, scenario) for d in DESIGNS.values()]
+    docs, same_flows = BATCHES[batch]
+    designs = [parse_design(d, scenario) for d in docs]
+    plan = build_plan(scenario, compile_network(scenario, designs), 8, 11)
+    assert plan.same_flows is same_flows
     blocked = simulate(scenario, designs, replications=8, seed=11)
     # before the first incident, between the shorter ones, and never after the flush
     assert sum(block_ticks) >= (0.5 if not incidents else 0.25) * scenario.n_ticks

@@ -14,9 +14,10 @@ that is not calm, the wavefront loop (:func:`~simulations.engine.core.run_ticks`
 for a while. The arithmetic is the tick loop's, in the same order, so the two paths give
 bit-identical results (``tests/engine/test_calm.py`` checks this on every bundled scenario).
 
-Calm blocks are not used while a cache is warming up after a flush or a pool autoscales (both
-carry state from tick to tick through the flows themselves), nor for closed-loop users whose
-calls are retried (see :func:`advance`).
+Calm blocks are not used while a cache warms up after a flush (its hit ratio carries state
+from tick to tick through the flows themselves) or instances are booting, nor for closed-loop
+users whose calls are retried (see :func:`advance`). An autoscaled pool's one-minute
+utilization average is carried through a block, which ends before the pool's next action.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from simulations.engine import core
 from simulations.engine.core import TickOut
 from simulations.engine.plan import Plan
 from simulations.engine.record import CHUNK
-from simulations.engine.state import WARM, State
+from simulations.engine.state import WARM, State, scaling_steps, utilization_weight
 
 _TINY = 1e-12
 # ticks the wavefront runs before the next try at a calm block: each wavefront call pays
@@ -77,7 +78,7 @@ def advance(plan: Plan, st: State, stop: int, recorder) -> None:
 
 def _state_is_calm(plan: Plan, st: State) -> bool:
     """Nothing waits, is pending, booting or held open, and every cache is warm."""
-    if plan.scaling.any or st.backlog.any() or st.doomed.any():
+    if st.backlog.any() or st.doomed.any() or st.pending.any():
         return False
     if any(ring.any() for ring in st.ring) or st.breaker_left.any() or st.breaker_half.any():
         return False
@@ -114,6 +115,8 @@ def _calm_block(plan: Plan, st: State, stop: int, recorder, work: _Workspace) ->
     _flows(plan, start, end, inflow, forward, rows)
     calm = _outputs(plan, st, start, end, inflow, forward, scratch, rows, hit)
     n = int(np.argmin(calm)) if not calm.all() else end - start
+    if plan.scaling.any:
+        n = _until_scaling(plan, st, start, n, rows)
     if n == 0:
         return
     sw = plan.sweep
@@ -212,6 +215,28 @@ def _outputs(plan, st, start, end, inflow, forward, scratch, rows, hit) -> np.nd
     if sw.limiter:
         ticks_calm &= _limiter_calm(plan, st, inflow, ratio)
     return ticks_calm
+
+
+def _until_scaling(plan, st, start, n, rows) -> int:
+    """Ticks of the block before the first autoscaling action; the utilization average is
+    advanced over them (the wavefront takes the tick that acts)."""
+    weight = utilization_weight(plan.tick_s)
+    util = rows[:n, _F["util"]]
+    averages = np.empty(util.shape)
+    average = st.util_avg
+    for j in range(n):  # the same running update as State._autoscale, tick by tick
+        average = average + weight * (util[j] - average)
+        averages[j] = average
+    # the wavefront's clock: a station of level L acts on its tick t in iteration t + L
+    iterations = np.arange(start, start + n)[:, None, None, None] + plan.sweep.level[:, None]
+    grow, shrink = scaling_steps(
+        plan, iterations, st.instances, st.instances, averages, st.last_scale
+    )
+    acts = ((grow > 0) | (shrink > 0)).any(axis=(1, 2, 3))
+    calm = int(np.argmax(acts)) if acts.any() else n
+    if calm:
+        st.util_avg = averages[calm - 1].copy()
+    return calm
 
 
 def _no_incident(plan: Plan) -> tuple[np.ndarray, np.ndarray]:

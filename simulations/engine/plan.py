@@ -93,7 +93,7 @@ class Plan:
         the requests at each station are the same in every variant."""
 
         def alike(values: np.ndarray, axis: int) -> bool:
-            return bool((values == values.take([0], axis=axis)).all())
+            return values.size == 0 or bool((values == values.take([0], axis=axis)).all())
 
         return (
             alike(self.entry4, 0)

@@ -444,16 +444,11 @@ class State:
         booted = self.pending[slot].any()  # instances that finished their cold start
         self.instances += self.pending[slot]
         self.pending[slot] = 0.0
-        alpha = min(1.0, plan.tick_s / 60.0)  # one-minute average, like a cloud metric
-        self.util_avg += alpha * (out.util - self.util_avg)
-        booting = self.pending.sum(axis=0)
-        current = self.instances + booting
-        want = np.ceil(current * self.util_avg / sc.target[:, :, None] - 1e-9)
-        want = np.clip(want, sc.low[:, :, None], sc.high[:, :, None])
-        ready = (t - self.last_scale) * plan.tick_s >= sc.cooldown_s[:, :, None]
-        on = sc.enabled[:, :, None] & ready
-        grow = np.where(on & (want > current), want - current, 0.0)
-        shrink = np.where(on & (want < current), np.minimum(current - want, self.instances), 0.0)
+        self.util_avg += utilization_weight(plan.tick_s) * (out.util - self.util_avg)
+        current = self.instances + self.pending.sum(axis=0)  # serving or booting
+        grow, shrink = scaling_steps(
+            plan, t, current, self.instances, self.util_avg, self.last_scale
+        )
         if grow.any():
             for v, s in zip(*np.nonzero(sc.enabled), strict=False):
                 when = (t + sc.boot_ticks[v, s]) % self.pending.shape[0]
@@ -470,3 +465,43 @@ class State:
         waiting = self.backlog.sum(axis=(1, 2)) - self.doomed.sum(axis=1)
         retries = sum(r.sum(axis=(0, 1, 3, 4)) for r in self.ring)
         return waiting + retries
+
+
+UTIL_AVERAGE_S = 60.0  # autoscalers act on a one-minute average, like a cloud metric
+
+
+def utilization_weight(tick_s: float) -> float:
+    """Weight of one tick in the exponential one-minute utilization average [-]."""
+    return min(1.0, tick_s / UTIL_AVERAGE_S)
+
+
+def scaling_steps(plan: Plan, t, current, instances, util_avg, last_scale) -> tuple:
+    """Instances each autoscaled pool adds and removes at the end of tick ``t``.
+
+    Parameters
+    ----------
+    t : int or ndarray
+        Tick(s); an array (n, 1, 1, 1) evaluates n ticks at once against ``util_avg`` of
+        shape (n, V, S, R).
+    current, instances : ndarray, shape (V, S, R)
+        Instances serving or booting, and serving [instances].
+    util_avg : ndarray, shape (V, S, R) or (n, V, S, R)
+        One-minute average busy fraction [-].
+    last_scale : ndarray, shape (V, S, R)
+        Tick of each pool's last scaling action.
+
+    Returns
+    -------
+    grow, shrink : ndarray, shaped like ``util_avg``
+        Instances to start (they serve after the cold start) and to stop now [instances]:
+        towards ``ceil(current x average / target)`` within [min, max], once the cooldown
+        since the last action has passed.
+    """
+    sc = plan.scaling
+    want = np.ceil(current * util_avg / sc.target[:, :, None] - 1e-9)
+    want = np.clip(want, sc.low[:, :, None], sc.high[:, :, None])
+    ready = (t - last_scale) * plan.tick_s >= sc.cooldown_s[:, :, None]
+    on = sc.enabled[:, :, None] & ready
+    grow = np.where(on & (want > current), want - current, 0.0)
+    shrink = np.where(on & (want < current), np.minimum(current - want, instances), 0.0)
+    return grow, shrink

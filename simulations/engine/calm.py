@@ -5,14 +5,15 @@ no incident is under way, every station serves all that arrives within its tick,
 policy acts (the waiting room, the rate limiter and the callers' timeouts never bite). In such
 a tick a station's outputs depend only on that tick's arrivals, which are linear in the
 tick's external arrivals: nothing carries over from one tick to the next except the replicas'
-unapplied writes, a Lindley recursion on a few numbers per station.
+unapplied writes (a Lindley recursion) and the autoscalers' utilization averages, a few
+numbers per station, advanced tick by tick.
 
 :func:`advance` therefore computes a whole block of up to ``record.CHUNK`` ticks at once, with
 every array carrying a leading tick axis, checks every tick of the block against the same
 tests the tick loop uses to skip its slow paths, and keeps the calm prefix. At the first tick
 that is not calm, the wavefront loop (:func:`~simulations.engine.core.run_ticks`) takes over
 for a while. The arithmetic is the tick loop's, in the same order, so the two paths give
-bit-identical results (``tests/engine/test_calm.py`` checks this on every bundled scenario).
+bit-identical results (``tests/engine/test_calm.py``).
 
 Calm blocks are not used while a cache warms up after a flush (its hit ratio carries state
 from tick to tick through the flows themselves) or instances are booting, nor for closed-loop

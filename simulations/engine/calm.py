@@ -185,13 +185,15 @@ def _outputs(plan, st, start, end, inflow, forward, scratch, rows, hit) -> np.nd
     by_class, arriving = "tvskr,vsk->tvsr", inflow
     if plan.same_flows:  # (n, S, K, R) against each variant's service times
         by_class, weighted, arriving = "tskr,vsk->tvsr", weighted[:, 0], inflow[:, 0]
+    # variants that differ only in capacity share their service times: sum once, then copy
+    service = slice(0, 1) if plan.same_flows and plan.same_service else slice(None)
     for m, moment in enumerate(sw.moments):  # one einsum per moment: twice as fast
-        np.einsum(by_class, weighted, moment, out=moments[:, m])
+        moments[:, m] = np.einsum(by_class, weighted, moment[service])
     moments *= 1.0 / tau
     lam, load = rows[:, _F["lam"]], rows[:, _F["load"]]
     servers = st.servers_with(plan, *_no_incident(plan))
     cap = servers * tau
-    work = np.einsum(by_class, arriving, sw.svc)
+    work = np.einsum(by_class, arriving, sw.svc[service])  # (n, V or 1, S, R)
     calm = (cap >= np.maximum(work, _TINY)) | (lam == 0.0)  # serves all of it (or has none)
     with np.errstate(invalid="ignore", divide="ignore"):
         busy = load / servers

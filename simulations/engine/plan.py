@@ -103,6 +103,12 @@ class Plan:
         )
 
     @cached_property
+    def same_service(self) -> bool:
+        """Every variant has the same service times at every station (they may differ in
+        capacity: instances, sizes, pools)."""
+        return bool((self.sweep.svc == self.sweep.svc[:1]).all())
+
+    @cached_property
     def quiet(self) -> np.ndarray:
         """(T,) bool: no incident touches any station or cache in tick t (instances, outages,
         slowdowns, errors, flushes, lost primaries and moved read splits all absent)."""

@@ -62,11 +62,18 @@ DESIGNS = {
         autoscaling={"min": 2, "max": 12, "target_utilization": 0.5, "cold_start_s": 30},
     ),
 }
-# variants that route alike share one computation of the flows (``Plan.same_flows``); a
-# second replica changes the read split, so that batch computes them per variant
+SLOWER_APP = _with(large_design(), "app", service_time_ms={"read": 40, "write": 40, "async_job": 8})
+# (designs, Plan.same_flows, Plan.same_service): variants that route alike share one
+# computation of the flows, and those with the same service times one sum over classes; a
+# second replica changes the read split, so that batch computes the flows per variant
 BATCHES = {
-    "same routes": (list(DESIGNS.values()), True),
-    "different routes": ([large_design(), _with(large_design(), "db", read_replicas=2)], False),
+    "same routes": (list(DESIGNS.values()), True, True),
+    "other service times": ([large_design(), SLOWER_APP], True, False),
+    "different routes": (
+        [large_design(), _with(large_design(), "db", read_replicas=2)],
+        False,
+        True,
+    ),
 }
 
 
@@ -114,10 +121,10 @@ def test_blocks_reproduce_the_wavefront_bit_for_bit(monkeypatch, block_ticks, in
     scenario = parse_scenario(
         scenario_doc(rps=900, duration_s=720, mix=LARGE_MIX, incidents=incidents)
     )
-    docs, same_flows = BATCHES[batch]
+    docs, same_flows, same_service = BATCHES[batch]
     designs = [parse_design(d, scenario) for d in docs]
     plan = build_plan(scenario, compile_network(scenario, designs), 8, 11)
-    assert plan.same_flows is same_flows
+    assert (plan.same_flows, plan.same_service) == (same_flows, same_service)
     blocked = simulate(scenario, designs, replications=8, seed=11)
     # not while instances boot, nor in an incident, nor after the flush (the cache warms up);
     # with incidents, at least the chunk before the first one

@@ -188,8 +188,7 @@ def _outputs(plan, st, start, end, inflow, forward, scratch, rows, hit) -> np.nd
     # variants that differ only in capacity share their service times: sum once, then copy
     service = slice(0, 1) if plan.same_flows and plan.same_service else slice(None)
     for m, moment in enumerate(sw.moments):  # one einsum per moment: twice as fast
-        moments[:, m] = np.einsum(by_class, weighted, moment[service])
-    moments *= 1.0 / tau
+        moments[:, m] = np.einsum(by_class, weighted, moment[service]) * (1.0 / tau)
     lam, load = rows[:, _F["lam"]], rows[:, _F["load"]]
     servers = st.servers_with(plan, *_no_incident(plan))
     cap = servers * tau

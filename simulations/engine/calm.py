@@ -15,10 +15,11 @@ that is not calm, the wavefront loop (:func:`~simulations.engine.core.run_ticks`
 for a while. The arithmetic is the tick loop's, in the same order, so the two paths give
 bit-identical results (``tests/engine/test_calm.py``).
 
-Calm blocks are not used while a cache warms up after a flush (its hit ratio carries state
-from tick to tick through the flows themselves) or instances are booting, nor for closed-loop
-users whose calls are retried (see :func:`advance`). An autoscaled pool's one-minute
-utilization average is carried through a block, which ends before the pool's next action.
+Calm blocks are not used while instances are booting, nor while a cache warming up after a
+flush still hits below its steady ratio (its hit ratio then carries state from tick to tick
+through the flows themselves), nor for closed-loop users whose calls are retried (see
+:func:`advance`). An autoscaled pool's one-minute utilization average, and the requests a
+warming cache has seen, are carried through a block, which ends before the pool's next action.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 
 from simulations.engine import core
 from simulations.engine.core import TickOut
-from simulations.engine.plan import Plan
+from simulations.engine.plan import Plan, warm_hit_ratio
 from simulations.engine.record import CHUNK
 from simulations.engine.state import WARM, State, scaling_steps, utilization_weight
 
@@ -78,12 +79,9 @@ def advance(plan: Plan, st: State, stop: int, recorder) -> None:
 
 
 def _state_is_calm(plan: Plan, st: State) -> bool:
-    """Nothing waits, is pending, booting or held open, and every cache is warm."""
-    if st.backlog.any() or st.doomed.any() or st.pending.any():
-        return False
-    if any(ring.any() for ring in st.ring) or st.breaker_left.any() or st.breaker_half.any():
-        return False
-    return not (plan.net.caches and st.since_flush.min() < WARM)
+    """Nothing waits, is pending, booting or held open."""
+    waiting = st.backlog.any() or st.doomed.any() or any(ring.any() for ring in st.ring)
+    return not (waiting or st.pending.any() or st.breaker_left.any() or st.breaker_half.any())
 
 
 class _Workspace:
@@ -105,6 +103,11 @@ def _calm_block(plan: Plan, st: State, stop: int, recorder, work: _Workspace) ->
     start = st.tick
     quiet = np.flatnonzero(~plan.quiet[start:stop])
     end = recorder.block_end(start, min(stop, start + int(quiet[0]) if quiet.size else stop))
+    failed, down = plan.timeline.failed, plan.timeline.down
+    moves = (failed[start:end] != failed[start]) | (down[start:end] != down[start])
+    changed = np.flatnonzero(moves.any(axis=(1, 2)))  # a block keeps one capacity
+    if changed.size:
+        end = start + int(changed[0])
     if end <= start:
         return
     # (n, F, V, S, R) and (n, V, C, R) views of the recorder's rows, and which of them may
@@ -114,8 +117,11 @@ def _calm_block(plan: Plan, st: State, stop: int, recorder, work: _Workspace) ->
         rows[np.ix_(np.flatnonzero(unclean), _CALM_ZEROS)] = 0.0
     inflow, forward, scratch = work.views(end - start)
     _flows(plan, start, end, inflow, forward, rows)
-    calm = _outputs(plan, st, start, end, inflow, forward, scratch, rows, hit)
+    servers = st.servers_with(plan, failed[start], down[start])
+    calm = _outputs(plan, st, start, end, servers, (inflow, forward, scratch), rows, hit)
     n = int(np.argmin(calm)) if not calm.all() else end - start
+    if plan.net.caches and st.since_flush.min() < WARM:
+        n = _while_caches_steady(plan, st, start, n, rows)
     if plan.scaling.any:
         n = _until_scaling(plan, st, start, n, rows)
     if n == 0:
@@ -147,6 +153,9 @@ def _flows(plan: Plan, start: int, end: int, inflow, forward, rows) -> None:
         miss = 1.0 - plan.hit_steady[start:end, variants]  # (n, V, C)
         go[:, :, plan.net.caches] = cont[:, plan.net.caches] * miss[..., None, None]
     inflow.fill(0.0)
+    split = plan.read_split
+    read_ratio = split.ratio[start:end, variants]  # (n, V, n_split)
+    moved = (read_ratio != 1.0).any()  # replicas down or promoted: reads follow the live ones
     entries = {level: (stations, entry[variants]) for level, stations, entry in sw.entries}
     entered = rows[:, _F["entered"]]
     flat = (n, n_v, n_s * n_k, n_r)
@@ -156,6 +165,10 @@ def _flows(plan: Plan, start: int, end: int, inflow, forward, rows) -> None:
             entering = entry * arrivals
             inflow[:, :, stations] += entering
             entered[:, :, stations] = entering.sum(axis=3)
+        if moved:
+            here = np.flatnonzero((split.stations >= a) & (split.stations < b))
+            at = split.stations[here][:, None], split.classes[None, :]
+            inflow[:, :, at[0], at[1]] *= read_ratio[:, :, here][..., None, None]
         np.multiply(inflow[:, :, a:b], go[:, :, a:b], out=forward[:, :, a:b])
         if level < len(sw.routes_by_level):
             src, weight, starts, dst = sw.routes_by_level[level]
@@ -163,7 +176,7 @@ def _flows(plan: Plan, start: int, end: int, inflow, forward, rows) -> None:
             sw.routing.deliver_block(table, forward.reshape(flat), inflow.reshape(flat))
 
 
-def _outputs(plan, st, start, end, inflow, forward, scratch, rows, hit) -> np.ndarray:
+def _outputs(plan, st, start, end, servers, per_class, rows, hit) -> np.ndarray:
     """Fill the recorder's rows for ticks ``[start, end)``; return which ticks are calm, (n,).
 
     The calm tests are the tick loop's own shortcuts: every station serves all it has
@@ -172,6 +185,7 @@ def _outputs(plan, st, start, end, inflow, forward, scratch, rows, hit) -> np.nd
     """
     sw = plan.sweep
     tau = plan.tick_s
+    inflow, forward, scratch = per_class  # (n, V, S, K, R) each
     np.subtract(inflow, forward, out=scratch)
     rows[:, _F["success"]] = np.einsum("tvskr->tvsr", scratch)  # V may be 1: broadcast
     if sw.writes is not None:
@@ -190,7 +204,6 @@ def _outputs(plan, st, start, end, inflow, forward, scratch, rows, hit) -> np.nd
     for m, moment in enumerate(sw.moments):  # one einsum per moment: twice as fast
         moments[:, m] = np.einsum(by_class, weighted, moment[service]) * (1.0 / tau)
     lam, load = rows[:, _F["lam"]], rows[:, _F["load"]]
-    servers = st.servers_with(plan, *_no_incident(plan))
     cap = servers * tau
     work = np.einsum(by_class, arriving, sw.svc[service])  # (n, V or 1, S, R)
     calm = (cap >= np.maximum(work, _TINY)) | (lam == 0.0)  # serves all of it (or has none)
@@ -241,12 +254,6 @@ def _until_scaling(plan, st, start, n, rows) -> int:
     return calm
 
 
-def _no_incident(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
-    """No instance failed, no station down: (V, S) zeros twice."""
-    zeros = np.zeros(plan.shape[:2])
-    return zeros, zeros
-
-
 def _limiter_calm(plan, st, inflow, ratio) -> np.ndarray:
     """(n,) bool: the token bucket admits every arrival and stays as it is, and the
     stationary loss is surely negligible (see ``State.limiter_shed``)."""
@@ -273,11 +280,49 @@ def _leave_caches(plan, st, start, n, rows, hit) -> None:
     st.go[:, caches] = plan.cont4[:, caches] * (1.0 - plan.hit_steady[last])[:, :, None, None]
     if not plan.skew.any_flush:
         return
-    lam = rows[:n, _F["lam"]]
-    st.cache_arrivals = lam[-1][:, caches] * plan.tick_s
-    store = plan.cache_store
-    busy = rows[:n, _F["util"]][:, :, store] * rows[:n, _F["servers"]][:, :, store]
-    fetch = (rows[:n, _F["backlog"]][:, :, store] + busy) / np.maximum(lam[:, :, store], _TINY)
+    st.cache_arrivals = rows[n - 1, _F["lam"]][:, caches] * plan.tick_s
+    fetch = _store_fetch(plan, rows[:n])
     depth = st.fetch_s.shape[0]
     for j in range(max(0, n - depth), n):
         st.fetch_s[(start + j) % depth] = fetch[j]
+
+
+def _store_fetch(plan, rows) -> np.ndarray:
+    """Time a miss takes at the store behind each cache, by the store's tick, (n, V, C, R) [s]:
+    the time in system there (Little), as ``State.after_tick`` records it."""
+    store = plan.cache_store
+    busy = rows[:, _F["util"]][:, :, store] * rows[:, _F["servers"]][:, :, store]
+    backlog, lam = rows[:, _F["backlog"]][:, :, store], rows[:, _F["lam"]][:, :, store]
+    return (backlog + busy) / np.maximum(lam, _TINY)
+
+
+def _while_caches_steady(plan, st, start, n, rows) -> int:
+    """Ticks of the block in which every cache warming up after a flush already hits at its
+    steady ratio; the requests each cache has seen since its flush are advanced over them.
+
+    A warming cache hits at ``min(steady, warm-up curve at the requests seen, less those whose
+    fetch is still in flight)`` (``State.cache_hit``): once the curve is above the steady ratio
+    the flows are those of a warm cache. The test replays that formula tick by tick.
+    """
+    caches, tau, depth = plan.net.caches, plan.tick_s, st.fetch_s.shape[0]
+    lam = rows[:n, _F["lam"]][:, :, caches]  # (n, V, C, R)
+    fetch = _store_fetch(plan, rows[:n])
+    level = plan.sweep.level
+    behind = level[plan.cache_store] - level[caches] + 1  # store ticks seen lag this much
+    seen = np.empty(lam.shape)  # the fetch time each cache sees in each tick [s]
+    for c, lag in enumerate(behind):
+        for j in range(n):
+            u = j - lag
+            seen[j, :, c] = fetch[u, :, c] if u >= 0 else st.fetch_s[(start + u) % depth, :, c]
+    arriving = np.concatenate([st.cache_arrivals[None], lam[:-1] * tau])  # the tick before
+    since = np.empty((n + 1, *lam.shape[1:]))  # requests seen before each tick
+    since[0] = st.since_flush
+    for j in range(n):  # as State.after_tick: stops growing once every cache is warm
+        warming = since[j].min() < WARM
+        since[j + 1] = np.minimum(since[j] + lam[j] * tau, WARM) if warming else since[j]
+    in_fetch = arriving / tau * seen
+    steady = plan.hit_steady[start : start + n][..., None]  # (n, V, C, 1)
+    holds = (warm_hit_ratio(plan, since[:n] - in_fetch) >= steady).all(axis=(1, 2, 3))
+    calm = int(np.argmin(holds)) if not holds.all() else n
+    st.since_flush = since[calm].copy()
+    return calm

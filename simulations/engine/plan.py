@@ -88,8 +88,9 @@ class Plan:
 
     @cached_property
     def same_flows(self) -> bool:
-        """Every variant routes requests alike (entries, continuation shares, next hops and
-        steady cache hit ratios are equal), so while every station serves all it receives,
+        """Every variant routes requests alike (entries, continuation shares, next hops,
+        steady cache hit ratios and live read splits are equal), so while every station serves
+        all it receives,
         the requests at each station are the same in every variant."""
 
         def alike(values: np.ndarray, axis: int) -> bool:
@@ -100,6 +101,7 @@ class Plan:
             and alike(self.cont4, 0)
             and alike(self.sweep.routing.weight, 0)
             and alike(self.hit_steady, 1)
+            and alike(self.read_split.ratio, 1)
         )
 
     @cached_property
@@ -110,17 +112,17 @@ class Plan:
 
     @cached_property
     def quiet(self) -> np.ndarray:
-        """(T,) bool: no incident touches any station or cache in tick t (instances, outages,
-        slowdowns, errors, flushes, lost primaries and moved read splits all absent)."""
+        """(T,) bool: no slowdown, injected error, cache flush or lost primary in tick t.
+
+        Instances out of service, stations down and reads following the live replicas may
+        still differ from the design: calm blocks take each tick's capacity and read split.
+        """
         tl = self.timeline
         return ~(
-            tl.failed.any(axis=(1, 2))
-            | tl.down.any(axis=(1, 2))
-            | (tl.slow != 1.0).any(axis=(1, 2))
+            (tl.slow != 1.0).any(axis=(1, 2))
             | tl.error.any(axis=(1, 2))
             | tl.flush.any(axis=(1, 2))
             | tl.primary_lost.any(axis=(1, 2))
-            | (self.read_split.ratio != 1.0).any(axis=(1, 2))
         )
 
 

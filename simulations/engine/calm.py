@@ -1,12 +1,13 @@
 """Calm stretches of a run, simulated a block of ticks at a time.
 
 Most of a run is calm: nothing waits at any station, no retry is pending, no breaker is open,
-no incident is under way, every station serves all that arrives within its tick, and no
-policy acts (the waiting room, the rate limiter and the callers' timeouts never bite). In such
-a tick a station's outputs depend only on that tick's arrivals, which are linear in the
-tick's external arrivals: nothing carries over from one tick to the next except the replicas'
-unapplied writes (a Lindley recursion) and the autoscalers' utilization averages, a few
-numbers per station, advanced tick by tick.
+nothing slows down or fails requests (``Plan.quiet``), every station serves all that arrives
+within its tick, and no policy acts (the waiting room, the rate limiter and the callers'
+timeouts never bite). In such a tick a station's outputs depend only on that tick's arrivals,
+which are linear in the tick's external arrivals: nothing carries over from one tick to the
+next except the replicas' unapplied writes (a Lindley recursion), the autoscalers' utilization
+averages and the requests a cache has seen since a flush, a few numbers per station, advanced
+tick by tick.
 
 :func:`advance` therefore computes a whole block of up to ``record.CHUNK`` ticks at once, with
 every array carrying a leading tick axis, checks every tick of the block against the same

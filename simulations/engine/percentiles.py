@@ -372,11 +372,6 @@ class _Distinct:
             setattr(self, name, _dequantize(_quantize(block[at, self.variant, :, rep])))
         self.shape = (n, n_v, n_r)
 
-    def expand_station(self, values: np.ndarray) -> np.ndarray:
-        """(U, S) -> (n, V, S, R)."""
-        n, n_v, n_r = self.shape
-        return np.moveaxis(values[self.inverse].reshape(n, n_v, n_r, -1), 3, 2)
-
 
 def chunk_percentiles(
     plan, paths: PathTable, buf, ticks: slice, run_acc: np.ndarray, offered: np.ndarray
@@ -397,8 +392,9 @@ def chunk_percentiles(
     Returns
     -------
     dict of ndarray
-        ``p50``, ``p95``, ``p99`` and ``mean`` latency [s], each (n, V, R); ``waiting`` and
-        ``in_service`` per station, each (n, V, S, R) [requests].
+        ``p50``, ``p95``, ``p99`` and ``mean`` latency [s], each (n, V, R); ``state``, the
+        index of each row's distinct state (n, V, R), and ``waiting`` and ``in_service`` per
+        station in each state, each (U, S) [requests].
     """
     # Steady states repeat across replications and ticks: evaluate each distinct station state
     # once, at its quantized value, so the figures do not depend on chunking or checkpoints.
@@ -429,8 +425,9 @@ def chunk_percentiles(
         "p95": q[..., 1],
         "p99": q[..., 2],
         "mean": mean_u[distinct.inverse].reshape(n, n_v, n_r),
-        "waiting": distinct.expand_station(distinct.waits["waiting"]),
-        "in_service": distinct.expand_station(distinct.waits["in_service"]),
+        "state": distinct.inverse.reshape(n, n_v, n_r),
+        "waiting": distinct.waits["waiting"],
+        "in_service": distinct.waits["in_service"],
     }
 
 

@@ -41,17 +41,25 @@ _SCALARS = (
     "latency_p99_ms",
     "latency_mean_ms",
 )
-_STATION = (
-    "queue_delay_s",
+_STATION = (  # in the order a station's series are listed
     "utilization",
     "backlog",
     "in_flight",
     "load_rps",
+    "queue_delay_s",
     "instances",
     "booting",
     "breaker_open",
     "replica_lag_s",
 )
+_STATION_FIELDS = {  # the station series that are recorded fields
+    "utilization": "util",
+    "load_rps": "lam",
+    "instances": "instances",
+    "booting": "booting",
+    "breaker_open": "breaker_open",
+    "replica_lag_s": "lag",
+}
 
 
 class _Chunk:
@@ -93,6 +101,14 @@ class Recorder:
         self.in_flight = np.zeros((n_v, n_r))
         self.run_acc = np.zeros((n_v, n_r, len(GRID_S)))
         self.paths = PathTable.build(plan)
+        self.reported = _reported(plan)
+        # only the stations some variant reports a series at are reduced (the other entries
+        # of ``station_bands`` stay zero, as the all-zero records of absent stations would be)
+        self.stations = {
+            k: _index(np.flatnonzero(mask.any(axis=0)))
+            for k, mask in self.reported.items()
+            if mask.any()
+        }
 
     # ------------------------------------------------------------------ during the loop
     def record(self, i: int, out, state) -> None:
@@ -126,9 +142,10 @@ class Recorder:
         tot = {k: _sum_stations(data[:, _F[k]]) for k in _TOTALS}  # (n, V, R)
         q = chunk_percentiles(plan, self.paths, chunk, ticks, self.run_acc, offered)
         latency = {k: q[k] for k in ("p50", "p95", "p99", "mean")}  # each (n, V, R)
-        waiting, in_service = q["waiting"], q["in_service"]  # each (n, V, S, R)
-        flight = waiting + in_service
-        success, in_flight = self._reconcile(tot["success"], flight, data)
+        # per-station figures are tables over the chunk's distinct states, each (U, S)
+        states, waiting = q["state"], q["waiting"]  # (n, V, R) index of each row's state
+        flight = waiting + q["in_service"]
+        success, in_flight = self._reconcile(tot["success"], flight.sum(axis=1)[states], data)
         errors = tot["timeout"] + tot["dropped"] + tot["shed"] + tot["dependency"]
         instances = data[:, _F["instances"]] + data[:, _F["booting"]]
         hourly = net.hourly_usd[None, :, :, None] + net.instance_usd[None, :, :, None] * (
@@ -149,33 +166,15 @@ class Recorder:
             "in_flight": in_flight,
             **{f"latency_{k}_ms": latency[k] * 1e3 for k in latency},
         }
-        bands = _bands(list(scalars.values()))
-        for j, key in enumerate(scalars):
-            self.bands[key][:, ticks] = bands[:, j]
-        per_station = {
-            "utilization": data[:, _F["util"]],
-            "backlog": waiting,
-            "in_flight": flight,
-            "load_rps": data[:, _F["lam"]],
-            "instances": data[:, _F["instances"]],
-            "booting": data[:, _F["booting"]],
-            "breaker_open": data[:, _F["breaker_open"]],
-            "replica_lag_s": data[:, _F["lag"]],
-            # how long a job arriving now waits before a worker takes it: the jobs ahead,
-            # served at the pool's full rate (servers / E[S]) - not L / lambda, which only
-            # holds on long-run averages
-            "queue_delay_s": waiting
-            / np.maximum(
-                data[:, _F["servers"]]
-                * data[:, _F["lam"]]
-                / np.maximum(data[:, _F["load"]], 1e-300),
-                1e-12,
-            ),
-        }
-        bands = _bands(list(per_station.values()))
-        for j, key in enumerate(per_station):
-            self.station_bands[key][:, ticks] = bands[:, j]
-        self.hit_bands[:, ticks] = _bands([hit])[:, 0]
+        for key, values in scalars.items():
+            self.bands[key][:, ticks] = _band(values)
+        for key, stations in self.stations.items():
+            if key in ("backlog", "in_flight"):
+                band = _state_band(waiting if key == "backlog" else flight, states, stations)
+            else:
+                band = _band(self._station_series(key, stations, data, waiting, states))
+            self.station_bands[key][:, ticks, :, stations] = band
+        self.hit_bands[:, ticks] = _band(hit)
         self.first["util"][ticks] = data[:, _F["util"], :, :, 0]
         self.first["instances"][ticks] = data[:, _F["instances"], :, :, 0]
         self.first["breaker"][ticks] = data[:, _F["breaker_open"], :, :, 0]
@@ -187,6 +186,24 @@ class Recorder:
         self.sums["latency_weighted"] += (latency["mean"] * offered).sum(axis=0)
         self.in_flight = in_flight[-1]
 
+    @staticmethod
+    def _station_series(key: str, stations, data, waiting, states) -> np.ndarray:
+        """Recorded series ``key`` or ``queue_delay_s`` at ``stations`` (an index of the station
+        axis), shaped (n, V, s, R), from the chunk's ``data`` (n, F, V, S, R) and the
+        ``waiting`` (U, S) of its ``states`` (n, V, R)."""
+
+        def field(name: str) -> np.ndarray:
+            return data[:, _F[name]][:, :, stations]
+
+        if key != "queue_delay_s":
+            return field(_STATION_FIELDS[key])
+        # how long a job arriving now waits before a worker takes it: the jobs ahead,
+        # served at the pool's full rate (servers / E[S]) - not L / lambda, which only
+        # holds on long-run averages
+        rate = field("servers") * field("lam") / np.maximum(field("load"), 1e-300)
+        ahead = np.moveaxis(waiting[:, stations][states], 3, 2)
+        return np.divide(ahead, np.maximum(rate, 1e-12), out=np.empty(rate.shape))
+
     def _reconcile(self, exits, flight, data):
         """Success per tick and requests in flight, keeping offered = done + failed + in flight.
 
@@ -197,7 +214,7 @@ class Recorder:
         stays >= 0.
         """
         fluid = _sum_stations(data[:, _F["fluid"]])
-        hidden = np.maximum(flight.sum(axis=2) - _sum_stations(data[:, _F["backlog"]]), 0.0)
+        hidden = np.maximum(flight - _sum_stations(data[:, _F["backlog"]]), 0.0)
         done = self.done[None] + np.cumsum(exits, axis=0)
         gap = np.minimum(hidden - done, 0.0)
         slack = np.minimum.accumulate(np.concatenate([self.slack[None], gap]), axis=0)
@@ -223,29 +240,14 @@ class Recorder:
         plan, net, tau = self.plan, self.plan.net, self.plan.tick_s
         series = {k: Band(*self.bands[k][:, :, v]) for k in _SCALARS}
         for s, station in enumerate(net.stations):
-            if not net.present[v, s]:
-                continue
-            name = station.key
-
-            def band(key, s=s):
-                return Band(*self.station_bands[key][:, :, v, s])
-
-            if not net.delay[s]:
-                series[f"utilization:{name}"] = band("utilization")
-                series[f"backlog:{name}"] = band("backlog")
-            series[f"in_flight:{name}"] = band("in_flight")
-            series[f"load_rps:{name}"] = band("load_rps")
-            if station.comp_type == "worker_pool":
-                series[f"queue_delay_s:{name}"] = band("queue_delay_s")
-            if station.comp_type in POOL_TYPES and station.role == "main":
-                series[f"instances:{name}"] = band("instances")
-                series[f"booting:{name}"] = band("booting")
-            if plan.policies.breaker[v, s]:
-                series[f"breaker_open:{name}"] = band("breaker_open")
-            if net.cache_of[s] >= 0:
-                series[f"hit_ratio:{name}"] = Band(*self.hit_bands[:, :, v, net.cache_of[s]])
-        for j, s in enumerate(plan.replicated):
-            if net.present[v, plan.replica_of[j]]:
+            for key in _STATION:
+                if key != "replica_lag_s" and self.reported[key][v, s]:
+                    series[f"{key}:{station.key}"] = Band(*self.station_bands[key][:, :, v, s])
+            if net.present[v, s] and net.cache_of[s] >= 0:
+                hit = self.hit_bands[:, :, v, net.cache_of[s]]
+                series[f"hit_ratio:{station.key}"] = Band(*hit)
+        for s in plan.replicated:
+            if self.reported["replica_lag_s"][v, s]:
                 series[f"replica_lag_s:{net.stations[s].key}"] = Band(
                     *self.station_bands["replica_lag_s"][:, :, v, s]
                 )
@@ -285,33 +287,100 @@ class Recorder:
         )
 
 
+def _reported(plan) -> dict[str, np.ndarray]:
+    """Where each station series is reported: key -> (V, S) bool."""
+    net = plan.net
+    present = net.present
+    comp_type = np.array([station.comp_type for station in net.stations])
+    pool = np.isin(comp_type, POOL_TYPES) & np.array([st.role == "main" for st in net.stations])
+    queueing = present & ~net.delay[None, :]
+    replica_lag = np.zeros_like(present)
+    for j, s in enumerate(plan.replicated):  # a primary's lag behind its replicas
+        replica_lag[:, s] = present[:, plan.replica_of[j]]
+    return {
+        "utilization": queueing,
+        "backlog": queueing,
+        "in_flight": present,
+        "load_rps": present,
+        "queue_delay_s": present & (comp_type == "worker_pool")[None, :],
+        "instances": present & pool[None, :],
+        "booting": present & pool[None, :],
+        "breaker_open": present & plan.policies.breaker,
+        "replica_lag_s": replica_lag,
+    }
+
+
+def _index(stations: np.ndarray) -> slice | np.ndarray:
+    """An index of the station axis: a slice (a view) where ``stations`` are consecutive."""
+    if stations[-1] - stations[0] == stations.size - 1:
+        return slice(int(stations[0]), int(stations[-1]) + 1)
+    return stations
+
+
 def _sum_stations(values: np.ndarray) -> np.ndarray:
     """(n, V, S, R) -> (n, V, R): the sum over stations, in the same sequential order as
     ``values.sum(axis=2)`` when R is the innermost axis (bitwise equal), but faster."""
     return np.einsum("nvsr->nvr", values)
 
 
-def _bands(series: list[np.ndarray]) -> np.ndarray:
-    """Mean, 5th and 95th percentiles over the last axis (numpy's linear method) of each
-    array of ``series`` (all of one shape), shaped (3, len(series), ...)."""
-    out = np.empty((3, len(series), *series[0].shape[:-1]))
-    varying = []
-    for j, values in enumerate(series):
-        out[0, j] = values.mean(axis=-1)
-        first = values[..., 0]
-        # where every replication agrees (and is finite) the percentiles are that value
-        if np.isfinite(first).all() and (values == first[..., None]).all():
-            out[1, j] = out[2, j] = first
-        else:
-            varying.append(j)
-    if varying:  # the others, sorted together
-        ordered = np.stack([series[j] for j in varying])
-        ordered.sort(axis=-1)
-        n = ordered.shape[-1]
-        for row, q in ((1, 0.05), (2, 0.95)):
-            pos = q * (n - 1)
-            lo = int(np.floor(pos))
-            hi = min(lo + 1, n - 1)
-            low = ordered[..., lo]
-            out[row, varying] = low + (pos - lo) * (ordered[..., hi] - low)
+def _band(values: np.ndarray) -> np.ndarray:
+    """Mean, 5th and 95th percentiles over the last axis (numpy's linear method), shaped
+    (3, ...) for ``values`` shaped (..., R)."""
+    out = np.empty((3, *values.shape[:-1]))
+    np.mean(values, axis=-1, out=out[0])
+    out[1:] = _spread(values)
+    return out
+
+
+def _spread(values: np.ndarray) -> np.ndarray:
+    """The 5th and 95th percentiles over the last axis (numpy's linear method), (2, ...)."""
+    first = values[..., 0]
+    # where every replication agrees (and is finite) the percentiles are that value
+    if np.isfinite(first).all() and (values == first[..., None]).all():
+        return np.broadcast_to(first, (2, *first.shape))
+    ordered = np.sort(values, axis=-1)
+    n = ordered.shape[-1]
+    out = np.empty((2, *first.shape))
+    for row, q in enumerate((0.05, 0.95)):
+        pos = q * (n - 1)
+        lo = int(np.floor(pos))
+        hi = min(lo + 1, n - 1)
+        low = ordered[..., lo]
+        out[row] = low + (pos - lo) * (ordered[..., hi] - low)
+    return out
+
+
+def _state_band(table: np.ndarray, states: np.ndarray, stations) -> np.ndarray:
+    """The band of a station series that is a table over states, at ``stations``.
+
+    Parameters
+    ----------
+    table : ndarray, shape (U, S)
+        The series in each distinct state of the chunk.
+    states : ndarray, shape (n, V, R)
+        The state of each tick, variant and replication.
+    stations : slice or ndarray
+        An index of the station axis.
+
+    Returns
+    -------
+    ndarray, shape (3, n, V, s)
+        As :func:`_band` of ``table[states]`` moved to (n, V, S, R), whose replications are
+        summed in order (they are not the innermost axis in memory).
+    """
+    n_r = states.shape[-1]
+    first = states[..., 0]
+    other = states != first[..., None]  # replications in another state than the first
+    values = table[:, stations]
+    firsts = np.broadcast_to(first[..., None], states.shape)
+    if np.isfinite(values).all() and (values[states[other]] == values[firsts[other]]).all():
+        # every replication agrees: the percentiles are its value, the mean its copies'
+        total = values.copy()
+        for _ in range(n_r - 1):
+            total += values
+        return np.stack([(total / n_r)[first], values[first], values[first]])
+    replicated = np.moveaxis(table[states], 3, 2)  # (n, V, S, R)
+    out = np.empty((3, *first.shape, values.shape[1]))
+    out[0] = replicated.mean(axis=-1)[:, :, stations]
+    out[1:] = _spread(replicated[:, :, stations])
     return out

@@ -5,12 +5,13 @@ load, servers and backlog give its Erlang C wait law (:mod:`simulations.engine.q
 its backlog delay; each path of each class combines its stations (:mod:`.latency`), and the
 mixture over paths and classes (weighted by arrivals and cache hit ratios) is inverted on a
 grid. Identical mixtures (the common case in steady state, where every replication sees the
-same expected load) are evaluated once.
+same expected load) are evaluated once, and states that recur from chunk to chunk once per run.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from simulations.engine.renewal import GI_MAX_SERVERS, gamma_gi_m_c
 TICK_PROBS = (0.50, 0.95, 0.99)
 RUN_PROBS = (0.50, 0.90, 0.95, 0.99, 0.999)
 _BATCH = 1024  # distinct latency laws evaluated on the grid at once
+_KEPT = 4096  # evaluated states kept across chunks (a run that never settles starts afresh)
 _DROP_BITS = 40  # of float64's 52 mantissa bits: states equal to ~2^-12 share one evaluation
 
 
@@ -35,7 +37,7 @@ def station_waits(plan, buf) -> dict[str, np.ndarray]:
 
     Parameters
     ----------
-    buf : _Distinct
+    buf : _Distinct or its :meth:`~_Distinct.take`
         Station states: ``lam``, ``load``, ``m2``, ``servers``, ``qmid``, ``room``, ``qend``
         and ``scale``, each (U, S), and ``variant`` (U,), the variant each state belongs to.
 
@@ -206,7 +208,7 @@ def chunk_mixture(plan, paths: PathTable, buf):
     Parameters
     ----------
     paths : PathTable
-    buf : _Distinct
+    buf : _Distinct or its :meth:`~_Distinct.take`
         The states (see :func:`station_waits`), their ``ticks`` and ``hit`` ratios (U, C).
 
     Returns
@@ -367,14 +369,36 @@ class _Distinct:
         self.inverse = self.inverse.ravel()
         at, self.variant, rep = np.unravel_index(first, (n, n_v, n_r))
         self.ticks = ticks.start + at
-        for name, block in zip((*_INPUTS, "hit"), blocks, strict=True):
-            # each state at its quantized value
-            setattr(self, name, _dequantize(_quantize(block[at, self.variant, :, rep])))
+        codes = [_quantize(block[at, self.variant, :, rep]) for block in blocks]
+        for name, state_codes in zip((*_INPUTS, "hit"), codes, strict=True):
+            setattr(self, name, _dequantize(state_codes))  # each state at its quantized value
         self.shape = (n, n_v, n_r)
+        # what a state's latency law depends on, exactly: its codes and variant, and the raw
+        # class rates, slowdowns and read splits of its first tick (see chunk_mixture)
+        raw = (
+            plan.rates[self.ticks],
+            plan.timeline.slow[self.ticks, self.variant],
+            plan.read_split.ratio[self.ticks, self.variant],
+        )
+        bits = [np.asarray(values, np.float64).view(np.int64) for values in raw]
+        identity = np.concatenate([*codes, self.variant[:, None], *bits], axis=1)
+        self.identity = [row.tobytes() for row in identity]
+
+    def take(self, states: list[int]) -> SimpleNamespace:
+        """The inputs of some of the states (rows of the attributes)."""
+        return SimpleNamespace(
+            **{name: getattr(self, name)[states] for name in (*_INPUTS, "hit", "variant", "ticks")}
+        )
 
 
 def chunk_percentiles(
-    plan, paths: PathTable, buf, ticks: slice, run_acc: np.ndarray, offered: np.ndarray
+    plan,
+    paths: PathTable,
+    buf,
+    ticks: slice,
+    run_acc: np.ndarray,
+    offered: np.ndarray,
+    evaluated: dict,
 ) -> dict:
     """Per-tick percentiles and mean for a chunk; adds the chunk to the whole-run survival.
 
@@ -388,6 +412,9 @@ def chunk_percentiles(
         Accumulated arrival-weighted survival over ticks (updated in place).
     offered : ndarray, shape (n, V, R)
         New requests per tick of the chunk [requests]: the whole-run weights.
+    evaluated : dict
+        The states evaluated in earlier chunks of the run (updated in place; starts empty):
+        steady states recur from chunk to chunk, and a state's figures are its own.
 
     Returns
     -------
@@ -399,20 +426,17 @@ def chunk_percentiles(
     # Steady states repeat across replications and ticks: evaluate each distinct station state
     # once, at its quantized value, so the figures do not depend on chunking or checkpoints.
     distinct = _Distinct(plan, buf, ticks)
-    weight, shift, mu, p_wait, theta, cut = chunk_mixture(plan, paths, distinct)  # each (U, J)
-    n_u = weight.shape[0]
-    expected = weight.sum(axis=-1, keepdims=True)
-    # no arrivals: every path of the variant counts alike
-    even = paths.real[distinct.variant] / np.maximum(paths.count[distinct.variant], 1)[:, None]
-    norm = np.where(expected > 0, weight / np.maximum(expected, 1e-300), even)
-    mean_u = (norm * path_mean(shift, mu, p_wait, theta, cut)).sum(axis=-1)
-    laws = np.stack([norm, shift, mu, p_wait, theta, cut], axis=-1)  # (U, J, 6)
-    mix = np.empty((n_u, len(GRID_S)))
-    for lo in range(0, n_u, _BATCH):  # bounded memory when few states repeat
-        part = laws[lo : lo + _BATCH]
-        surv = path_survival(GRID_S, *(part[..., i] for i in range(1, 6)))  # (u, J, G)
-        mix[lo : lo + _BATCH] = np.einsum("uj,ujg->ug", part[..., 0], surv)
-    q_u = _refine_at_cuts(grid_quantiles(mix, TICK_PROBS), TICK_PROBS, laws)
+    if len(evaluated) > _KEPT:
+        evaluated.clear()
+    new = [u for u, identity in enumerate(distinct.identity) if identity not in evaluated]
+    if new:
+        figures = _evaluate(plan, paths, distinct.take(new))
+        for row, u in enumerate(new):
+            evaluated[distinct.identity[u]] = tuple(a[row] for a in figures)
+    mix, q_u, mean_u, waiting, in_service = (
+        np.stack(rows) for rows in zip(*(evaluated[i] for i in distinct.identity), strict=True)
+    )
+    n_u = len(mean_u)
     n, n_v, n_r = distinct.shape
     q = q_u[distinct.inverse].reshape(n, n_v, n_r, len(TICK_PROBS))
     column = np.tile(np.arange(n_v * n_r), n)  # (variant, replication) of each row
@@ -426,9 +450,35 @@ def chunk_percentiles(
         "p99": q[..., 2],
         "mean": mean_u[distinct.inverse].reshape(n, n_v, n_r),
         "state": distinct.inverse.reshape(n, n_v, n_r),
-        "waiting": distinct.waits["waiting"],
-        "in_service": distinct.waits["in_service"],
+        "waiting": waiting,
+        "in_service": in_service,
     }
+
+
+def _evaluate(plan, paths: PathTable, states) -> tuple[np.ndarray, ...]:
+    """Latency law of each of ``U`` states (see :meth:`_Distinct.take`) and its figures.
+
+    Returns
+    -------
+    tuple of ndarray
+        The mixture survival on :data:`GRID_S` (U, n_grid), its ``TICK_PROBS`` quantiles
+        (U, 3) and mean (U,) [s], and ``waiting`` and ``in_service`` (U, S) [requests].
+    """
+    weight, shift, mu, p_wait, theta, cut = chunk_mixture(plan, paths, states)  # each (U, J)
+    n_u = weight.shape[0]
+    expected = weight.sum(axis=-1, keepdims=True)
+    # no arrivals: every path of the variant counts alike
+    even = paths.real[states.variant] / np.maximum(paths.count[states.variant], 1)[:, None]
+    norm = np.where(expected > 0, weight / np.maximum(expected, 1e-300), even)
+    mean_u = (norm * path_mean(shift, mu, p_wait, theta, cut)).sum(axis=-1)
+    laws = np.stack([norm, shift, mu, p_wait, theta, cut], axis=-1)  # (U, J, 6)
+    mix = np.empty((n_u, len(GRID_S)))
+    for lo in range(0, n_u, _BATCH):  # bounded memory when few states repeat
+        part = laws[lo : lo + _BATCH]
+        surv = path_survival(GRID_S, *(part[..., i] for i in range(1, 6)))  # (u, J, G)
+        mix[lo : lo + _BATCH] = np.einsum("uj,ujg->ug", part[..., 0], surv)
+    q_u = _refine_at_cuts(grid_quantiles(mix, TICK_PROBS), TICK_PROBS, laws)
+    return mix, q_u, mean_u, states.waits["waiting"], states.waits["in_service"]
 
 
 def _quantize(params: np.ndarray) -> np.ndarray:

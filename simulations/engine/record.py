@@ -101,6 +101,7 @@ class Recorder:
         self.in_flight = np.zeros((n_v, n_r))
         self.run_acc = np.zeros((n_v, n_r, len(GRID_S)))
         self.paths = PathTable.build(plan)
+        self.evaluated = {}  # states whose latency law is known (see chunk_percentiles)
         self.reported = _reported(plan)
         # only the stations some variant reports a series at are reduced (the other entries
         # of ``station_bands`` stay zero, as the all-zero records of absent stations would be)
@@ -140,7 +141,7 @@ class Recorder:
         chunk = _Chunk(data, hit)
         offered = data[:, _F["entered"]].sum(axis=2)  # (n, V, R) new requests [requests]
         tot = {k: _sum_stations(data[:, _F[k]]) for k in _TOTALS}  # (n, V, R)
-        q = chunk_percentiles(plan, self.paths, chunk, ticks, self.run_acc, offered)
+        q = chunk_percentiles(plan, self.paths, chunk, ticks, self.run_acc, offered, self.evaluated)
         latency = {k: q[k] for k in ("p50", "p95", "p99", "mean")}  # each (n, V, R)
         # per-station figures are tables over the chunk's distinct states, each (U, S)
         states, waiting = q["state"], q["waiting"]  # (n, V, R) index of each row's state

@@ -298,20 +298,21 @@ def wait_scale(buf, tick_s: float) -> np.ndarray:
     after it reach B(t): W(t) = inf{w : integral_t^{t+w} c(u)/E[S](u) du >= B(t)}, with the
     capacity recorded per tick (a slowdown ending, instances coming back). Past the end of the
     chunk the last tick's capacity is assumed. The ratio W(t) / (B(t) E[S](t) / c(t)) is 1 when
-    capacity is steady.
+    capacity is steady (a read-only view of ones where it is steady throughout the chunk).
     """
     lam, load, servers = buf.lam, buf.load, buf.servers
     backlog = buf.qmid
-    scale = np.ones(backlog.shape)
+    steady = np.broadcast_to(1.0, backlog.shape)
     if not (backlog > 0).any():
-        return scale
+        return steady
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where((lam > 0) & (load > 0), servers * lam / load, 0.0)  # [requests/s]
     cap = np.maximum(rate * tick_s, 1e-12)  # requests served per tick
     # only where capacity changes within the chunk does the virtual wait differ
     varies = (cap.max(axis=0) > cap.min(axis=0) * (1 + 1e-6)) & (backlog > 1e-9).any(axis=0)
     if not varies.any():
-        return scale
+        return steady
+    scale = np.ones(backlog.shape)
     cols = (slice(None), *np.nonzero(varies))
     cap, backlog, rate = cap[cols], backlog[cols], rate[cols]
     n = cap.shape[0]
@@ -351,7 +352,7 @@ class _Distinct:
         column = 0
         for block in blocks:  # the row hash, one block of columns at a time (cache-sized)
             width = block.shape[2]
-            keys += _hash(_quantize(block), axis=2, first=column)
+            keys += _block_hash(block, column)
             column += width
         rates = _quantize(plan.rates[ticks])
         slow = _quantize(plan.timeline.slow[ticks])
@@ -517,6 +518,16 @@ def _hash(codes: np.ndarray, axis: int, first: int = 0) -> np.ndarray:
     return np.einsum(
         f"{letters},{letters[axis]}->{kept}", codes.view(np.uint64), multipliers.view(np.uint64)
     ).view(np.int64)
+
+
+def _block_hash(block: np.ndarray, first: int) -> np.ndarray:
+    """The row hash (:func:`_hash`) of the codes of a block of columns (n, V, W, R) starting at
+    column ``first``, broadcastable to (n, V, R)."""
+    if block.strides[-1] == 0 or (
+        (block[:1] == block[:1, ..., :1]).all() and (block == block[..., :1]).all()
+    ):  # every replication agrees (often): one hash per tick and variant
+        return _hash(_quantize(block[..., 0]), axis=2, first=first)[..., None]
+    return _hash(_quantize(block), axis=2, first=first)
 
 
 def run_percentiles(run_acc: np.ndarray, total: np.ndarray) -> np.ndarray:

@@ -148,11 +148,13 @@ class Recorder:
         flight = waiting + q["in_service"]
         success, in_flight = self._reconcile(tot["success"], flight.sum(axis=1)[states], data)
         errors = tot["timeout"] + tot["dropped"] + tot["shed"] + tot["dependency"]
-        instances = data[:, _F["instances"]] + data[:, _F["booting"]]
-        hourly = net.hourly_usd[None, :, :, None] + net.instance_usd[None, :, :, None] * (
-            instances - net.instances[None, :, :, None]
-        )  # booting instances are billed too
-        per_request = _sum_stations(data[:, _F["lam"]] * net.request_usd[None, :, :, None]) * tau
+        # hourly_usd + instance_usd * (instances + booting - design instances), in place:
+        # booting instances are billed too
+        hourly = np.add(data[:, _F["instances"]], data[:, _F["booting"]])
+        np.subtract(hourly, net.instances[None, :, :, None], out=hourly)
+        np.multiply(net.instance_usd[None, :, :, None], hourly, out=hourly)
+        np.add(net.hourly_usd[None, :, :, None], hourly, out=hourly)
+        per_request = np.einsum("nvsr,vs->nvr", data[:, _F["lam"]], net.request_usd) * tau
         spend = _sum_stations(hourly) * tau / 3600.0 + per_request
         cumulative = self.sums["spend"][None] + _accumulate(np.add, spend)
         scalars = {

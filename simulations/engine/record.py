@@ -393,10 +393,9 @@ def _state_band(table: np.ndarray, states: np.ndarray, stations) -> np.ndarray:
     firsts = np.broadcast_to(first[..., None], states.shape)
     if np.isfinite(values).all() and (values[states[other]] == values[firsts[other]]).all():
         # every replication agrees: the percentiles are its value, the mean its copies'
-        total = values.copy()
-        for _ in range(n_r - 1):
-            total += values
-        return np.stack([(total / n_r)[first], values[first], values[first]])
+        copies = np.broadcast_to(values, (n_r, *values.shape))
+        mean = np.add.accumulate(copies, axis=0)[-1] / n_r  # summed in order
+        return np.stack([mean[first], values[first], values[first]])
     replicated = np.moveaxis(table[states], 3, 2)  # (n, V, S, R)
     out = np.empty((3, *first.shape, values.shape[1]))
     out[0] = replicated.mean(axis=-1)[:, :, stations]

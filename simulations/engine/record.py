@@ -383,18 +383,20 @@ def _state_band(table: np.ndarray, states: np.ndarray, stations) -> np.ndarray:
     Returns
     -------
     ndarray, shape (3, n, V, s)
-        As :func:`_band` of ``table[states]`` moved to (n, V, S, R), whose replications are
-        summed in order (they are not the innermost axis in memory).
+        As :func:`_band` of ``table[states]`` moved to (n, V, S, R) (bitwise: numpy sums the
+        replications of that layout, not innermost in memory, in its own order).
     """
+    n_u, n_s = table.shape
     n_r = states.shape[-1]
     first = states[..., 0]
     other = states != first[..., None]  # replications in another state than the first
     values = table[:, stations]
     firsts = np.broadcast_to(first[..., None], states.shape)
     if np.isfinite(values).all() and (values[states[other]] == values[firsts[other]]).all():
-        # every replication agrees: the percentiles are its value, the mean its copies'
-        copies = np.broadcast_to(values, (n_r, *values.shape))
-        mean = np.add.accumulate(copies, axis=0)[-1] / n_r  # summed in order
+        # every replication agrees: the percentiles are its value, the mean that of copies of
+        # it in the same layout, one per state
+        copies = np.broadcast_to(table[:, None, :], (n_u, n_r, n_s)).copy()
+        mean = np.moveaxis(copies, 2, 1).mean(axis=-1)[:, stations]
         return np.stack([mean[first], values[first], values[first]])
     replicated = np.moveaxis(table[states], 3, 2)  # (n, V, S, R)
     out = np.empty((3, *first.shape, values.shape[1]))

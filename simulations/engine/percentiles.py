@@ -420,9 +420,9 @@ def chunk_percentiles(
     Returns
     -------
     dict of ndarray
-        ``p50``, ``p95``, ``p99`` and ``mean`` latency [s], each (n, V, R); ``state``, the
-        index of each row's distinct state (n, V, R), and ``waiting`` and ``in_service`` per
-        station in each state, each (U, S) [requests].
+        ``state``, the index of each row's distinct state (n, V, R), and per state: the
+        ``latency`` p50, p95, p99 and mean (U, 4) [s], and ``waiting`` and ``in_service`` per
+        station, each (U, S) [requests].
     """
     # Steady states repeat across replications and ticks: evaluate each distinct station state
     # once, at its quantized value, so the figures do not depend on chunking or checkpoints.
@@ -439,17 +439,13 @@ def chunk_percentiles(
     )
     n_u = len(mean_u)
     n, n_v, n_r = distinct.shape
-    q = q_u[distinct.inverse].reshape(n, n_v, n_r, len(TICK_PROBS))
     column = np.tile(np.arange(n_v * n_r), n)  # (variant, replication) of each row
     counts = np.bincount(
         column * n_u + distinct.inverse, weights=offered.ravel(), minlength=n_v * n_r * n_u
     ).reshape(n_v * n_r, n_u)
     run_acc += (counts @ mix).reshape(run_acc.shape)
     return {
-        "p50": q[..., 0],
-        "p95": q[..., 1],
-        "p99": q[..., 2],
-        "mean": mean_u[distinct.inverse].reshape(n, n_v, n_r),
+        "latency": np.column_stack([q_u, mean_u]),
         "state": distinct.inverse.reshape(n, n_v, n_r),
         "waiting": waiting,
         "in_service": in_service,

@@ -142,9 +142,9 @@ class Recorder:
         offered = data[:, _F["entered"]].sum(axis=2)  # (n, V, R) new requests [requests]
         tot = {k: _sum_stations(data[:, _F[k]]) for k in _TOTALS}  # (n, V, R)
         q = chunk_percentiles(plan, self.paths, chunk, ticks, self.run_acc, offered, self.evaluated)
-        latency = {k: q[k] for k in ("p50", "p95", "p99", "mean")}  # each (n, V, R)
-        # per-station figures are tables over the chunk's distinct states, each (U, S)
+        # the latency and per-station figures are tables over the chunk's distinct states
         states, waiting = q["state"], q["waiting"]  # (n, V, R) index of each row's state
+        latency_ms = q["latency"] * 1e3  # (U, 4): p50, p95, p99, mean
         flight = waiting + q["in_service"]
         success, in_flight = self._reconcile(tot["success"], flight.sum(axis=1)[states], data)
         errors = tot["timeout"] + tot["dropped"] + tot["shed"] + tot["dependency"]
@@ -167,10 +167,11 @@ class Recorder:
             "errors_dependency_rps": tot["dependency"] / tau,
             "spend_usd": cumulative,
             "in_flight": in_flight,
-            **{f"latency_{k}_ms": latency[k] * 1e3 for k in latency},
         }
         for key, values in scalars.items():
             self.bands[key][:, ticks] = _band(values)
+        for j, key in enumerate(("p50", "p95", "p99", "mean")):
+            self.bands[f"latency_{key}_ms"][:, ticks] = _state_band(latency_ms[:, j], states)
         for key, stations in self.stations.items():
             if key in ("backlog", "in_flight"):
                 band = _state_band(waiting if key == "backlog" else flight, states, stations)
@@ -186,7 +187,7 @@ class Recorder:
         self.sums["offered"] += offered.sum(axis=0)
         self.sums["spend"] += spend.sum(axis=0)
         self.sums["request_spend"] += per_request.sum(axis=0)
-        self.sums["latency_weighted"] += (latency["mean"] * offered).sum(axis=0)
+        self.sums["latency_weighted"] += (q["latency"][states, 3] * offered).sum(axis=0)
         self.in_flight = in_flight[-1]
 
     @staticmethod
@@ -321,8 +322,11 @@ def _index(stations: np.ndarray) -> slice | np.ndarray:
 
 
 def _accumulate(ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:
-    """``ufunc.accumulate(values, axis=0)``, the same operations (bitwise), one row at a time:
-    numpy accumulates an outer axis one column at a time, ~8x slower for a chunk's (n, V, R)."""
+    """``ufunc.accumulate(values, axis=0)``, the same operations (bitwise), and as fast when
+    there are more columns than rows: numpy accumulates an outer axis one column at a time
+    (~0.7 us each, ~8x slower for an 8-variant chunk's (n, V, R)), this one row at a time."""
+    if values[0].size <= len(values):
+        return ufunc.accumulate(values, axis=0)
     out = np.empty(values.shape)
     out[0] = values[0]
     for i in range(1, len(values)):
@@ -368,36 +372,42 @@ def _spread(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _state_band(table: np.ndarray, states: np.ndarray, stations) -> np.ndarray:
-    """The band of a station series that is a table over states, at ``stations``.
+def _state_band(table: np.ndarray, states: np.ndarray, stations=slice(None)) -> np.ndarray:
+    """The band of a series that is a table over states.
 
     Parameters
     ----------
-    table : ndarray, shape (U, S)
-        The series in each distinct state of the chunk.
+    table : ndarray, shape (U,) or (U, S)
+        The series in each distinct state of the chunk: a figure, or one per station.
     states : ndarray, shape (n, V, R)
         The state of each tick, variant and replication.
     stations : slice or ndarray
-        An index of the station axis.
+        An index of the station axis (per-station series).
 
     Returns
     -------
-    ndarray, shape (3, n, V, s)
-        As :func:`_band` of ``table[states]`` moved to (n, V, S, R) (bitwise: numpy sums the
-        replications of that layout, not innermost in memory, in its own order).
+    ndarray, shape (3, n, V) or (3, n, V, s)
+        As :func:`_band` of ``table[states]``, (n, V, R), or of ``table[states]`` moved to
+        (n, V, S, R) at ``stations`` (bitwise: numpy sums the replications in an order that
+        depends on their layout in memory).
     """
-    n_u, n_s = table.shape
+    n_u = len(table)
     n_r = states.shape[-1]
     first = states[..., 0]
     other = states != first[..., None]  # replications in another state than the first
-    values = table[:, stations]
+    values = table[:, stations] if table.ndim == 2 else table
     firsts = np.broadcast_to(first[..., None], states.shape)
     if np.isfinite(values).all() and (values[states[other]] == values[firsts[other]]).all():
         # every replication agrees: the percentiles are its value, the mean that of copies of
         # it in the same layout, one per state
-        copies = np.broadcast_to(table[:, None, :], (n_u, n_r, n_s)).copy()
-        mean = np.moveaxis(copies, 2, 1).mean(axis=-1)[:, stations]
+        copies = np.broadcast_to(table[:, None], (n_u, n_r, *table.shape[1:])).copy()
+        if table.ndim == 1:
+            mean = copies.mean(axis=-1)
+        else:
+            mean = np.moveaxis(copies, 2, 1).mean(axis=-1)[:, stations]
         return np.stack([mean[first], values[first], values[first]])
+    if table.ndim == 1:
+        return _band(table[states])
     replicated = np.moveaxis(table[states], 3, 2)  # (n, V, S, R)
     out = np.empty((3, *first.shape, values.shape[1]))
     out[0] = replicated.mean(axis=-1)[:, :, stations]

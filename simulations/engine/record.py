@@ -139,7 +139,7 @@ class Recorder:
     def _reduce(self, ticks: slice, data: np.ndarray, hit: np.ndarray) -> None:
         plan, net, tau = self.plan, self.plan.net, self.plan.tick_s
         chunk = _Chunk(data, hit)
-        offered = data[:, _F["entered"]].sum(axis=2)  # (n, V, R) new requests [requests]
+        offered = _sum_stations(data[:, _F["entered"]])  # (n, V, R) new requests [requests]
         tot = {k: _sum_stations(data[:, _F[k]]) for k in _TOTALS}  # (n, V, R)
         q = chunk_percentiles(plan, self.paths, chunk, ticks, self.run_acc, offered, self.evaluated)
         # the latency and per-station figures are tables over the chunk's distinct states

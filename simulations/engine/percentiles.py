@@ -5,12 +5,13 @@ load, servers and backlog give its Erlang C wait law (:mod:`simulations.engine.q
 its backlog delay; each path of each class combines its stations (:mod:`.latency`), and the
 mixture over paths and classes (weighted by arrivals and cache hit ratios) is inverted on a
 grid. Identical mixtures (the common case in steady state, where every replication sees the
-same expected load) are evaluated once.
+same expected load) are evaluated once, and states that recur from chunk to chunk once per run.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from simulations.engine.renewal import GI_MAX_SERVERS, gamma_gi_m_c
 TICK_PROBS = (0.50, 0.95, 0.99)
 RUN_PROBS = (0.50, 0.90, 0.95, 0.99, 0.999)
 _BATCH = 1024  # distinct latency laws evaluated on the grid at once
+_KEPT = 4096  # evaluated states kept across chunks (a run that never settles starts afresh)
 _DROP_BITS = 40  # of float64's 52 mantissa bits: states equal to ~2^-12 share one evaluation
 
 
@@ -35,7 +37,7 @@ def station_waits(plan, buf) -> dict[str, np.ndarray]:
 
     Parameters
     ----------
-    buf : _Distinct
+    buf : _Distinct or its :meth:`~_Distinct.take`
         Station states: ``lam``, ``load``, ``m2``, ``servers``, ``qmid``, ``room``, ``qend``
         and ``scale``, each (U, S), and ``variant`` (U,), the variant each state belongs to.
 
@@ -206,7 +208,7 @@ def chunk_mixture(plan, paths: PathTable, buf):
     Parameters
     ----------
     paths : PathTable
-    buf : _Distinct
+    buf : _Distinct or its :meth:`~_Distinct.take`
         The states (see :func:`station_waits`), their ``ticks`` and ``hit`` ratios (U, C).
 
     Returns
@@ -296,20 +298,21 @@ def wait_scale(buf, tick_s: float) -> np.ndarray:
     after it reach B(t): W(t) = inf{w : integral_t^{t+w} c(u)/E[S](u) du >= B(t)}, with the
     capacity recorded per tick (a slowdown ending, instances coming back). Past the end of the
     chunk the last tick's capacity is assumed. The ratio W(t) / (B(t) E[S](t) / c(t)) is 1 when
-    capacity is steady.
+    capacity is steady (a read-only view of ones where it is steady throughout the chunk).
     """
     lam, load, servers = buf.lam, buf.load, buf.servers
     backlog = buf.qmid
-    scale = np.ones(backlog.shape)
+    steady = np.broadcast_to(1.0, backlog.shape)
     if not (backlog > 0).any():
-        return scale
+        return steady
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where((lam > 0) & (load > 0), servers * lam / load, 0.0)  # [requests/s]
     cap = np.maximum(rate * tick_s, 1e-12)  # requests served per tick
     # only where capacity changes within the chunk does the virtual wait differ
     varies = (cap.max(axis=0) > cap.min(axis=0) * (1 + 1e-6)) & (backlog > 1e-9).any(axis=0)
     if not varies.any():
-        return scale
+        return steady
+    scale = np.ones(backlog.shape)
     cols = (slice(None), *np.nonzero(varies))
     cap, backlog, rate = cap[cols], backlog[cols], rate[cols]
     n = cap.shape[0]
@@ -349,7 +352,7 @@ class _Distinct:
         column = 0
         for block in blocks:  # the row hash, one block of columns at a time (cache-sized)
             width = block.shape[2]
-            keys += _hash(_quantize(block), axis=2, first=column)
+            keys += _block_hash(block, column)
             column += width
         rates = _quantize(plan.rates[ticks])
         slow = _quantize(plan.timeline.slow[ticks])
@@ -367,19 +370,36 @@ class _Distinct:
         self.inverse = self.inverse.ravel()
         at, self.variant, rep = np.unravel_index(first, (n, n_v, n_r))
         self.ticks = ticks.start + at
-        for name, block in zip((*_INPUTS, "hit"), blocks, strict=True):
-            # each state at its quantized value
-            setattr(self, name, _dequantize(_quantize(block[at, self.variant, :, rep])))
+        codes = [_quantize(block[at, self.variant, :, rep]) for block in blocks]
+        for name, state_codes in zip((*_INPUTS, "hit"), codes, strict=True):
+            setattr(self, name, _dequantize(state_codes))  # each state at its quantized value
         self.shape = (n, n_v, n_r)
+        # what a state's latency law depends on, exactly: its codes and variant, and the raw
+        # class rates, slowdowns and read splits of its first tick (see chunk_mixture)
+        raw = (
+            plan.rates[self.ticks],
+            plan.timeline.slow[self.ticks, self.variant],
+            plan.read_split.ratio[self.ticks, self.variant],
+        )
+        bits = [np.asarray(values, np.float64).view(np.int64) for values in raw]
+        identity = np.concatenate([*codes, self.variant[:, None], *bits], axis=1)
+        self.identity = [row.tobytes() for row in identity]
 
-    def expand_station(self, values: np.ndarray) -> np.ndarray:
-        """(U, S) -> (n, V, S, R)."""
-        n, n_v, n_r = self.shape
-        return np.moveaxis(values[self.inverse].reshape(n, n_v, n_r, -1), 3, 2)
+    def take(self, states: list[int]) -> SimpleNamespace:
+        """The inputs of some of the states (rows of the attributes)."""
+        return SimpleNamespace(
+            **{name: getattr(self, name)[states] for name in (*_INPUTS, "hit", "variant", "ticks")}
+        )
 
 
 def chunk_percentiles(
-    plan, paths: PathTable, buf, ticks: slice, run_acc: np.ndarray, offered: np.ndarray
+    plan,
+    paths: PathTable,
+    buf,
+    ticks: slice,
+    run_acc: np.ndarray,
+    offered: np.ndarray,
+    evaluated: dict,
 ) -> dict:
     """Per-tick percentiles and mean for a chunk; adds the chunk to the whole-run survival.
 
@@ -393,21 +413,59 @@ def chunk_percentiles(
         Accumulated arrival-weighted survival over ticks (updated in place).
     offered : ndarray, shape (n, V, R)
         New requests per tick of the chunk [requests]: the whole-run weights.
+    evaluated : dict
+        The states evaluated in earlier chunks of the run (updated in place; starts empty):
+        steady states recur from chunk to chunk, and a state's figures are its own.
 
     Returns
     -------
     dict of ndarray
-        ``p50``, ``p95``, ``p99`` and ``mean`` latency [s], each (n, V, R); ``waiting`` and
-        ``in_service`` per station, each (n, V, S, R) [requests].
+        ``state``, the index of each row's distinct state (n, V, R), and per state: the
+        ``latency`` p50, p95, p99 and mean (U, 4) [s], and ``waiting`` and ``in_service`` per
+        station, each (U, S) [requests].
     """
     # Steady states repeat across replications and ticks: evaluate each distinct station state
     # once, at its quantized value, so the figures do not depend on chunking or checkpoints.
     distinct = _Distinct(plan, buf, ticks)
-    weight, shift, mu, p_wait, theta, cut = chunk_mixture(plan, paths, distinct)  # each (U, J)
+    if len(evaluated) > _KEPT:
+        evaluated.clear()
+    new = [u for u, identity in enumerate(distinct.identity) if identity not in evaluated]
+    if new:
+        figures = _evaluate(plan, paths, distinct.take(new))
+        for row, u in enumerate(new):
+            evaluated[distinct.identity[u]] = tuple(a[row] for a in figures)
+    mix, q_u, mean_u, waiting, in_service = (
+        np.stack(rows) for rows in zip(*(evaluated[i] for i in distinct.identity), strict=True)
+    )
+    n_u = len(mean_u)
+    n, n_v, n_r = distinct.shape
+    column = np.tile(np.arange(n_v * n_r), n)  # (variant, replication) of each row
+    counts = np.bincount(
+        column * n_u + distinct.inverse, weights=offered.ravel(), minlength=n_v * n_r * n_u
+    ).reshape(n_v * n_r, n_u)
+    run_acc += (counts @ mix).reshape(run_acc.shape)
+    return {
+        "latency": np.column_stack([q_u, mean_u]),
+        "state": distinct.inverse.reshape(n, n_v, n_r),
+        "waiting": waiting,
+        "in_service": in_service,
+    }
+
+
+def _evaluate(plan, paths: PathTable, states) -> tuple[np.ndarray, ...]:
+    """Latency law of each of ``U`` states (see :meth:`_Distinct.take`) and its figures.
+
+    Returns
+    -------
+    tuple of ndarray
+        The mixture survival on :data:`GRID_S` (U, n_grid), its ``TICK_PROBS`` quantiles
+        (U, 3) and mean (U,) [s], and ``waiting`` and ``in_service`` (U, S) [requests].
+    """
+    weight, shift, mu, p_wait, theta, cut = chunk_mixture(plan, paths, states)  # each (U, J)
     n_u = weight.shape[0]
     expected = weight.sum(axis=-1, keepdims=True)
     # no arrivals: every path of the variant counts alike
-    even = paths.real[distinct.variant] / np.maximum(paths.count[distinct.variant], 1)[:, None]
+    even = paths.real[states.variant] / np.maximum(paths.count[states.variant], 1)[:, None]
     norm = np.where(expected > 0, weight / np.maximum(expected, 1e-300), even)
     mean_u = (norm * path_mean(shift, mu, p_wait, theta, cut)).sum(axis=-1)
     laws = np.stack([norm, shift, mu, p_wait, theta, cut], axis=-1)  # (U, J, 6)
@@ -417,21 +475,7 @@ def chunk_percentiles(
         surv = path_survival(GRID_S, *(part[..., i] for i in range(1, 6)))  # (u, J, G)
         mix[lo : lo + _BATCH] = np.einsum("uj,ujg->ug", part[..., 0], surv)
     q_u = _refine_at_cuts(grid_quantiles(mix, TICK_PROBS), TICK_PROBS, laws)
-    n, n_v, n_r = distinct.shape
-    q = q_u[distinct.inverse].reshape(n, n_v, n_r, len(TICK_PROBS))
-    column = np.tile(np.arange(n_v * n_r), n)  # (variant, replication) of each row
-    counts = np.bincount(
-        column * n_u + distinct.inverse, weights=offered.ravel(), minlength=n_v * n_r * n_u
-    ).reshape(n_v * n_r, n_u)
-    run_acc += (counts @ mix).reshape(run_acc.shape)
-    return {
-        "p50": q[..., 0],
-        "p95": q[..., 1],
-        "p99": q[..., 2],
-        "mean": mean_u[distinct.inverse].reshape(n, n_v, n_r),
-        "waiting": distinct.expand_station(distinct.waits["waiting"]),
-        "in_service": distinct.expand_station(distinct.waits["in_service"]),
-    }
+    return mix, q_u, mean_u, states.waits["waiting"], states.waits["in_service"]
 
 
 def _quantize(params: np.ndarray) -> np.ndarray:
@@ -470,6 +514,16 @@ def _hash(codes: np.ndarray, axis: int, first: int = 0) -> np.ndarray:
     return np.einsum(
         f"{letters},{letters[axis]}->{kept}", codes.view(np.uint64), multipliers.view(np.uint64)
     ).view(np.int64)
+
+
+def _block_hash(block: np.ndarray, first: int) -> np.ndarray:
+    """The row hash (:func:`_hash`) of the codes of a block of columns (n, V, W, R) starting at
+    column ``first``, broadcastable to (n, V, R)."""
+    if block.strides[-1] == 0 or (
+        (block[:1] == block[:1, ..., :1]).all() and (block == block[..., :1]).all()
+    ):  # every replication agrees (often): one hash per tick and variant
+        return _hash(_quantize(block[..., 0]), axis=2, first=first)[..., None]
+    return _hash(_quantize(block), axis=2, first=first)
 
 
 def run_percentiles(run_acc: np.ndarray, total: np.ndarray) -> np.ndarray:

@@ -42,17 +42,25 @@ _SCALARS = (
     "latency_p99_ms",
     "latency_mean_ms",
 )
-_STATION = (
-    "queue_delay_s",
+_STATION = (  # in the order a station's series are listed
     "utilization",
     "backlog",
     "in_flight",
     "load_rps",
+    "queue_delay_s",
     "instances",
     "booting",
     "breaker_open",
     "replica_lag_s",
 )
+_STATION_FIELDS = {  # the station series that are recorded fields
+    "utilization": "util",
+    "load_rps": "lam",
+    "instances": "instances",
+    "booting": "booting",
+    "breaker_open": "breaker_open",
+    "replica_lag_s": "lag",
+}
 
 
 class _Chunk:
@@ -105,6 +113,15 @@ class Recorder:
         self.in_flight = np.zeros((n_v, n_r))
         self.run_acc = np.zeros((n_v, n_r, len(GRID_S)))
         self.paths = PathTable.build(plan)
+        self.evaluated = {}  # states whose latency law is known (see chunk_percentiles)
+        self.reported = _reported(plan)
+        # only the stations some variant reports a series at are reduced (the other entries
+        # of ``station_bands`` stay zero, as the all-zero records of absent stations would be)
+        self.stations = {
+            k: _index(np.flatnonzero(mask.any(axis=0)))
+            for k, mask in self.reported.items()
+            if mask.any()
+        }
 
     # ------------------------------------------------------------------ during the loop
     def record(self, i: int, out, state) -> None:
@@ -164,21 +181,24 @@ class Recorder:
     def _reduce(self, ticks: slice, data: np.ndarray, hit: np.ndarray) -> None:
         plan, net, tau = self.plan, self.plan.net, self.plan.tick_s
         chunk = _Chunk(data, hit)
-        offered = data[:, _F["entered"]].sum(axis=2)  # (n, V, R) new requests [requests]
+        offered = _sum_stations(data[:, _F["entered"]])  # (n, V, R) new requests [requests]
         tot = {k: _sum_stations(data[:, _F[k]]) for k in _TOTALS}  # (n, V, R)
-        q = chunk_percentiles(plan, self.paths, chunk, ticks, self.run_acc, offered)
-        latency = {k: q[k] for k in ("p50", "p95", "p99", "mean")}  # each (n, V, R)
-        waiting, in_service = q["waiting"], q["in_service"]  # each (n, V, S, R)
-        flight = waiting + in_service
-        success, in_flight = self._reconcile(tot["success"], flight, data)
+        q = chunk_percentiles(plan, self.paths, chunk, ticks, self.run_acc, offered, self.evaluated)
+        # the latency and per-station figures are tables over the chunk's distinct states
+        states, waiting = q["state"], q["waiting"]  # (n, V, R) index of each row's state
+        latency_ms = q["latency"] * 1e3  # (U, 4): p50, p95, p99, mean
+        flight = waiting + q["in_service"]
+        success, in_flight = self._reconcile(tot["success"], flight.sum(axis=1)[states], data)
         errors = tot["timeout"] + tot["dropped"] + tot["shed"] + tot["dependency"]
-        instances = data[:, _F["instances"]] + data[:, _F["booting"]]
-        hourly = net.hourly_usd[None, :, :, None] + net.instance_usd[None, :, :, None] * (
-            instances - net.instances[None, :, :, None]
-        )  # booting instances are billed too
-        per_request = _sum_stations(data[:, _F["lam"]] * net.request_usd[None, :, :, None]) * tau
+        # hourly_usd + instance_usd * (instances + booting - design instances), in place:
+        # booting instances are billed too
+        hourly = np.add(data[:, _F["instances"]], data[:, _F["booting"]])
+        np.subtract(hourly, net.instances[None, :, :, None], out=hourly)
+        np.multiply(net.instance_usd[None, :, :, None], hourly, out=hourly)
+        np.add(net.hourly_usd[None, :, :, None], hourly, out=hourly)
+        per_request = np.einsum("nvsr,vs->nvr", data[:, _F["lam"]], net.request_usd) * tau
         spend = _sum_stations(hourly) * tau / 3600.0 + per_request
-        cumulative = self.sums["spend"][None] + np.cumsum(spend, axis=0)
+        cumulative = self.sums["spend"][None] + _accumulate(np.add, spend)
         scalars = {
             "offered_rps": offered / tau,
             "success_rps": success / tau,
@@ -189,35 +209,18 @@ class Recorder:
             "errors_dependency_rps": tot["dependency"] / tau,
             "spend_usd": cumulative,
             "in_flight": in_flight,
-            **{f"latency_{k}_ms": latency[k] * 1e3 for k in latency},
         }
-        bands = _bands(list(scalars.values()))
-        for j, key in enumerate(scalars):
-            self.bands[key][:, ticks] = bands[:, j]
-        per_station = {
-            "utilization": data[:, _F["util"]],
-            "backlog": waiting,
-            "in_flight": flight,
-            "load_rps": data[:, _F["lam"]],
-            "instances": data[:, _F["instances"]],
-            "booting": data[:, _F["booting"]],
-            "breaker_open": data[:, _F["breaker_open"]],
-            "replica_lag_s": data[:, _F["lag"]],
-            # how long a job arriving now waits before a worker takes it: the jobs ahead,
-            # served at the pool's full rate (servers / E[S]) - not L / lambda, which only
-            # holds on long-run averages
-            "queue_delay_s": waiting
-            / np.maximum(
-                data[:, _F["servers"]]
-                * data[:, _F["lam"]]
-                / np.maximum(data[:, _F["load"]], 1e-300),
-                1e-12,
-            ),
-        }
-        bands = _bands(list(per_station.values()))
-        for j, key in enumerate(per_station):
-            self.station_bands[key][:, ticks] = bands[:, j]
-        self.hit_bands[:, ticks] = _bands([hit])[:, 0]
+        for key, values in scalars.items():
+            self.bands[key][:, ticks] = _band(values)
+        for j, key in enumerate(("p50", "p95", "p99", "mean")):
+            self.bands[f"latency_{key}_ms"][:, ticks] = _state_band(latency_ms[:, j], states)
+        for key, stations in self.stations.items():
+            if key in ("backlog", "in_flight"):
+                band = _state_band(waiting if key == "backlog" else flight, states, stations)
+            else:
+                band = _band(self._station_series(key, stations, data, waiting, states))
+            self.station_bands[key][:, ticks, :, stations] = band
+        self.hit_bands[:, ticks] = _band(hit)
         self.first["util"][ticks] = data[:, _F["util"], :, :, 0]
         self.first["instances"][ticks] = data[:, _F["instances"], :, :, 0]
         self.first["breaker"][ticks] = data[:, _F["breaker_open"], :, :, 0]
@@ -226,10 +229,28 @@ class Recorder:
         self.sums["offered"] += offered.sum(axis=0)
         self.sums["spend"] += spend.sum(axis=0)
         self.sums["request_spend"] += per_request.sum(axis=0)
-        self.sums["latency_weighted"] += (latency["mean"] * offered).sum(axis=0)
+        self.sums["latency_weighted"] += (q["latency"][states, 3] * offered).sum(axis=0)
         if plan.sweep.writes is not None:
             self.sums["stale_reads"] += _stale_reads(plan, data)
         self.in_flight = in_flight[-1]
+
+    @staticmethod
+    def _station_series(key: str, stations, data, waiting, states) -> np.ndarray:
+        """Recorded series ``key`` or ``queue_delay_s`` at ``stations`` (an index of the station
+        axis), shaped (n, V, s, R), from the chunk's ``data`` (n, F, V, S, R) and the
+        ``waiting`` (U, S) of its ``states`` (n, V, R)."""
+
+        def field(name: str) -> np.ndarray:
+            return data[:, _F[name]][:, :, stations]
+
+        if key != "queue_delay_s":
+            return field(_STATION_FIELDS[key])
+        # how long a job arriving now waits before a worker takes it: the jobs ahead,
+        # served at the pool's full rate (servers / E[S]) - not L / lambda, which only
+        # holds on long-run averages
+        rate = field("servers") * field("lam") / np.maximum(field("load"), 1e-300)
+        ahead = np.moveaxis(waiting[:, stations][states], 3, 2)
+        return np.divide(ahead, np.maximum(rate, 1e-12), out=np.empty(rate.shape))
 
     def _reconcile(self, exits, flight, data):
         """Success per tick and requests in flight, keeping offered = done + failed + in flight.
@@ -241,10 +262,10 @@ class Recorder:
         stays >= 0.
         """
         fluid = _sum_stations(data[:, _F["fluid"]])
-        hidden = np.maximum(flight.sum(axis=2) - _sum_stations(data[:, _F["backlog"]]), 0.0)
-        done = self.done[None] + np.cumsum(exits, axis=0)
+        hidden = np.maximum(flight - _sum_stations(data[:, _F["backlog"]]), 0.0)
+        done = self.done[None] + _accumulate(np.add, exits)
         gap = np.minimum(hidden - done, 0.0)
-        slack = np.minimum.accumulate(np.concatenate([self.slack[None], gap]), axis=0)
+        slack = _accumulate(np.minimum, np.concatenate([self.slack[None], gap]))
         success = -np.diff(slack, axis=0)
         self.done, self.slack = done[-1], slack[-1]
         return success, fluid + slack[1:] + done
@@ -267,29 +288,14 @@ class Recorder:
         plan, net, tau = self.plan, self.plan.net, self.plan.tick_s
         series = {k: Band(*self.bands[k][:, :, v]) for k in _SCALARS}
         for s, station in enumerate(net.stations):
-            if not net.present[v, s]:
-                continue
-            name = station.key
-
-            def band(key, s=s):
-                return Band(*self.station_bands[key][:, :, v, s])
-
-            if not net.delay[s]:
-                series[f"utilization:{name}"] = band("utilization")
-                series[f"backlog:{name}"] = band("backlog")
-            series[f"in_flight:{name}"] = band("in_flight")
-            series[f"load_rps:{name}"] = band("load_rps")
-            if station.comp_type == "worker_pool":
-                series[f"queue_delay_s:{name}"] = band("queue_delay_s")
-            if station.comp_type in POOL_TYPES and station.role == "main":
-                series[f"instances:{name}"] = band("instances")
-                series[f"booting:{name}"] = band("booting")
-            if plan.policies.breaker[v, s]:
-                series[f"breaker_open:{name}"] = band("breaker_open")
-            if net.cache_of[s] >= 0:
-                series[f"hit_ratio:{name}"] = Band(*self.hit_bands[:, :, v, net.cache_of[s]])
-        for j, s in enumerate(plan.replicated):
-            if net.present[v, plan.replica_of[j]]:
+            for key in _STATION:
+                if key != "replica_lag_s" and self.reported[key][v, s]:
+                    series[f"{key}:{station.key}"] = Band(*self.station_bands[key][:, :, v, s])
+            if net.present[v, s] and net.cache_of[s] >= 0:
+                hit = self.hit_bands[:, :, v, net.cache_of[s]]
+                series[f"hit_ratio:{station.key}"] = Band(*hit)
+        for s in plan.replicated:
+            if self.reported["replica_lag_s"][v, s]:
                 series[f"replica_lag_s:{net.stations[s].key}"] = Band(
                     *self.station_bands["replica_lag_s"][:, :, v, s]
                 )
@@ -342,33 +348,125 @@ def _stale_reads(plan, data: np.ndarray) -> np.ndarray:
     return (reads * warm_hit_ratio(plan, written)).sum(axis=(0, 2))
 
 
+def _reported(plan) -> dict[str, np.ndarray]:
+    """Where each station series is reported: key -> (V, S) bool."""
+    net = plan.net
+    present = net.present
+    comp_type = np.array([station.comp_type for station in net.stations])
+    pool = np.isin(comp_type, POOL_TYPES) & np.array([st.role == "main" for st in net.stations])
+    queueing = present & ~net.delay[None, :]
+    replica_lag = np.zeros_like(present)
+    for j, s in enumerate(plan.replicated):  # a primary's lag behind its replicas
+        replica_lag[:, s] = present[:, plan.replica_of[j]]
+    return {
+        "utilization": queueing,
+        "backlog": queueing,
+        "in_flight": present,
+        "load_rps": present,
+        "queue_delay_s": present & (comp_type == "worker_pool")[None, :],
+        "instances": present & pool[None, :],
+        "booting": present & pool[None, :],
+        "breaker_open": present & plan.policies.breaker,
+        "replica_lag_s": replica_lag,
+    }
+
+
+def _index(stations: np.ndarray) -> slice | np.ndarray:
+    """An index of the station axis: a slice (a view) where ``stations`` are consecutive."""
+    if stations[-1] - stations[0] == stations.size - 1:
+        return slice(int(stations[0]), int(stations[-1]) + 1)
+    return stations
+
+
+def _accumulate(ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:
+    """``ufunc.accumulate(values, axis=0)``, the same operations (bitwise), and as fast when
+    there are more columns than rows: numpy accumulates an outer axis one column at a time
+    (~0.7 us each, ~8x slower for an 8-variant chunk's (n, V, R)), this one row at a time."""
+    if values[0].size <= len(values):
+        return ufunc.accumulate(values, axis=0)
+    out = np.empty(values.shape)
+    out[0] = values[0]
+    for i in range(1, len(values)):
+        ufunc(out[i - 1], values[i], out=out[i])
+    return out
+
+
 def _sum_stations(values: np.ndarray) -> np.ndarray:
     """(n, V, S, R) -> (n, V, R): the sum over stations, in the same sequential order as
     ``values.sum(axis=2)`` when R is the innermost axis (bitwise equal), but faster."""
     return np.einsum("nvsr->nvr", values)
 
 
-def _bands(series: list[np.ndarray]) -> np.ndarray:
-    """Mean, 5th and 95th percentiles over the last axis (numpy's linear method) of each
-    array of ``series`` (all of one shape), shaped (3, len(series), ...)."""
-    out = np.empty((3, len(series), *series[0].shape[:-1]))
-    varying = []
-    for j, values in enumerate(series):
-        out[0, j] = values.mean(axis=-1)
-        first = values[..., 0]
-        # where every replication agrees (and is finite) the percentiles are that value
-        if np.isfinite(first).all() and (values == first[..., None]).all():
-            out[1, j] = out[2, j] = first
+def _band(values: np.ndarray) -> np.ndarray:
+    """Mean, 5th and 95th percentiles over the last axis (numpy's linear method), shaped
+    (3, ...) for ``values`` shaped (..., R)."""
+    out = np.empty((3, *values.shape[:-1]))
+    np.mean(values, axis=-1, out=out[0])
+    out[1:] = _spread(values)
+    return out
+
+
+def _spread(values: np.ndarray) -> np.ndarray:
+    """The 5th and 95th percentiles over the last axis (numpy's linear method), (2, ...)."""
+    first = values[..., 0]
+    # where every replication agrees (and is finite) the percentiles are that value; the first
+    # tick tells most series that vary apart cheaply
+    if (
+        np.isfinite(first).all()
+        and (values[:1] == first[:1, ..., None]).all()
+        and (values == first[..., None]).all()
+    ):
+        return np.broadcast_to(first, (2, *first.shape))
+    ordered = np.sort(values, axis=-1)
+    n = ordered.shape[-1]
+    out = np.empty((2, *first.shape))
+    for row, q in enumerate((0.05, 0.95)):
+        pos = q * (n - 1)
+        lo = int(np.floor(pos))
+        hi = min(lo + 1, n - 1)
+        low = ordered[..., lo]
+        out[row] = low + (pos - lo) * (ordered[..., hi] - low)
+    return out
+
+
+def _state_band(table: np.ndarray, states: np.ndarray, stations=slice(None)) -> np.ndarray:
+    """The band of a series that is a table over states.
+
+    Parameters
+    ----------
+    table : ndarray, shape (U,) or (U, S)
+        The series in each distinct state of the chunk: a figure, or one per station.
+    states : ndarray, shape (n, V, R)
+        The state of each tick, variant and replication.
+    stations : slice or ndarray
+        An index of the station axis (per-station series).
+
+    Returns
+    -------
+    ndarray, shape (3, n, V) or (3, n, V, s)
+        As :func:`_band` of ``table[states]``, (n, V, R), or of ``table[states]`` moved to
+        (n, V, S, R) at ``stations`` (bitwise: numpy sums the replications in an order that
+        depends on their layout in memory).
+    """
+    n_u = len(table)
+    n_r = states.shape[-1]
+    first = states[..., 0]
+    other = states != first[..., None]  # replications in another state than the first
+    values = table[:, stations] if table.ndim == 2 else table
+    firsts = np.broadcast_to(first[..., None], states.shape)
+    if np.isfinite(values).all() and (values[states[other]] == values[firsts[other]]).all():
+        # every replication agrees: the percentiles are its value, the mean that of copies of
+        # it in the same layout, one per state
+        copies = np.broadcast_to(table[:, None], (n_u, n_r, *table.shape[1:])).copy()
+        if table.ndim == 1:
+            mean = copies.mean(axis=-1)
         else:
-            varying.append(j)
-    if varying:  # the others, sorted together
-        ordered = np.stack([series[j] for j in varying])
-        ordered.sort(axis=-1)
-        n = ordered.shape[-1]
-        for row, q in ((1, 0.05), (2, 0.95)):
-            pos = q * (n - 1)
-            lo = int(np.floor(pos))
-            hi = min(lo + 1, n - 1)
-            low = ordered[..., lo]
-            out[row, varying] = low + (pos - lo) * (ordered[..., hi] - low)
+            mean = np.moveaxis(copies, 2, 1).mean(axis=-1)[:, stations]
+        return np.stack([mean[first], values[first], values[first]])
+    if table.ndim == 1:
+        return _band(table[states])
+    replicated = np.moveaxis(table[states], 3, 2)  # (n, V, S, R)
+    out = np.empty((3, *first.shape, values.shape[1]))
+    out[0] = replicated.mean(axis=-1)[:, :, stations]
+    out[1:] = _spread(replicated[:, :, stations])
     return out

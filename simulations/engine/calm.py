@@ -39,7 +39,7 @@ _TINY = 1e-12
 WAVEFRONT_STRETCH = 32
 _F = {name: j for j, name in enumerate(TickOut.FIELDS)}
 # fields that are zero in a calm tick (those with a per-station subset - entry stations,
-# primaries, replicas - are zero outside it)
+# primaries, replicas - are zero outside it), and those zero at every station
 _CALM_ZEROS = np.array(
     [
         j
@@ -47,6 +47,12 @@ _CALM_ZEROS = np.array(
         if name not in ("success", "lam", "load", "m2", "util", "servers", "room", "instances")
     ]
 )
+_CALM_BLANK = frozenset(TickOut.FIELDS[j] for j in _CALM_ZEROS) - {
+    "entered",
+    "writes",
+    "replica_reads",
+    "lag",
+}
 
 
 def advance(plan: Plan, st: State, stop: int, recorder) -> None:
@@ -113,7 +119,7 @@ def _calm_block(plan: Plan, st: State, stop: int, recorder, work: _Workspace) ->
         return
     # (n, F, V, S, R) and (n, V, C, R) views of the recorder's rows, and which of them may
     # hold something other than zeros in the fields a calm tick leaves at zero
-    rows, hit, unclean = recorder.block_rows(start, end, _CALM_ZEROS)
+    rows, hit, unclean = recorder.block_rows(start, end, _CALM_ZEROS, _CALM_BLANK)
     if unclean.any():
         rows[np.ix_(np.flatnonzero(unclean), _CALM_ZEROS)] = 0.0
     inflow, forward, scratch = work.views(end - start)

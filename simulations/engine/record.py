@@ -90,7 +90,7 @@ class Recorder:
         self.reach = np.arange(len(self.depths))  # an iteration writes ticks i - reach
         # rows whose ``zero_fields`` are known to hold zeros (see ``block_rows``)
         self.zeroed = np.zeros(self.width, bool)
-        self.zero_fields = None
+        self.zero_fields, self.blank_fields = None, frozenset()
         self.cache_depth = [int(plan.sweep.level[s]) for s in plan.net.caches]
         self.emitted = 0  # ticks before this one are reduced
         self.bands = {k: np.zeros((3, n_t, n_v)) for k in _SCALARS}
@@ -143,16 +143,18 @@ class Recorder:
         further than the next chunk, and contiguous in the ring."""
         return min(limit, self.emitted + CHUNK, start - start % self.width + self.width)
 
-    def block_rows(self, start: int, stop: int, zeros: np.ndarray) -> tuple:
+    def block_rows(self, start: int, stop: int, zeros: np.ndarray, blank: frozenset) -> tuple:
         """Views of the ring rows of ticks ``[start, stop)`` (within :meth:`block_end`), to
         be filled in place: (n, F, V, S, R) outputs and (n, V, C, R) hit ratios; and (n,)
         bool, the rows that may hold nonzero values in the fields ``zeros`` (the others were
         last written by a block with those fields at zero, which the caller promises again).
+        The fields named in ``blank`` (some of ``zeros``) are zero at every station: a chunk
+        of such rows only is reduced without reading them.
         """
         first = start % self.width
         rows = slice(first, first + stop - start)
         if self.zero_fields is None or not np.array_equal(self.zero_fields, zeros):
-            self.zero_fields = zeros
+            self.zero_fields, self.blank_fields = zeros, blank
             self.zeroed[:] = False
         unclean = ~self.zeroed[rows]
         self.zeroed[rows] = True
@@ -174,22 +176,37 @@ class Recorder:
             rows = np.arange(self.emitted, stop) % self.width
         data = self.ring[rows]  # (n, F, V, S, R)
         hit = self.ring_hit[rows]
-        self._reduce(slice(self.emitted, stop), data, hit)
+        blank = self.blank_fields if self.zeroed[rows].all() else frozenset()
+        self._reduce(slice(self.emitted, stop), data, hit, blank)
         self.emitted = stop
 
     # ------------------------------------------------------------------ per chunk
-    def _reduce(self, ticks: slice, data: np.ndarray, hit: np.ndarray) -> None:
+    def _reduce(self, ticks: slice, data: np.ndarray, hit: np.ndarray, blank: frozenset) -> None:
+        """Reduce the chunk ``data`` (n, F, V, S, R); the fields named in ``blank`` are zero."""
         plan, net, tau = self.plan, self.plan.net, self.plan.tick_s
         chunk = _Chunk(data, hit)
-        offered = _sum_stations(data[:, _F["entered"]])  # (n, V, R) new requests [requests]
-        tot = {k: _sum_stations(data[:, _F[k]]) for k in _TOTALS}  # (n, V, R)
+        nothing = np.zeros(data.shape[:1] + data.shape[2:3] + data.shape[4:])  # (n, V, R)
+
+        def total(field: str) -> np.ndarray:  # (n, V, R)
+            return nothing if field in blank else _sum_stations(data[:, _F[field]])
+
+        def per_second(counts: np.ndarray) -> np.ndarray:
+            return nothing if counts is nothing else counts / tau
+
+        offered = total("entered")  # new requests [requests]
+        tot = {k: total(k) for k in _TOTALS}
         q = chunk_percentiles(plan, self.paths, chunk, ticks, self.run_acc, offered, self.evaluated)
         # the latency and per-station figures are tables over the chunk's distinct states
         states, waiting = q["state"], q["waiting"]  # (n, V, R) index of each row's state
         latency_ms = q["latency"] * 1e3  # (U, 4): p50, p95, p99, mean
         flight = waiting + q["in_service"]
-        success, in_flight = self._reconcile(tot["success"], flight.sum(axis=1)[states], data)
-        errors = tot["timeout"] + tot["dropped"] + tot["shed"] + tot["dependency"]
+        success, in_flight = self._reconcile(
+            tot["success"], flight.sum(axis=1)[states], total("fluid"), total("backlog")
+        )
+        if blank.issuperset(("timeout", "dropped", "shed", "dependency")):
+            errors = nothing
+        else:
+            errors = tot["timeout"] + tot["dropped"] + tot["shed"] + tot["dependency"]
         # hourly_usd + instance_usd * (instances + booting - design instances), in place:
         # booting instances are billed too
         hourly = np.add(data[:, _F["instances"]], data[:, _F["booting"]])
@@ -200,23 +217,25 @@ class Recorder:
         spend = _sum_stations(hourly) * tau / 3600.0 + per_request
         cumulative = self.sums["spend"][None] + _accumulate(np.add, spend)
         scalars = {
-            "offered_rps": offered / tau,
-            "success_rps": success / tau,
-            "error_rps": errors / tau,
-            "errors_timeout_rps": tot["timeout"] / tau,
-            "errors_dropped_rps": tot["dropped"] / tau,
-            "errors_shed_rps": tot["shed"] / tau,
-            "errors_dependency_rps": tot["dependency"] / tau,
+            "offered_rps": per_second(offered),
+            "success_rps": per_second(success),
+            "error_rps": per_second(errors),
+            "errors_timeout_rps": per_second(tot["timeout"]),
+            "errors_dropped_rps": per_second(tot["dropped"]),
+            "errors_shed_rps": per_second(tot["shed"]),
+            "errors_dependency_rps": per_second(tot["dependency"]),
             "spend_usd": cumulative,
             "in_flight": in_flight,
         }
         for key, values in scalars.items():
-            self.bands[key][:, ticks] = _band(values)
+            self.bands[key][:, ticks] = 0.0 if values is nothing else _band(values)
         for j, key in enumerate(("p50", "p95", "p99", "mean")):
             self.bands[f"latency_{key}_ms"][:, ticks] = _state_band(latency_ms[:, j], states)
         for key, stations in self.stations.items():
             if key in ("backlog", "in_flight"):
                 band = _state_band(waiting if key == "backlog" else flight, states, stations)
+            elif _STATION_FIELDS.get(key) in blank:
+                band = 0.0
             else:
                 band = _band(self._station_series(key, stations, data, waiting, states))
             self.station_bands[key][:, ticks, :, stations] = band
@@ -252,7 +271,7 @@ class Recorder:
         ahead = np.moveaxis(waiting[:, stations][states], 3, 2)
         return np.divide(ahead, np.maximum(rate, 1e-12), out=np.empty(rate.shape))
 
-    def _reconcile(self, exits, flight, data):
+    def _reconcile(self, exits, flight, fluid, backlog):
         """Success per tick and requests in flight, keeping offered = done + failed + in flight.
 
         The fluid counts finish a request in the tick it is served; requests in service and
@@ -261,8 +280,7 @@ class Recorder:
         grows faster than requests finish (overload), it stops growing, so success per tick
         stays >= 0.
         """
-        fluid = _sum_stations(data[:, _F["fluid"]])
-        hidden = np.maximum(flight - _sum_stations(data[:, _F["backlog"]]), 0.0)
+        hidden = np.maximum(flight - backlog, 0.0)
         done = self.done[None] + _accumulate(np.add, exits)
         gap = np.minimum(hidden - done, 0.0)
         slack = _accumulate(np.minimum, np.concatenate([self.slack[None], gap]))

@@ -89,7 +89,7 @@ class Recorder:
         self.depths = [(depth, a, b) for depth, (a, b) in enumerate(plan.net.levels)]
         self.reach = np.arange(len(self.depths))  # an iteration writes ticks i - reach
         # rows whose ``zero_fields`` are known to hold zeros (see ``block_rows``)
-        self.zeroed = np.zeros(self.width, bool)
+        self.zeroed = np.ones(self.width, bool)  # the ring starts as zeros
         self.zero_fields, self.blank_fields = None, frozenset()
         self.cache_depth = [int(plan.sweep.level[s]) for s in plan.net.caches]
         self.emitted = 0  # ticks before this one are reduced
@@ -153,9 +153,9 @@ class Recorder:
         """
         first = start % self.width
         rows = slice(first, first + stop - start)
-        if self.zero_fields is None or not np.array_equal(self.zero_fields, zeros):
-            self.zero_fields, self.blank_fields = zeros, blank
-            self.zeroed[:] = False
+        if self.zero_fields is not None and not np.array_equal(self.zero_fields, zeros):
+            self.zeroed[:] = False  # known for other fields
+        self.zero_fields, self.blank_fields = zeros, blank
         unclean = ~self.zeroed[rows]
         self.zeroed[rows] = True
         return self.ring[rows], self.ring_hit[rows], unclean

@@ -53,6 +53,12 @@ def format_table(r: dict) -> str:
             f"≥ {t['c_speedup']:,.0f}×",
             _verdict(c["speedup"], t["c_speedup"], at_most=False, quick=cfg["quick"]),
         ),
+        (
+            f"e  wall time, 1 variant, {r['e']['incidents']} incidents",
+            f"{r['e']['median_s']:.3f} s",
+            "(no target: the wavefront's share)",
+            "",
+        ),
     ]
     w0 = max(len(x[0]) for x in rows)
     w1 = max(len(x[1]) for x in rows)

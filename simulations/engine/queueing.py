@@ -330,17 +330,26 @@ def station_law(
     stationary part is taken at ``RHO_OVERLOAD``.
     """
     finite = np.isfinite(room)
+    every_room_finite = bool(finite.all())
     fills = finite & (fill_fraction(lam, rho, room, tick_s) >= 0.5)
     rho_stat = np.where(rho < 1.0, rho, np.where(fills, rho, RHO_OVERLOAD))
-    p_wait, wait_rate, queue_len = wait_parameters(
-        group, np.minimum(rho_stat, RHO_MAX) * group, mean_service_s, variability
-    )
-    if finite.any():
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            _, pw_k, th_k, lq_k = finite_queue(
-                group, rho_stat, np.where(finite, room, 0.0), mean_service_s
-            )
-        p_wait = np.where(finite, pw_k, p_wait)
-        wait_rate = np.where(finite, th_k / variability, wait_rate)
-        queue_len = np.where(finite, lq_k, queue_len)
+    if not every_room_finite:
+        p_wait, wait_rate, queue_len = wait_parameters(
+            group, np.minimum(rho_stat, RHO_MAX) * group, mean_service_s, variability
+        )
+        if not finite.any():
+            return p_wait, wait_rate, queue_len
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        _, pw_k, th_k, lq_k = finite_queue(
+            group, rho_stat, np.where(finite, room, 0.0), mean_service_s
+        )
+    wait_rate_k = th_k / variability
+    if every_room_finite:  # M/M/c/K everywhere: the Erlang C law is not evaluated at all
+        # the queue length keeps the shape the Erlang C branch gives it (variability's axes)
+        if lq_k.shape != wait_rate_k.shape:
+            lq_k = np.broadcast_to(lq_k, wait_rate_k.shape).copy()
+        return pw_k, wait_rate_k, lq_k
+    p_wait = np.where(finite, pw_k, p_wait)
+    wait_rate = np.where(finite, wait_rate_k, wait_rate)
+    queue_len = np.where(finite, lq_k, queue_len)
     return p_wait, wait_rate, queue_len

@@ -91,17 +91,27 @@ def doomed_share(plan, level, total, q_start, out, slow, room_total) -> np.ndarr
     -----
     The caller gives up at the timeout but the callee still serves the request (wasted work):
     such a request stays in the queue, is not forwarded, and is counted (and retried) at once.
+    The queueing laws are evaluated only at the stations where some caller may time out (a
+    timeout, and a backlog, a slowdown or a utilization above ``level.doom_rho``); the share
+    is 0 elsewhere.
     """
     a, b = level.start, level.stop
     finite = np.isfinite(total) & (total > 0)
     safe = np.where(finite, total, 1.0)
-    lam, load = out.lam[:, a:b], out.load[:, a:b]
-    mean_s = np.where(lam > 0, load / np.maximum(lam, _TINY), level.svc.mean(axis=2)[..., None])
-    mean_s = np.maximum(mean_s, 1e-9)
-    group = np.where(level.pooled[:, :, None], safe, level.per_instance[:, :, None])
+    load = out.load[:, a:b]
     rho = np.where(finite, load / safe, 0.0)
+    # per station, the same test as doom_possible: the batch must not change a station's result
+    possible = (q_start > 0) | (slow[:, :, 0, None] != 1.0) | (rho > level.doom_rho[:, :, None])
+    keep = np.isfinite(level.timeout_s)[:, :, None] & possible  # (V, n, R)
+    at = np.flatnonzero(keep.any(axis=(0, 2)))
+    finite, safe, rho, keep = finite[:, at], safe[:, at], rho[:, at], keep[:, at]
+    load, lam = load[:, at], out.lam[:, a:b][:, at]
+    svc, slow, q_start = level.svc[:, at], slow[:, at], q_start[:, at]
+    mean_s = np.where(lam > 0, load / np.maximum(lam, _TINY), svc.mean(axis=2)[..., None])
+    mean_s = np.maximum(mean_s, 1e-9)
+    group = np.where(level.pooled[:, at, None], safe, level.per_instance[:, at, None])
     with np.errstate(invalid="ignore"):
-        room = np.where(finite, room_total * group / safe, np.inf)
+        room = np.where(finite, room_total[:, at] * group / safe, np.inf)
     p_wait, theta, _ = station_law(
         group,
         rho,
@@ -114,19 +124,18 @@ def doomed_share(plan, level, total, q_start, out, slow, room_total) -> np.ndarr
     p_wait = np.where(finite, p_wait, 0.0)
     behind = q_start * mean_s / safe  # wait behind the fluid backlog [s]
     with np.errstate(invalid="ignore"):  # no timeout (inf) minus no capacity (inf)
-        limit = level.timeout_s[:, :, None] - np.where(finite, behind, np.inf)  # (V, n, R)
+        limit = level.timeout_s[:, at, None] - np.where(finite, behind, np.inf)  # (V, n_at, R)
     limit = np.nan_to_num(limit, nan=np.inf)
-    service = level.svc[:, :, :, None] * slow[:, :, :, None]  # (V, n, K, 1)
+    service = svc[:, :, :, None] * slow[:, :, :, None]  # (V, n_at, K, 1)
     share = path_survival_at(
         limit[:, :, None, :],
         1.0 / np.maximum(service, 1e-9),
         p_wait[:, :, None, :],
         theta[:, :, None, :],
     )
-    # per station, the same test as doom_possible: the batch must not change a station's result
-    possible = (q_start > 0) | (slow[:, :, 0, None] != 1.0) | (rho > level.doom_rho[:, :, None])
-    keep = np.isfinite(level.timeout_s)[:, :, None] & possible
-    return np.where(keep[:, :, None, :], share, 0.0)
+    doomed = np.zeros((*possible.shape[:2], svc.shape[2], possible.shape[2]))
+    doomed[:, at] = np.where(keep[:, :, None, :], share, 0.0)
+    return doomed
 
 
 def count_errors(level, fails: dict, retry_share, out) -> None:

@@ -41,6 +41,14 @@ def _erlang_b_row(servers: int) -> np.ndarray:
     return blocking
 
 
+@lru_cache(maxsize=64)
+def _erlang_b_table(sizes: tuple[int, ...]) -> np.ndarray:
+    """The :func:`_erlang_b_row` of each pool size in ``sizes``, stacked (n_sizes, grid)."""
+    table = np.stack([_erlang_b_row(c) for c in sizes])
+    table.setflags(write=False)
+    return table
+
+
 def erlang_b(servers: np.ndarray, rho: np.ndarray) -> np.ndarray:
     """Erlang B blocking probability B(c, a) of an M/M/c/c loss system, a = c rho.
 
@@ -62,20 +70,22 @@ def erlang_b(servers: np.ndarray, rho: np.ndarray) -> np.ndarray:
     0.5
     """
     servers, rho = np.broadcast_arrays(np.asarray(servers), np.asarray(rho, dtype=float))
-    servers = np.clip(np.round(servers).astype(np.int64), 1, _EXACT_C)
-    pos = np.clip(np.nan_to_num(rho, nan=0.0), 0.0, _RHO_TOP) * _TABLE_RHO
+    # np.minimum / np.maximum instead of the slower np.clip wrapper (the same values); fmax
+    # reads NaN as 0
+    servers = np.minimum(np.maximum(np.round(servers).astype(np.int64), 1), _EXACT_C)
+    pos = np.minimum(np.fmax(rho, 0.0), _RHO_TOP) * _TABLE_RHO
     low = np.minimum(pos.astype(np.int64), int(_TABLE_RHO * _RHO_TOP) - 1)
     frac = pos - low
     first = int(servers.flat[0]) if servers.size else 1
     if servers.size == 0 or (servers == first).all():  # the usual case: one pool size
         row = _erlang_b_row(first)
         return row[low] * (1.0 - frac) + row[low + 1] * frac
-    out = np.empty(rho.shape)
-    for c in np.unique(servers):
-        mask = servers == c
-        row = _erlang_b_row(int(c))
-        out[mask] = row[low[mask]] * (1.0 - frac[mask]) + row[low[mask] + 1] * frac[mask]
-    return out
+    # several pool sizes: one gather from their rows laid end to end
+    sizes = np.unique(servers)
+    table = _erlang_b_table(tuple(sizes.tolist()))
+    at = np.searchsorted(sizes, servers) * table.shape[1] + low
+    table = table.reshape(-1)
+    return table[at] * (1.0 - frac) + table[at + 1] * frac
 
 
 def _std_normal_cdf(x: np.ndarray) -> np.ndarray:
@@ -213,7 +223,7 @@ def fill_fraction(lam: np.ndarray, rho: np.ndarray, room: np.ndarray, tick_s: fl
     with np.errstate(divide="ignore", invalid="ignore"):
         excess = lam * (1.0 - 1.0 / np.maximum(rho, 1.0))
         rate = (excess + 2.0 * lam / np.maximum(room, 1e-12)) / np.maximum(room, 1e-12)
-        return np.where(rho < 1.0, 1.0, np.clip(rate * tick_s, 0.0, 1.0))
+        return np.where(rho < 1.0, 1.0, np.minimum(np.maximum(rate * tick_s, 0.0), 1.0))
 
 
 def finite_queue(
@@ -261,7 +271,8 @@ def finite_queue(
     0.2312
     """
     servers = np.maximum(np.round(servers), 1.0)
-    rho = np.maximum(np.nan_to_num(rho, nan=0.0), 1e-12)
+    # as np.nan_to_num (NaN -> 0, inf -> the largest float) without its wrapper's cost
+    rho = np.fmax(np.minimum(rho, np.finfo(float).max), 1e-12)
     room = np.maximum(room, 0.0)
     below = 1.0 / np.maximum(erlang_b(servers, rho), 1e-300) - 1.0
     # Work with r = min(rho, 1/rho) < 1 so no power overflows; above saturation every sum is

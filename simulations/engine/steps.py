@@ -52,16 +52,20 @@ def stationary_blocking(plan, level, total, load, lam, room_total) -> np.ndarray
     finite = np.isfinite(total) & (total > 0)
     safe = np.where(finite, total, 1.0)
     rho = np.where(finite, load[:, a:b] / safe, 0.0)
-    group = np.where(level.pooled[:, :, None], safe, level.per_instance[:, :, None])
-    room = np.where(finite, room_total * group / safe, np.inf)
+    # apply it only where the same per-station test passes, so a station's result never
+    # depends on what else is in the batch; the law is evaluated at those stations only
+    noticeable = rho > level.block_rho[:, :, None]
+    at = np.flatnonzero(noticeable.any(axis=(0, 2)))
+    finite, safe, rho, noticeable = finite[:, at], safe[:, at], rho[:, at], noticeable[:, at]
+    group = np.where(level.pooled[:, at, None], safe, level.per_instance[:, at, None])
+    room = np.where(finite, room_total[:, at] * group / safe, np.inf)
     bounded = finite & np.isfinite(room)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         p_block = finite_queue(group, rho, np.where(bounded, room, 0.0), np.ones_like(rho))[0]
-        weight = fill_fraction(lam[:, a:b], rho, room_total, plan.tick_s)
-    # apply it only where the same per-station test passes, so a station's result never
-    # depends on what else is in the batch
-    noticeable = rho > level.block_rho[:, :, None]
-    return np.where(bounded & noticeable, weight * p_block, 0.0)
+        weight = fill_fraction(lam[:, a:b][:, at], rho, room_total[:, at], plan.tick_s)
+    blocked = np.zeros(total.shape)
+    blocked[:, at] = np.where(bounded & noticeable, weight * p_block, 0.0)
+    return blocked
 
 
 def doom_possible(level, total, q_start, load, slow) -> bool:
@@ -123,9 +127,9 @@ def doomed_share(plan, level, total, q_start, out, slow, room_total) -> np.ndarr
     )
     p_wait = np.where(finite, p_wait, 0.0)
     behind = q_start * mean_s / safe  # wait behind the fluid backlog [s]
-    with np.errstate(invalid="ignore"):  # no timeout (inf) minus no capacity (inf)
+    # no timeout (inf) minus no capacity (inf) is NaN: only where ``keep`` drops the share
+    with np.errstate(invalid="ignore"):
         limit = level.timeout_s[:, at, None] - np.where(finite, behind, np.inf)  # (V, n_at, R)
-    limit = np.nan_to_num(limit, nan=np.inf)
     service = svc[:, :, :, None] * slow[:, :, :, None]  # (V, n_at, K, 1)
     share = path_survival_at(
         limit[:, :, None, :],

@@ -114,7 +114,7 @@ def _thinking_share(plan: Plan, st: State, t: int) -> np.ndarray:
     users = plan.rates[t] * plan.scenario.think_time_s  # (K,) [users]
     with np.errstate(divide="ignore", invalid="ignore"):
         busy = np.where(users[:, None] > 0, pending / users[:, None], 0.0)
-    return np.clip(1.0 - busy, 0.0, 1.0)
+    return np.minimum(np.maximum(1.0 - busy, 0.0), 1.0)  # np.clip's values, without its wrapper
 
 
 def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:

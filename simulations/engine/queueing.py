@@ -69,7 +69,9 @@ def erlang_b(servers: np.ndarray, rho: np.ndarray) -> np.ndarray:
     >>> round(float(erlang_b(1, 1.0)), 6)  # a / (1 + a)
     0.5
     """
-    servers, rho = np.broadcast_arrays(np.asarray(servers), np.asarray(rho, dtype=float))
+    servers, rho = np.asarray(servers), np.asarray(rho, dtype=float)
+    if servers.shape != rho.shape:
+        servers, rho = np.broadcast_arrays(servers, rho)
     # np.minimum / np.maximum instead of the slower np.clip wrapper (the same values); fmax
     # reads NaN as 0
     servers = np.minimum(np.maximum(np.round(servers).astype(np.int64), 1), _EXACT_C)

@@ -262,19 +262,19 @@ class State:
         self.ring_clean = False
         slots = (t + np.arange(ring.shape[0])) % ring.shape[0]
         shares = [attempts[i] / total * ok[i][:, :, None, None] for i in range(len(attempts) - 1)]
-        wanted = sum(shares) * (timed_out + fast)  # retries the callers would send
-        # a retry budget caps retries at budget x first attempts; the rest give up (final)
-        allowed = (
-            np.where(np.isfinite(rs.budget), rs.budget, 0.0)[:, :, None, None] * routed[:, local]
-        )
-        scale = np.where(
-            np.isfinite(rs.budget)[:, :, None, None],
-            np.minimum(1.0, allowed / np.maximum(wanted, _TINY)),
-            1.0,
-        )
+        budgeted = np.isfinite(rs.budget)
+        if budgeted.any():
+            wanted = sum(shares) * (timed_out + fast)  # retries the callers would send
+            # a retry budget caps retries at budget x first attempts; the rest give up (final)
+            allowed = np.where(budgeted, rs.budget, 0.0)[:, :, None, None] * routed[:, local]
+            scale = np.where(
+                budgeted[:, :, None, None],
+                np.minimum(1.0, allowed / np.maximum(wanted, _TINY)),
+                1.0,
+            )
+            shares = [share * scale for share in shares]
         retried = np.zeros_like(total)
         for i, share in enumerate(shares):
-            share = share * scale
             retried += share
             later = (
                 rs.kernel[i, 0][..., None, None] * (timed_out * share)[None]

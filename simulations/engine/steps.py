@@ -111,7 +111,10 @@ def doomed_share(plan, level, total, q_start, out, slow, room_total) -> np.ndarr
     finite, safe, rho, keep = finite[:, at], safe[:, at], rho[:, at], keep[:, at]
     load, lam = load[:, at], out.lam[:, a:b][:, at]
     svc, slow, q_start = level.svc[:, at], slow[:, at], q_start[:, at]
-    mean_s = np.where(lam > 0, load / np.maximum(lam, _TINY), svc.mean(axis=2)[..., None])
+    arriving = lam > 0
+    # without arrivals, the mean over the classes (computed only when some queue has none)
+    idle_mean_s = 0.0 if arriving.all() else svc.mean(axis=2)[..., None]
+    mean_s = np.where(arriving, load / np.maximum(lam, _TINY), idle_mean_s)
     mean_s = np.maximum(mean_s, 1e-9)
     group = np.where(level.pooled[:, at, None], safe, level.per_instance[:, at, None])
     with np.errstate(invalid="ignore"):

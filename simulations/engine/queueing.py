@@ -279,23 +279,31 @@ def finite_queue(
     below = 1.0 / np.maximum(erlang_b(servers, rho), 1e-300) - 1.0
     # Work with r = min(rho, 1/rho) < 1 so no power overflows; above saturation every sum is
     # divided by rho^room (the weight of the full state).
+    # (each np.where below is skipped when its condition holds nowhere, the usual case)
     over = rho > 1.0
-    r = np.where(over, 1.0 / rho, rho)
+    any_over = over.any()
+    r = np.where(over, 1.0 / rho, rho) if any_over else rho
     flat = np.abs(1.0 - r) < 1e-5  # rho ~ 1: the sums are m + 1 and m (m + 1) / 2
-    r = np.where(flat, 0.5, r)
+    any_flat = flat.any()
+    if any_flat:
+        r = np.where(flat, 0.5, r)
     r_m = r**room
-    geo = np.where(flat, room + 1.0, (1.0 - r_m * r) / (1.0 - r))  # sum_{j=0}^{m} r^j
-    mom = np.where(  # sum_{j=1}^{m} j r^j
-        flat,
-        room * (room + 1.0) / 2.0,
-        r * (1.0 - (room + 1.0) * r_m + room * r_m * r) / (1.0 - r) ** 2,
-    )
-    r_m = np.where(flat, 1.0, r_m)
+    geo = (1.0 - r_m * r) / (1.0 - r)  # sum_{j=0}^{m} r^j
+    mom = r * (1.0 - (room + 1.0) * r_m + room * r_m * r) / (1.0 - r) ** 2  # sum_{j=1}^{m} j r^j
+    if any_flat:
+        geo = np.where(flat, room + 1.0, geo)
+        mom = np.where(flat, room * (room + 1.0) / 2.0, mom)
+        r_m = np.where(flat, 1.0, r_m)
     # rho <= 1: weights rho^j; rho > 1 (scaled by rho^-m): weights r^(m-j)
-    norm = np.where(over, below * r_m + geo, below + geo)
-    p_block = np.where(over, 1.0, r_m) / norm
-    waiting = np.where(over, geo - 1.0, geo - r_m) / norm  # P(c <= n < K)
-    queue_len = np.where(over, room * geo - mom, mom) / norm
+    norm, full, waiting, queue_len = below + geo, r_m, geo - r_m, mom
+    if any_over:
+        norm = np.where(over, below * r_m + geo, norm)
+        full = np.where(over, 1.0, full)
+        waiting = np.where(over, geo - 1.0, waiting)
+        queue_len = np.where(over, room * geo - mom, queue_len)
+    p_block = full / norm
+    waiting = waiting / norm  # P(c <= n < K)
+    queue_len = queue_len / norm
     p_wait = waiting / np.maximum(1.0 - p_block, 1e-300)
     lam = rho * servers / mean_service_s
     mean_wait = queue_len / np.maximum(lam * (1.0 - p_block), 1e-300)

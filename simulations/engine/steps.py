@@ -6,6 +6,7 @@ import numpy as np
 
 from simulations.engine.latency import path_survival_at
 from simulations.engine.queueing import fill_fraction, finite_queue, station_law
+from simulations.engine.sweep import span
 
 _TINY = 1e-12
 RETRIED = ("dependency", "blocked", "dropped", "shed_queue", "timeout")  # causes clients retry
@@ -55,7 +56,7 @@ def stationary_blocking(plan, level, total, load, lam, room_total) -> np.ndarray
     # apply it only where the same per-station test passes, so a station's result never
     # depends on what else is in the batch; the law is evaluated at those stations only
     noticeable = rho > level.block_rho[:, :, None]
-    at = np.flatnonzero(noticeable.any(axis=(0, 2)))
+    at = span(np.flatnonzero(noticeable.any(axis=(0, 2))))  # a slice (views) when it can be
     finite, safe, rho, noticeable = finite[:, at], safe[:, at], rho[:, at], noticeable[:, at]
     group = np.where(level.pooled[:, at, None], safe, level.per_instance[:, at, None])
     room = np.where(finite, room_total[:, at] * group / safe, np.inf)
@@ -107,7 +108,7 @@ def doomed_share(plan, level, total, q_start, out, slow, room_total) -> np.ndarr
     # per station, the same test as doom_possible: the batch must not change a station's result
     possible = (q_start > 0) | (slow[:, :, 0, None] != 1.0) | (rho > level.doom_rho[:, :, None])
     keep = np.isfinite(level.timeout_s)[:, :, None] & possible  # (V, n, R)
-    at = np.flatnonzero(keep.any(axis=(0, 2)))
+    at = span(np.flatnonzero(keep.any(axis=(0, 2))))  # a slice (views) when it can be
     finite, safe, rho, keep = finite[:, at], safe[:, at], rho[:, at], keep[:, at]
     load, lam = load[:, at], out.lam[:, a:b][:, at]
     svc, slow, q_start = level.svc[:, at], slow[:, at], q_start[:, at]
@@ -150,6 +151,7 @@ def count_errors(level, fails: dict, retry_share, out) -> None:
 
     Retried attempts are not failures yet: they come back (see ``State.schedule_retries``).
     """
+    dead_letter = level.dead_letter.any()
     for cause, lost in fails.items():
         if isinstance(lost, float):
             continue
@@ -162,6 +164,6 @@ def count_errors(level, fails: dict, retry_share, out) -> None:
             total[:, local] -= (lost[:, local] * share).sum(axis=2)
         target = getattr(out, _OUTPUT[cause])
         target += total
-        if cause not in ADMISSION and level.dead_letter.any():
+        if cause not in ADMISSION and dead_letter:
             # a worker's received jobs that failed their last receive are dead-lettered
             out.dead_letters += np.where(level.dead_letter[:, :, None], total, 0.0)

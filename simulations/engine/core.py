@@ -30,6 +30,7 @@ from simulations.engine.plan import Plan
 from simulations.engine.state import State
 
 _TINY = 1e-12
+_FLOAT_MAX = np.finfo(float).max
 
 
 def run_ticks(plan: Plan, st: State, stop: int, record) -> None:
@@ -114,7 +115,7 @@ def _thinking_share(plan: Plan, st: State, t: int) -> np.ndarray:
     users = plan.rates[t] * plan.scenario.think_time_s  # (K,) [users]
     with np.errstate(divide="ignore", invalid="ignore"):
         busy = np.where(users[:, None] > 0, pending / users[:, None], 0.0)
-    return np.clip(1.0 - busy, 0.0, 1.0)
+    return np.minimum(np.maximum(1.0 - busy, 0.0), 1.0)  # np.clip's values, without its wrapper
 
 
 def _sweep(plan: Plan, st: State, i: int, inflow, deliveries, out) -> None:
@@ -221,9 +222,9 @@ def _queue(plan, st, sw, i, arr, capacity, slow, out, fails):
         # load shedding keeps the predicted queue wait under shed_after: the room is what the
         # servers drain in that time, servers / E[S] x shed_after [requests]
         with np.errstate(invalid="ignore", divide="ignore"):
-            drain = np.nan_to_num(servers * out.lam / out.load, nan=np.inf)
+            drain = _nan_as_inf(servers * out.lam / out.load)
             shed_room = np.where(sw.shed_finite, sw.shed_s3 * drain, np.inf)
-        room = np.minimum(room, np.nan_to_num(shed_room, nan=np.inf))
+        room = np.minimum(room, _nan_as_inf(shed_room))
     out.room[:] = room
     blocked = steps.stationary_blocking(plan, sw, servers, out.load, out.lam, room)
     if blocked is not None:
@@ -287,6 +288,12 @@ def _queue(plan, st, sw, i, arr, capacity, slow, out, fails):
     out.util[:, sw.delay_idx] = 0.0
     out.servers[:] = finite_servers
     return live
+
+
+def _nan_as_inf(values: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num(values, nan=np.inf)`` for values that are >= 0 or NaN: NaN becomes
+    ``inf`` and ``inf`` the largest float, without the wrapper's cost."""
+    return np.where(np.isnan(values), np.inf, np.minimum(values, _FLOAT_MAX))
 
 
 class TickOut:

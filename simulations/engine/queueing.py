@@ -41,6 +41,14 @@ def _erlang_b_row(servers: int) -> np.ndarray:
     return blocking
 
 
+@lru_cache(maxsize=64)
+def _erlang_b_table(sizes: tuple[int, ...]) -> np.ndarray:
+    """The :func:`_erlang_b_row` of each pool size in ``sizes``, stacked (n_sizes, grid)."""
+    table = np.stack([_erlang_b_row(c) for c in sizes])
+    table.setflags(write=False)
+    return table
+
+
 def erlang_b(servers: np.ndarray, rho: np.ndarray) -> np.ndarray:
     """Erlang B blocking probability B(c, a) of an M/M/c/c loss system, a = c rho.
 
@@ -61,21 +69,25 @@ def erlang_b(servers: np.ndarray, rho: np.ndarray) -> np.ndarray:
     >>> round(float(erlang_b(1, 1.0)), 6)  # a / (1 + a)
     0.5
     """
-    servers, rho = np.broadcast_arrays(np.asarray(servers), np.asarray(rho, dtype=float))
-    servers = np.clip(np.round(servers).astype(np.int64), 1, _EXACT_C)
-    pos = np.clip(np.nan_to_num(rho, nan=0.0), 0.0, _RHO_TOP) * _TABLE_RHO
+    servers, rho = np.asarray(servers), np.asarray(rho, dtype=float)
+    if servers.shape != rho.shape:
+        servers, rho = np.broadcast_arrays(servers, rho)
+    # np.minimum / np.maximum instead of the slower np.clip wrapper (the same values); fmax
+    # reads NaN as 0
+    servers = np.minimum(np.maximum(np.round(servers).astype(np.int64), 1), _EXACT_C)
+    pos = np.minimum(np.fmax(rho, 0.0), _RHO_TOP) * _TABLE_RHO
     low = np.minimum(pos.astype(np.int64), int(_TABLE_RHO * _RHO_TOP) - 1)
     frac = pos - low
     first = int(servers.flat[0]) if servers.size else 1
     if servers.size == 0 or (servers == first).all():  # the usual case: one pool size
         row = _erlang_b_row(first)
         return row[low] * (1.0 - frac) + row[low + 1] * frac
-    out = np.empty(rho.shape)
-    for c in np.unique(servers):
-        mask = servers == c
-        row = _erlang_b_row(int(c))
-        out[mask] = row[low[mask]] * (1.0 - frac[mask]) + row[low[mask] + 1] * frac[mask]
-    return out
+    # several pool sizes: one gather from their rows laid end to end
+    sizes = np.unique(servers)
+    table = _erlang_b_table(tuple(sizes.tolist()))
+    at = np.searchsorted(sizes, servers) * table.shape[1] + low
+    table = table.reshape(-1)
+    return table[at] * (1.0 - frac) + table[at + 1] * frac
 
 
 def _std_normal_cdf(x: np.ndarray) -> np.ndarray:
@@ -213,7 +225,7 @@ def fill_fraction(lam: np.ndarray, rho: np.ndarray, room: np.ndarray, tick_s: fl
     with np.errstate(divide="ignore", invalid="ignore"):
         excess = lam * (1.0 - 1.0 / np.maximum(rho, 1.0))
         rate = (excess + 2.0 * lam / np.maximum(room, 1e-12)) / np.maximum(room, 1e-12)
-        return np.where(rho < 1.0, 1.0, np.clip(rate * tick_s, 0.0, 1.0))
+        return np.where(rho < 1.0, 1.0, np.minimum(np.maximum(rate * tick_s, 0.0), 1.0))
 
 
 def finite_queue(
@@ -261,28 +273,37 @@ def finite_queue(
     0.2312
     """
     servers = np.maximum(np.round(servers), 1.0)
-    rho = np.maximum(np.nan_to_num(rho, nan=0.0), 1e-12)
+    # as np.nan_to_num (NaN -> 0, inf -> the largest float) without its wrapper's cost
+    rho = np.fmax(np.minimum(rho, np.finfo(float).max), 1e-12)
     room = np.maximum(room, 0.0)
     below = 1.0 / np.maximum(erlang_b(servers, rho), 1e-300) - 1.0
     # Work with r = min(rho, 1/rho) < 1 so no power overflows; above saturation every sum is
     # divided by rho^room (the weight of the full state).
+    # (each np.where below is skipped when its condition holds nowhere, the usual case)
     over = rho > 1.0
-    r = np.where(over, 1.0 / rho, rho)
+    any_over = over.any()
+    r = np.where(over, 1.0 / rho, rho) if any_over else rho
     flat = np.abs(1.0 - r) < 1e-5  # rho ~ 1: the sums are m + 1 and m (m + 1) / 2
-    r = np.where(flat, 0.5, r)
+    any_flat = flat.any()
+    if any_flat:
+        r = np.where(flat, 0.5, r)
     r_m = r**room
-    geo = np.where(flat, room + 1.0, (1.0 - r_m * r) / (1.0 - r))  # sum_{j=0}^{m} r^j
-    mom = np.where(  # sum_{j=1}^{m} j r^j
-        flat,
-        room * (room + 1.0) / 2.0,
-        r * (1.0 - (room + 1.0) * r_m + room * r_m * r) / (1.0 - r) ** 2,
-    )
-    r_m = np.where(flat, 1.0, r_m)
+    geo = (1.0 - r_m * r) / (1.0 - r)  # sum_{j=0}^{m} r^j
+    mom = r * (1.0 - (room + 1.0) * r_m + room * r_m * r) / (1.0 - r) ** 2  # sum_{j=1}^{m} j r^j
+    if any_flat:
+        geo = np.where(flat, room + 1.0, geo)
+        mom = np.where(flat, room * (room + 1.0) / 2.0, mom)
+        r_m = np.where(flat, 1.0, r_m)
     # rho <= 1: weights rho^j; rho > 1 (scaled by rho^-m): weights r^(m-j)
-    norm = np.where(over, below * r_m + geo, below + geo)
-    p_block = np.where(over, 1.0, r_m) / norm
-    waiting = np.where(over, geo - 1.0, geo - r_m) / norm  # P(c <= n < K)
-    queue_len = np.where(over, room * geo - mom, mom) / norm
+    norm, full, waiting, queue_len = below + geo, r_m, geo - r_m, mom
+    if any_over:
+        norm = np.where(over, below * r_m + geo, norm)
+        full = np.where(over, 1.0, full)
+        waiting = np.where(over, geo - 1.0, waiting)
+        queue_len = np.where(over, room * geo - mom, queue_len)
+    p_block = full / norm
+    waiting = waiting / norm  # P(c <= n < K)
+    queue_len = queue_len / norm
     p_wait = waiting / np.maximum(1.0 - p_block, 1e-300)
     lam = rho * servers / mean_service_s
     mean_wait = queue_len / np.maximum(lam * (1.0 - p_block), 1e-300)
@@ -330,17 +351,26 @@ def station_law(
     stationary part is taken at ``RHO_OVERLOAD``.
     """
     finite = np.isfinite(room)
+    every_room_finite = bool(finite.all())
     fills = finite & (fill_fraction(lam, rho, room, tick_s) >= 0.5)
     rho_stat = np.where(rho < 1.0, rho, np.where(fills, rho, RHO_OVERLOAD))
-    p_wait, wait_rate, queue_len = wait_parameters(
-        group, np.minimum(rho_stat, RHO_MAX) * group, mean_service_s, variability
-    )
-    if finite.any():
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            _, pw_k, th_k, lq_k = finite_queue(
-                group, rho_stat, np.where(finite, room, 0.0), mean_service_s
-            )
-        p_wait = np.where(finite, pw_k, p_wait)
-        wait_rate = np.where(finite, th_k / variability, wait_rate)
-        queue_len = np.where(finite, lq_k, queue_len)
+    if not every_room_finite:
+        p_wait, wait_rate, queue_len = wait_parameters(
+            group, np.minimum(rho_stat, RHO_MAX) * group, mean_service_s, variability
+        )
+        if not finite.any():
+            return p_wait, wait_rate, queue_len
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        _, pw_k, th_k, lq_k = finite_queue(
+            group, rho_stat, np.where(finite, room, 0.0), mean_service_s
+        )
+    wait_rate_k = th_k / variability
+    if every_room_finite:  # M/M/c/K everywhere: the Erlang C law is not evaluated at all
+        # the queue length keeps the shape the Erlang C branch gives it (variability's axes)
+        if lq_k.shape != wait_rate_k.shape:
+            lq_k = np.broadcast_to(lq_k, wait_rate_k.shape).copy()
+        return pw_k, wait_rate_k, lq_k
+    p_wait = np.where(finite, pw_k, p_wait)
+    wait_rate = np.where(finite, wait_rate_k, wait_rate)
+    queue_len = np.where(finite, lq_k, queue_len)
     return p_wait, wait_rate, queue_len

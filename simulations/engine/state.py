@@ -140,19 +140,22 @@ class State:
 
     def station_snapshot(self, plan: Plan, idle: np.ndarray, i: int) -> dict:
         """Copy what ``idle`` stations own, so an iteration they sit out leaves it unchanged."""
-        caches = np.flatnonzero(np.isin(plan.net.caches, idle))
+        is_idle = np.zeros(plan.shape[1], bool)  # a lookup table: cheaper than np.isin
+        is_idle[idle] = True
+        caches = np.flatnonzero(is_idle[plan.net.caches])
         saved = {name: getattr(self, name)[:, idle].copy() for name in self._PER_STATION}
         saved.update({name: getattr(self, name)[:, caches].copy() for name in self._PER_CACHE})
+        saved["caches"] = caches
         saved["pending"] = self.pending[:, :, idle].copy()
         if self.ring:
-            local = np.flatnonzero(np.isin(plan.sweep.retry.local, idle))
+            local = np.flatnonzero(is_idle[plan.sweep.retry.local])
             slot = i % self.ring[0].shape[0]
             saved["ring"] = (local, self.ring[0][slot][:, :, local].copy())
         return saved
 
     def station_restore(self, plan: Plan, idle: np.ndarray, saved: dict, i: int) -> None:
         """Undo an iteration for the ``idle`` stations (see :meth:`station_snapshot`)."""
-        caches = np.flatnonzero(np.isin(plan.net.caches, idle))
+        caches = saved["caches"]
         for name in self._PER_STATION:
             getattr(self, name)[:, idle] = saved[name]
         for name in self._PER_CACHE:
@@ -262,19 +265,19 @@ class State:
         self.ring_clean = False
         slots = (t + np.arange(ring.shape[0])) % ring.shape[0]
         shares = [attempts[i] / total * ok[i][:, :, None, None] for i in range(len(attempts) - 1)]
-        wanted = sum(shares) * (timed_out + fast)  # retries the callers would send
-        # a retry budget caps retries at budget x first attempts; the rest give up (final)
-        allowed = (
-            np.where(np.isfinite(rs.budget), rs.budget, 0.0)[:, :, None, None] * routed[:, local]
-        )
-        scale = np.where(
-            np.isfinite(rs.budget)[:, :, None, None],
-            np.minimum(1.0, allowed / np.maximum(wanted, _TINY)),
-            1.0,
-        )
+        budgeted = np.isfinite(rs.budget)
+        if budgeted.any():
+            wanted = sum(shares) * (timed_out + fast)  # retries the callers would send
+            # a retry budget caps retries at budget x first attempts; the rest give up (final)
+            allowed = np.where(budgeted, rs.budget, 0.0)[:, :, None, None] * routed[:, local]
+            scale = np.where(
+                budgeted[:, :, None, None],
+                np.minimum(1.0, allowed / np.maximum(wanted, _TINY)),
+                1.0,
+            )
+            shares = [share * scale for share in shares]
         retried = np.zeros_like(total)
         for i, share in enumerate(shares):
-            share = share * scale
             retried += share
             later = (
                 rs.kernel[i, 0][..., None, None] * (timed_out * share)[None]

@@ -6,6 +6,7 @@ import numpy as np
 
 from simulations.engine.latency import path_survival_at
 from simulations.engine.queueing import fill_fraction, finite_queue, station_law
+from simulations.engine.sweep import span
 
 _TINY = 1e-12
 RETRIED = ("dependency", "blocked", "dropped", "shed_queue", "timeout")  # causes clients retry
@@ -52,16 +53,20 @@ def stationary_blocking(plan, level, total, load, lam, room_total) -> np.ndarray
     finite = np.isfinite(total) & (total > 0)
     safe = np.where(finite, total, 1.0)
     rho = np.where(finite, load[:, a:b] / safe, 0.0)
-    group = np.where(level.pooled[:, :, None], safe, level.per_instance[:, :, None])
-    room = np.where(finite, room_total * group / safe, np.inf)
+    # apply it only where the same per-station test passes, so a station's result never
+    # depends on what else is in the batch; the law is evaluated at those stations only
+    noticeable = rho > level.block_rho[:, :, None]
+    at = span(np.flatnonzero(noticeable.any(axis=(0, 2))))  # a slice (views) when it can be
+    finite, safe, rho, noticeable = finite[:, at], safe[:, at], rho[:, at], noticeable[:, at]
+    group = np.where(level.pooled[:, at, None], safe, level.per_instance[:, at, None])
+    room = np.where(finite, room_total[:, at] * group / safe, np.inf)
     bounded = finite & np.isfinite(room)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         p_block = finite_queue(group, rho, np.where(bounded, room, 0.0), np.ones_like(rho))[0]
-        weight = fill_fraction(lam[:, a:b], rho, room_total, plan.tick_s)
-    # apply it only where the same per-station test passes, so a station's result never
-    # depends on what else is in the batch
-    noticeable = rho > level.block_rho[:, :, None]
-    return np.where(bounded & noticeable, weight * p_block, 0.0)
+        weight = fill_fraction(lam[:, a:b][:, at], rho, room_total[:, at], plan.tick_s)
+    blocked = np.zeros(total.shape)
+    blocked[:, at] = np.where(bounded & noticeable, weight * p_block, 0.0)
+    return blocked
 
 
 def doom_possible(level, total, q_start, load, slow) -> bool:
@@ -91,17 +96,30 @@ def doomed_share(plan, level, total, q_start, out, slow, room_total) -> np.ndarr
     -----
     The caller gives up at the timeout but the callee still serves the request (wasted work):
     such a request stays in the queue, is not forwarded, and is counted (and retried) at once.
+    The queueing laws are evaluated only at the stations where some caller may time out (a
+    timeout, and a backlog, a slowdown or a utilization above ``level.doom_rho``); the share
+    is 0 elsewhere.
     """
     a, b = level.start, level.stop
     finite = np.isfinite(total) & (total > 0)
     safe = np.where(finite, total, 1.0)
-    lam, load = out.lam[:, a:b], out.load[:, a:b]
-    mean_s = np.where(lam > 0, load / np.maximum(lam, _TINY), level.svc.mean(axis=2)[..., None])
-    mean_s = np.maximum(mean_s, 1e-9)
-    group = np.where(level.pooled[:, :, None], safe, level.per_instance[:, :, None])
+    load = out.load[:, a:b]
     rho = np.where(finite, load / safe, 0.0)
+    # per station, the same test as doom_possible: the batch must not change a station's result
+    possible = (q_start > 0) | (slow[:, :, 0, None] != 1.0) | (rho > level.doom_rho[:, :, None])
+    keep = np.isfinite(level.timeout_s)[:, :, None] & possible  # (V, n, R)
+    at = span(np.flatnonzero(keep.any(axis=(0, 2))))  # a slice (views) when it can be
+    finite, safe, rho, keep = finite[:, at], safe[:, at], rho[:, at], keep[:, at]
+    load, lam = load[:, at], out.lam[:, a:b][:, at]
+    svc, slow, q_start = level.svc[:, at], slow[:, at], q_start[:, at]
+    arriving = lam > 0
+    # without arrivals, the mean over the classes (computed only when some queue has none)
+    idle_mean_s = 0.0 if arriving.all() else svc.mean(axis=2)[..., None]
+    mean_s = np.where(arriving, load / np.maximum(lam, _TINY), idle_mean_s)
+    mean_s = np.maximum(mean_s, 1e-9)
+    group = np.where(level.pooled[:, at, None], safe, level.per_instance[:, at, None])
     with np.errstate(invalid="ignore"):
-        room = np.where(finite, room_total * group / safe, np.inf)
+        room = np.where(finite, room_total[:, at] * group / safe, np.inf)
     p_wait, theta, _ = station_law(
         group,
         rho,
@@ -113,20 +131,19 @@ def doomed_share(plan, level, total, q_start, out, slow, room_total) -> np.ndarr
     )
     p_wait = np.where(finite, p_wait, 0.0)
     behind = q_start * mean_s / safe  # wait behind the fluid backlog [s]
-    with np.errstate(invalid="ignore"):  # no timeout (inf) minus no capacity (inf)
-        limit = level.timeout_s[:, :, None] - np.where(finite, behind, np.inf)  # (V, n, R)
-    limit = np.nan_to_num(limit, nan=np.inf)
-    service = level.svc[:, :, :, None] * slow[:, :, :, None]  # (V, n, K, 1)
+    # no timeout (inf) minus no capacity (inf) is NaN: only where ``keep`` drops the share
+    with np.errstate(invalid="ignore"):
+        limit = level.timeout_s[:, at, None] - np.where(finite, behind, np.inf)  # (V, n_at, R)
+    service = svc[:, :, :, None] * slow[:, :, :, None]  # (V, n_at, K, 1)
     share = path_survival_at(
         limit[:, :, None, :],
         1.0 / np.maximum(service, 1e-9),
         p_wait[:, :, None, :],
         theta[:, :, None, :],
     )
-    # per station, the same test as doom_possible: the batch must not change a station's result
-    possible = (q_start > 0) | (slow[:, :, 0, None] != 1.0) | (rho > level.doom_rho[:, :, None])
-    keep = np.isfinite(level.timeout_s)[:, :, None] & possible
-    return np.where(keep[:, :, None, :], share, 0.0)
+    doomed = np.zeros((*possible.shape[:2], svc.shape[2], possible.shape[2]))
+    doomed[:, at] = np.where(keep[:, :, None, :], share, 0.0)
+    return doomed
 
 
 def count_errors(level, fails: dict, retry_share, out) -> None:
@@ -134,6 +151,7 @@ def count_errors(level, fails: dict, retry_share, out) -> None:
 
     Retried attempts are not failures yet: they come back (see ``State.schedule_retries``).
     """
+    dead_letter = level.dead_letter.any()
     for cause, lost in fails.items():
         if isinstance(lost, float):
             continue
@@ -146,6 +164,6 @@ def count_errors(level, fails: dict, retry_share, out) -> None:
             total[:, local] -= (lost[:, local] * share).sum(axis=2)
         target = getattr(out, _OUTPUT[cause])
         target += total
-        if cause not in ADMISSION and level.dead_letter.any():
+        if cause not in ADMISSION and dead_letter:
             # a worker's received jobs that failed their last receive are dead-lettered
             out.dead_letters += np.where(level.dead_letter[:, :, None], total, 0.0)

@@ -37,8 +37,10 @@ run: setup
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## worker / beat: production-like local run (needs DATABASE_URL and CELERY_BROKER_URL)
+## worker / beat: production-like local run (needs DATABASE_URL and CELERY_BROKER_URL); one BLAS
+## thread per worker process (capacity is one process per core)
 worker: install
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
 	$(BIN)/celery -A config worker --loglevel=INFO --concurrency=$${WORKER_CONCURRENCY:-2}
 
 beat: install

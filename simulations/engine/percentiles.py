@@ -437,19 +437,45 @@ def chunk_percentiles(
     mix, q_u, mean_u, waiting, in_service = (
         np.stack(rows) for rows in zip(*(evaluated[i] for i in distinct.identity), strict=True)
     )
-    n_u = len(mean_u)
     n, n_v, n_r = distinct.shape
-    column = np.tile(np.arange(n_v * n_r), n)  # (variant, replication) of each row
-    counts = np.bincount(
-        column * n_u + distinct.inverse, weights=offered.ravel(), minlength=n_v * n_r * n_u
-    ).reshape(n_v * n_r, n_u)
-    run_acc += (counts @ mix).reshape(run_acc.shape)
+    _add_run_survival(run_acc.reshape(n_v * n_r, -1), mix, distinct.inverse, offered.ravel())
     return {
         "latency": np.column_stack([q_u, mean_u]),
         "state": distinct.inverse.reshape(n, n_v, n_r),
         "waiting": waiting,
         "in_service": in_service,
     }
+
+
+def _add_run_survival(
+    run_acc: np.ndarray, mix: np.ndarray, inverse: np.ndarray, offered: np.ndarray
+) -> None:
+    """Add the chunk's arrival-weighted state survivals to each (variant, replication) column.
+
+    Parameters
+    ----------
+    run_acc : ndarray, shape (V * R, n_grid)
+        Accumulated survival of each column (updated in place).
+    mix : ndarray, shape (U, n_grid)
+        Mixture survival of each distinct state.
+    inverse, offered : ndarray, shape (n * V * R,)
+        State and new requests [requests] of each (tick, variant, replication) row.
+
+    Notes
+    -----
+    A column meets at most ``n`` of the ``U`` states (in busy runs U ~ n R), so only its own
+    (column, state) pairs are summed: a dense (V R, U) @ (U, n_grid) product multiplies mostly
+    zeros, and its BLAS threads cost far more than they save on a shared machine.
+    """
+    n_u, n_columns = len(mix), len(run_acc)
+    column = np.tile(np.arange(n_columns), len(inverse) // n_columns)
+    pair, pair_of_row = np.unique(column * n_u + inverse, return_inverse=True)
+    weight = np.bincount(pair_of_row, weights=offered)  # [requests] per (column, state)
+    pair_column, pair_state = np.divmod(pair, n_u)  # sorted by column
+    terms = mix[pair_state]
+    terms *= weight[:, None]
+    starts = np.flatnonzero(np.diff(pair_column, prepend=-1))
+    run_acc[pair_column[starts]] += np.add.reduceat(terms, starts, axis=0)
 
 
 def _evaluate(plan, paths: PathTable, states) -> tuple[np.ndarray, ...]:

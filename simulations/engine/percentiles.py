@@ -414,8 +414,9 @@ def chunk_percentiles(
     offered : ndarray, shape (n, V, R)
         New requests per tick of the chunk [requests]: the whole-run weights.
     evaluated : dict
-        The states evaluated in earlier chunks of the run (updated in place; starts empty):
-        steady states recur from chunk to chunk, and a state's figures are its own.
+        The states evaluated in earlier chunks of the run, each as its figures' batch (see
+        :func:`_evaluate`) and row there (updated in place; starts empty): steady states recur
+        from chunk to chunk, and a state's figures are its own.
 
     Returns
     -------
@@ -429,14 +430,13 @@ def chunk_percentiles(
     distinct = _Distinct(plan, buf, ticks)
     if len(evaluated) > _KEPT:
         evaluated.clear()
-    new = [u for u, identity in enumerate(distinct.identity) if identity not in evaluated]
+    found = [evaluated.get(identity) for identity in distinct.identity]
+    new = [u for u, place in enumerate(found) if place is None]
     if new:
         figures = _evaluate(plan, paths, distinct.take(new))
         for row, u in enumerate(new):
-            evaluated[distinct.identity[u]] = tuple(a[row] for a in figures)
-    mix, q_u, mean_u, waiting, in_service = (
-        np.stack(rows) for rows in zip(*(evaluated[i] for i in distinct.identity), strict=True)
-    )
+            found[u] = evaluated[distinct.identity[u]] = (figures, row)
+    mix, q_u, mean_u, waiting, in_service = _gather(found)
     n, n_v, n_r = distinct.shape
     _add_run_survival(run_acc.reshape(n_v * n_r, -1), mix, distinct.inverse, offered.ravel())
     return {
@@ -445,6 +445,30 @@ def chunk_percentiles(
         "waiting": waiting,
         "in_service": in_service,
     }
+
+
+def _gather(found: list[tuple[tuple[np.ndarray, ...], int]]) -> tuple[np.ndarray, ...]:
+    """The figures of ``U`` states, each given as its batch (from :func:`_evaluate`) and row.
+
+    Notes
+    -----
+    In busy runs every state of a chunk is new and its batch is returned as is; otherwise the
+    rows are copied batch by batch (a per-row copy costs more than the figures themselves).
+    """
+    batches = {}  # id of a batch: the batch, the states taken from it and their rows there
+    for u, (figures, row) in enumerate(found):
+        _, states, rows = batches.setdefault(id(figures), (figures, [], []))
+        states.append(u)
+        rows.append(row)
+    if len(batches) == 1:
+        figures, _, rows = next(iter(batches.values()))
+        if rows == list(range(len(figures[0]))):
+            return figures
+    out = tuple(np.empty((len(found), *a.shape[1:]), a.dtype) for a in found[0][0])
+    for figures, states, rows in batches.values():
+        for table, a in zip(out, figures, strict=True):
+            table[states] = a[rows]
+    return out
 
 
 def _add_run_survival(

@@ -157,13 +157,13 @@ def grid_quantiles(surv: np.ndarray, probs: tuple[float, ...]) -> np.ndarray:
     n = surv.shape[0]
     out = np.empty((n, len(probs)))
     rows = np.arange(n)
-    log_s = np.log(np.maximum(surv, _LOG_FLOOR))
     for i, p in enumerate(probs):
         target = np.log(1.0 - p)
-        above = (surv > 1.0 - p).sum(axis=1)  # grid points still above the target
+        above = np.count_nonzero(surv > 1.0 - p, axis=1)  # grid points still above the target
         hi = np.clip(above, 1, len(GRID_S) - 1)
         lo = hi - 1
-        s_lo, s_hi = log_s[rows, lo], log_s[rows, hi]
+        # log-survival only at the two grid points bracketing the quantile
+        s_lo, s_hi = np.log(np.maximum(surv[rows, np.stack([lo, hi])], _LOG_FLOOR))
         x_lo, x_hi = GRID_S[lo], GRID_S[hi]
         with np.errstate(invalid="ignore", divide="ignore"):
             frac = np.where(s_lo > s_hi, (s_lo - target) / (s_lo - s_hi), 1.0)

@@ -436,7 +436,9 @@ def chunk_percentiles(
         figures = _evaluate(plan, paths, distinct.take(new))
         for row, u in enumerate(new):
             found[u] = evaluated[distinct.identity[u]] = (figures, row)
-    mix, q_u, mean_u, waiting, in_service = _gather(found)
+    # in busy runs every state of the chunk is new: its batch is the chunk's tables
+    tables = figures if len(new) == len(found) else _gather(found)
+    mix, q_u, mean_u, waiting, in_service = tables
     n, n_v, n_r = distinct.shape
     _add_run_survival(run_acc.reshape(n_v * n_r, -1), mix, distinct.inverse, offered.ravel())
     return {
@@ -452,18 +454,13 @@ def _gather(found: list[tuple[tuple[np.ndarray, ...], int]]) -> tuple[np.ndarray
 
     Notes
     -----
-    In busy runs every state of a chunk is new and its batch is returned as is; otherwise the
-    rows are copied batch by batch (a per-row copy costs more than the figures themselves).
+    The rows are copied batch by batch: a copy per row costs more than the figures themselves.
     """
     batches = {}  # id of a batch: the batch, the states taken from it and their rows there
     for u, (figures, row) in enumerate(found):
         _, states, rows = batches.setdefault(id(figures), (figures, [], []))
         states.append(u)
         rows.append(row)
-    if len(batches) == 1:
-        figures, _, rows = next(iter(batches.values()))
-        if rows == list(range(len(figures[0]))):
-            return figures
     out = tuple(np.empty((len(found), *a.shape[1:]), a.dtype) for a in found[0][0])
     for figures, states, rows in batches.values():
         for table, a in zip(out, figures, strict=True):

@@ -72,15 +72,17 @@ def path_survival(
     first[np.isnan(shift)] = 0  # a NaN shift makes the whole row NaN
     stop = np.searchsorted(x, cut, side="left")  # grid points below the cut
     at_zero = _clipped_survival(np.zeros(1), mu, theta, a_coef, b_coef)
-    grid = np.arange(len(x))
-    surv = np.zeros((len(shift), len(x)))
     below = np.minimum(first, stop)
-    surv[grid < below[:, None]] = np.repeat(at_zero, below)
-    # the grid points strictly between shift and cut, in row-major order path by path
-    band = (grid >= first[:, None]) & (grid < stop[:, None])
+    # each path's row, flat: its value at 0 up to the shift (or the cut), then zeros...
+    surv = np.repeat(
+        np.stack([at_zero, np.zeros_like(at_zero)], axis=1).ravel(),
+        np.stack([below, len(x) - below], axis=1).ravel(),
+    )
+    # ... but for the grid points strictly between shift and cut, path by path
     count = np.maximum(stop - first, 0)
-    surv[band] = _clipped_survival(
-        np.broadcast_to(x, surv.shape)[band] - np.repeat(shift, count),
+    point = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count - first, count)
+    surv[point + np.repeat(np.arange(len(count)) * len(x), count)] = _clipped_survival(
+        x[point] - np.repeat(shift, count),
         *(np.repeat(a, count) for a in (mu, theta, a_coef, b_coef)),
     )
     return surv.reshape(*shape, len(x))

@@ -486,17 +486,29 @@ def _add_run_survival(
     -----
     A column meets at most ``n`` of the ``U`` states (in busy runs U ~ n R), so only its own
     (column, state) pairs are summed: a dense (V R, U) @ (U, n_grid) product multiplies mostly
-    zeros, and its BLAS threads cost far more than they save on a shared machine.
+    zeros, and its BLAS threads cost far more than they save on a shared machine. The pairs
+    are added rank by rank (each column's first, second... pair), in small temporaries.
     """
     n_u, n_columns = len(mix), len(run_acc)
-    column = np.tile(np.arange(n_columns), len(inverse) // n_columns)
-    pair, pair_of_row = np.unique(column * n_u + inverse, return_inverse=True)
-    weight = np.bincount(pair_of_row, weights=offered)  # [requests] per (column, state)
-    pair_column, pair_state = np.divmod(pair, n_u)  # sorted by column
-    terms = mix[pair_state]
-    terms *= weight[:, None]
-    starts = np.flatnonzero(np.diff(pair_column, prepend=-1))
-    run_acc[pair_column[starts]] += np.add.reduceat(terms, starts, axis=0)
+    key = np.tile(np.arange(n_columns) * n_u, len(inverse) // n_columns) + inverse
+    if n_u <= 16 * (len(inverse) // n_columns):  # few states: count every pair densely
+        weight = np.bincount(key, weights=offered, minlength=n_columns * n_u)
+        pair = np.flatnonzero(weight)
+        weight = weight[pair]
+    else:  # about a state per row: sort the rows' pairs instead
+        pair, pair_of_row = np.unique(key, return_inverse=True)
+        weight = np.bincount(pair_of_row, weights=offered)
+    # [requests] per (column, state), sorted by column
+    pair_column, pair_state = np.divmod(pair, n_u)
+    rank = np.arange(len(pair)) - np.searchsorted(pair_column, pair_column)
+    for k in range(rank.max(initial=-1) + 1):
+        at = np.flatnonzero(rank == k)  # at most one pair per column
+        terms = mix[pair_state[at]]
+        terms *= weight[at, None]
+        if len(at) == n_columns:  # every column (often, in steady runs): no row lookup
+            run_acc += terms
+        else:
+            run_acc[pair_column[at]] += terms
 
 
 def _evaluate(plan, paths: PathTable, states) -> tuple[np.ndarray, ...]:

@@ -387,6 +387,7 @@ class _Distinct:
 
     def take(self, states: list[int]) -> SimpleNamespace:
         """The inputs of some of the states (rows of the attributes)."""
+        states = np.asarray(states)  # converted once, not once per attribute
         return SimpleNamespace(
             **{name: getattr(self, name)[states] for name in (*_INPUTS, "hit", "variant", "ticks")}
         )

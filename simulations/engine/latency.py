@@ -25,6 +25,9 @@ import numpy as np
 
 GRID_S = np.geomspace(1e-5, 2e3, 320)  # latency grid [s]: 10 us .. 33 min, 6 % steps
 _LOG_FLOOR = 1e-300
+# path_survival gathers the points between shift and cut up to this share of the grid (past
+# it, gathering them costs more than evaluating the whole grid)
+_BANDED_SHARE = 0.5
 
 
 def path_survival(
@@ -52,9 +55,10 @@ def path_survival(
 
     Notes
     -----
-    Up to the shift the survival is its value at 0 and from the cut on it is 0: the
-    exponentials are evaluated only on the grid points between (in overloaded runs, with long
-    backlog delays and timeouts, about a fifth of the grid), each as it would be on the whole.
+    Up to the shift the survival is its value at 0 and from the cut on it is 0: unless most of
+    the grid lies between them, the exponentials are evaluated only on the grid points between
+    (in overloaded runs, with long backlog delays and timeouts, about a fifth of the grid),
+    each as it would be on the whole grid (the same bits either way).
 
     Examples
     --------
@@ -71,6 +75,11 @@ def path_survival(
     first = np.searchsorted(x, shift, side="right")  # grid points at or below the shift
     first[np.isnan(shift)] = 0  # a NaN shift makes the whole row NaN
     stop = np.searchsorted(x, cut, side="left")  # grid points below the cut
+    count = np.maximum(stop - first, 0)
+    if count.sum() > _BANDED_SHARE * count.size * len(x):  # most of the grid: all of it
+        u = np.maximum(x - shift[:, None], 0.0)
+        surv = _clipped_survival(u, *(a[:, None] for a in (mu, theta, a_coef, b_coef)))
+        return np.where(x >= cut[:, None], 0.0, surv).reshape(*shape, len(x))
     at_zero = _clipped_survival(np.zeros(1), mu, theta, a_coef, b_coef)
     below = np.minimum(first, stop)
     # each path's row, flat: its value at 0 up to the shift (or the cut), then zeros...
@@ -79,7 +88,6 @@ def path_survival(
         np.stack([below, len(x) - below], axis=1).ravel(),
     )
     # ... but for the grid points strictly between shift and cut, path by path
-    count = np.maximum(stop - first, 0)
     point = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count - first, count)
     surv[point + np.repeat(np.arange(len(count)) * len(x), count)] = _clipped_survival(
         x[point] - np.repeat(shift, count),

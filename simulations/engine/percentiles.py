@@ -455,7 +455,7 @@ def _gather(found: list[tuple[tuple[np.ndarray, ...], int]]) -> tuple[np.ndarray
 
     Notes
     -----
-    The rows are copied batch by batch: a copy per row costs more than the figures themselves.
+    The rows are copied with one indexed copy per batch and table, not one per row.
     """
     batches = {}  # id of a batch: the batch, the states taken from it and their rows there
     for u, (figures, row) in enumerate(found):
@@ -491,6 +491,8 @@ def _add_run_survival(
     are added rank by rank (each column's first, second... pair), in small temporaries.
     """
     n_u, n_columns = len(mix), len(run_acc)
+    # each row's (column, state) pair as column * U + state: the pairs in ascending order
+    # (so sorted by column) and their weights [requests]
     key = np.tile(np.arange(n_columns) * n_u, len(inverse) // n_columns) + inverse
     if n_u <= 16 * (len(inverse) // n_columns):  # few states: count every pair densely
         weight = np.bincount(key, weights=offered, minlength=n_columns * n_u)
@@ -499,7 +501,6 @@ def _add_run_survival(
     else:  # about a state per row: sort the rows' pairs instead
         pair, pair_of_row = np.unique(key, return_inverse=True)
         weight = np.bincount(pair_of_row, weights=offered)
-    # [requests] per (column, state), sorted by column
     pair_column, pair_state = np.divmod(pair, n_u)
     rank = np.arange(len(pair)) - np.searchsorted(pair_column, pair_column)
     for k in range(rank.max(initial=-1) + 1):

@@ -25,6 +25,9 @@ import numpy as np
 
 GRID_S = np.geomspace(1e-5, 2e3, 320)  # latency grid [s]: 10 us .. 33 min, 6 % steps
 _LOG_FLOOR = 1e-300
+# path_survival gathers the points between shift and cut up to this share of the grid (past
+# it, gathering them costs more than evaluating the whole grid)
+_BANDED_SHARE = 0.5
 
 
 def path_survival(
@@ -40,7 +43,7 @@ def path_survival(
     Parameters
     ----------
     x : ndarray, shape (n_grid,)
-        Latencies [s].
+        Latencies, ascending [s].
     shift, mu, p_wait, theta, cut : ndarray, shape (n, n_paths)
         Deterministic part [s], service rate [1/s], probability of waiting [-], wait rate
         [1/s], timeout cut (``inf`` for none) [s].
@@ -50,6 +53,13 @@ def path_survival(
     ndarray, shape (n, n_paths, n_grid)
         Survival probabilities [-].
 
+    Notes
+    -----
+    Up to the shift the survival is its value at 0 and from the cut on it is 0: unless most of
+    the grid lies between them, the exponentials are evaluated only on the grid points between
+    (in overloaded runs, with long backlog delays and timeouts, about a fifth of the grid),
+    each as it would be on the whole grid (the same bits either way).
+
     Examples
     --------
     >>> one = np.ones((1, 1))
@@ -57,15 +67,48 @@ def path_survival(
     >>> round(float(s[0, 0, 0]), 6)  # Exp(1) survives ln 2 with probability 1/2
     0.5
     """
-    mu, theta = mu[..., None], theta[..., None]
-    p_wait = p_wait[..., None]
+    shape = np.broadcast_shapes(shift.shape, mu.shape, p_wait.shape, theta.shape, cut.shape)
+    shift, mu, p_wait, theta, cut = (
+        np.broadcast_to(a, shape).ravel() for a in (shift, mu, p_wait, theta, cut)
+    )
+    theta, a_coef, b_coef = _coefficients(mu, p_wait, theta)
+    first = np.searchsorted(x, shift, side="right")  # grid points at or below the shift
+    first[np.isnan(shift)] = 0  # a NaN shift makes the whole row NaN
+    stop = np.searchsorted(x, cut, side="left")  # grid points below the cut
+    count = np.maximum(stop - first, 0)
+    if count.sum() > _BANDED_SHARE * count.size * len(x):  # most of the grid: all of it
+        u = np.maximum(x - shift[:, None], 0.0)
+        surv = _clipped_survival(u, *(a[:, None] for a in (mu, theta, a_coef, b_coef)))
+        return np.where(x >= cut[:, None], 0.0, surv).reshape(*shape, len(x))
+    at_zero = _clipped_survival(np.zeros(1), mu, theta, a_coef, b_coef)
+    below = np.minimum(first, stop)
+    # each path's row, flat: its value at 0 up to the shift (or the cut), then zeros...
+    surv = np.repeat(
+        np.stack([at_zero, np.zeros_like(at_zero)], axis=1).ravel(),
+        np.stack([below, len(x) - below], axis=1).ravel(),
+    )
+    # ... but for the grid points strictly between shift and cut, path by path
+    point = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count - first, count)
+    surv[point + np.repeat(np.arange(len(count)) * len(x), count)] = _clipped_survival(
+        x[point] - np.repeat(shift, count),
+        *(np.repeat(a, count) for a in (mu, theta, a_coef, b_coef)),
+    )
+    return surv.reshape(*shape, len(x))
+
+
+def _coefficients(mu, p_wait, theta) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The wait rate (moved off ``mu``) and the weights A and B of the path survival
+    A e^{-mu u} - B e^{-theta u}, broadcasting."""
     theta = np.where(np.abs(theta - mu) < 1e-6 * mu, mu * (1 + 1e-6), theta)
     a_coef = (1.0 - p_wait) + p_wait * theta / (theta - mu)
     b_coef = p_wait * mu / (theta - mu)
-    u = np.maximum(x - shift[..., None], 0.0)
+    return theta, a_coef, b_coef
+
+
+def _clipped_survival(u, mu, theta, a_coef, b_coef) -> np.ndarray:
+    """A e^{-mu u} - B e^{-theta u} clipped to [0, 1], for ``u >= 0`` [s] past the shift."""
     surv = a_coef * np.exp(-mu * u) - b_coef * np.exp(-theta * u)
-    surv = np.clip(surv, 0.0, 1.0)
-    return np.where(x >= cut[..., None], 0.0, surv)
+    return np.clip(surv, 0.0, 1.0)
 
 
 def path_survival_at(x, mu, p_wait, theta) -> np.ndarray:
@@ -83,9 +126,7 @@ def path_survival_at(x, mu, p_wait, theta) -> np.ndarray:
     >>> round(float(path_survival_at(np.log(2.0), 1.0, 0.0, 2.0)), 6)
     0.5
     """
-    theta = np.where(np.abs(theta - mu) < 1e-6 * mu, mu * (1 + 1e-6), theta)
-    a_coef = (1.0 - p_wait) + p_wait * theta / (theta - mu)
-    b_coef = p_wait * mu / (theta - mu)
+    theta, a_coef, b_coef = _coefficients(mu, p_wait, theta)
     u = np.maximum(x, 0.0)
     with np.errstate(over="ignore", invalid="ignore"):
         surv = a_coef * np.exp(-mu * u) - b_coef * np.exp(-theta * u)
@@ -100,9 +141,7 @@ def path_mean(shift, mu, p_wait, theta, cut) -> np.ndarray:
     E[min(X, c)] = shift + integral_0^{c - shift} P(X - shift > u) du, with the survival a sum
     of two exponentials; for c = inf it is shift + 1/mu + C/theta.
     """
-    theta = np.where(np.abs(theta - mu) < 1e-6 * mu, mu * (1 + 1e-6), theta)
-    a_coef = (1.0 - p_wait) + p_wait * theta / (theta - mu)
-    b_coef = p_wait * mu / (theta - mu)
+    theta, a_coef, b_coef = _coefficients(mu, p_wait, theta)
     span = np.maximum(cut - shift, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):  # theta = 0: no wait term at all
         wait = np.nan_to_num(b_coef * -np.expm1(-theta * span) / theta)
@@ -128,13 +167,13 @@ def grid_quantiles(surv: np.ndarray, probs: tuple[float, ...]) -> np.ndarray:
     n = surv.shape[0]
     out = np.empty((n, len(probs)))
     rows = np.arange(n)
-    log_s = np.log(np.maximum(surv, _LOG_FLOOR))
     for i, p in enumerate(probs):
         target = np.log(1.0 - p)
-        above = (surv > 1.0 - p).sum(axis=1)  # grid points still above the target
+        above = np.count_nonzero(surv > 1.0 - p, axis=1)  # grid points still above the target
         hi = np.clip(above, 1, len(GRID_S) - 1)
         lo = hi - 1
-        s_lo, s_hi = log_s[rows, lo], log_s[rows, hi]
+        # log-survival only at the two grid points bracketing the quantile
+        s_lo, s_hi = np.log(np.maximum(surv[rows, np.stack([lo, hi])], _LOG_FLOOR))
         x_lo, x_hi = GRID_S[lo], GRID_S[hi]
         with np.errstate(invalid="ignore", divide="ignore"):
             frac = np.where(s_lo > s_hi, (s_lo - target) / (s_lo - s_hi), 1.0)

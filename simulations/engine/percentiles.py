@@ -27,7 +27,7 @@ from simulations.engine.renewal import GI_MAX_SERVERS, gamma_gi_m_c
 
 TICK_PROBS = (0.50, 0.95, 0.99)
 RUN_PROBS = (0.50, 0.90, 0.95, 0.99, 0.999)
-_BATCH = 1024  # distinct latency laws evaluated on the grid at once
+_BATCH = 256  # latency laws evaluated on the grid at once: ~1 MB temporaries, reused not faulted
 _KEPT = 4096  # evaluated states kept across chunks (a run that never settles starts afresh)
 _DROP_BITS = 40  # of float64's 52 mantissa bits: states equal to ~2^-12 share one evaluation
 
@@ -387,6 +387,7 @@ class _Distinct:
 
     def take(self, states: list[int]) -> SimpleNamespace:
         """The inputs of some of the states (rows of the attributes)."""
+        states = np.asarray(states)  # converted once, not once per attribute
         return SimpleNamespace(
             **{name: getattr(self, name)[states] for name in (*_INPUTS, "hit", "variant", "ticks")}
         )
@@ -414,8 +415,9 @@ def chunk_percentiles(
     offered : ndarray, shape (n, V, R)
         New requests per tick of the chunk [requests]: the whole-run weights.
     evaluated : dict
-        The states evaluated in earlier chunks of the run (updated in place; starts empty):
-        steady states recur from chunk to chunk, and a state's figures are its own.
+        The states evaluated in earlier chunks of the run, each as its figures' batch (see
+        :func:`_evaluate`) and row there (updated in place; starts empty): steady states recur
+        from chunk to chunk, and a state's figures are its own.
 
     Returns
     -------
@@ -429,27 +431,86 @@ def chunk_percentiles(
     distinct = _Distinct(plan, buf, ticks)
     if len(evaluated) > _KEPT:
         evaluated.clear()
-    new = [u for u, identity in enumerate(distinct.identity) if identity not in evaluated]
+    found = [evaluated.get(identity) for identity in distinct.identity]
+    new = [u for u, place in enumerate(found) if place is None]
     if new:
         figures = _evaluate(plan, paths, distinct.take(new))
         for row, u in enumerate(new):
-            evaluated[distinct.identity[u]] = tuple(a[row] for a in figures)
-    mix, q_u, mean_u, waiting, in_service = (
-        np.stack(rows) for rows in zip(*(evaluated[i] for i in distinct.identity), strict=True)
-    )
-    n_u = len(mean_u)
+            found[u] = evaluated[distinct.identity[u]] = (figures, row)
+    # in busy runs every state of the chunk is new: its batch is the chunk's tables
+    tables = figures if len(new) == len(found) else _gather(found)
+    mix, q_u, mean_u, waiting, in_service = tables
     n, n_v, n_r = distinct.shape
-    column = np.tile(np.arange(n_v * n_r), n)  # (variant, replication) of each row
-    counts = np.bincount(
-        column * n_u + distinct.inverse, weights=offered.ravel(), minlength=n_v * n_r * n_u
-    ).reshape(n_v * n_r, n_u)
-    run_acc += (counts @ mix).reshape(run_acc.shape)
+    _add_run_survival(run_acc.reshape(n_v * n_r, -1), mix, distinct.inverse, offered.ravel())
     return {
         "latency": np.column_stack([q_u, mean_u]),
         "state": distinct.inverse.reshape(n, n_v, n_r),
         "waiting": waiting,
         "in_service": in_service,
     }
+
+
+def _gather(found: list[tuple[tuple[np.ndarray, ...], int]]) -> tuple[np.ndarray, ...]:
+    """The figures of ``U`` states, each given as its batch (from :func:`_evaluate`) and row.
+
+    Notes
+    -----
+    The rows are copied with one indexed copy per batch and table, not one per row.
+    """
+    batches = {}  # id of a batch: the batch, the states taken from it and their rows there
+    for u, (figures, row) in enumerate(found):
+        _, states, rows = batches.setdefault(id(figures), (figures, [], []))
+        states.append(u)
+        rows.append(row)
+    out = tuple(np.empty((len(found), *a.shape[1:]), a.dtype) for a in found[0][0])
+    for figures, states, rows in batches.values():
+        for table, a in zip(out, figures, strict=True):
+            table[states] = a[rows]
+    return out
+
+
+def _add_run_survival(
+    run_acc: np.ndarray, mix: np.ndarray, inverse: np.ndarray, offered: np.ndarray
+) -> None:
+    """Add the chunk's arrival-weighted state survivals to each (variant, replication) column.
+
+    Parameters
+    ----------
+    run_acc : ndarray, shape (V * R, n_grid)
+        Accumulated survival of each column (updated in place).
+    mix : ndarray, shape (U, n_grid)
+        Mixture survival of each distinct state.
+    inverse, offered : ndarray, shape (n * V * R,)
+        State and new requests [requests] of each (tick, variant, replication) row.
+
+    Notes
+    -----
+    A column meets at most ``n`` of the ``U`` states (in busy runs U ~ n R), so only its own
+    (column, state) pairs are summed: a dense (V R, U) @ (U, n_grid) product multiplies mostly
+    zeros, and its BLAS threads cost far more than they save on a shared machine. The pairs
+    are added rank by rank (each column's first, second... pair), in small temporaries.
+    """
+    n_u, n_columns = len(mix), len(run_acc)
+    # each row's (column, state) pair as column * U + state: the pairs in ascending order
+    # (so sorted by column) and their weights [requests]
+    key = np.tile(np.arange(n_columns) * n_u, len(inverse) // n_columns) + inverse
+    if n_u <= 16 * (len(inverse) // n_columns):  # few states: count every pair densely
+        weight = np.bincount(key, weights=offered, minlength=n_columns * n_u)
+        pair = np.flatnonzero(weight)
+        weight = weight[pair]
+    else:  # about a state per row: sort the rows' pairs instead
+        pair, pair_of_row = np.unique(key, return_inverse=True)
+        weight = np.bincount(pair_of_row, weights=offered)
+    pair_column, pair_state = np.divmod(pair, n_u)
+    rank = np.arange(len(pair)) - np.searchsorted(pair_column, pair_column)
+    for k in range(rank.max(initial=-1) + 1):
+        at = np.flatnonzero(rank == k)  # at most one pair per column
+        terms = mix[pair_state[at]]
+        terms *= weight[at, None]
+        if len(at) == n_columns:  # every column (often, in steady runs): no row lookup
+            run_acc += terms
+        else:
+            run_acc[pair_column[at]] += terms
 
 
 def _evaluate(plan, paths: PathTable, states) -> tuple[np.ndarray, ...]:

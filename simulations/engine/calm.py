@@ -37,6 +37,7 @@ _TINY = 1e-12
 # ticks the wavefront runs before the next try at a calm block: each wavefront call pays
 # lmax head and tail iterations, so very short stretches would cost more than they save
 WAVEFRONT_STRETCH = 32
+_WORKSPACE_BYTES = 64 * 2**20
 _F = {name: j for j, name in enumerate(TickOut.FIELDS)}
 # fields that are zero in a calm tick (those with a per-station subset - entry stations,
 # primaries, replicas - are zero outside it), and those zero at every station
@@ -92,13 +93,16 @@ def _state_is_calm(plan: Plan, st: State) -> bool:
 
 
 class _Workspace:
-    """Per-class arrays of one block, (CHUNK, V, S, K, R), allocated once per run: a fresh
+    """Per-class arrays of one block, (ticks, V, S, K, R), allocated once per run: a fresh
     array of this size per block would cost more in page faults than its arithmetic. When
     every variant routes alike (``plan.same_flows``) the flows are computed once: V is 1."""
 
     def __init__(self, plan: Plan):
         n_v, n_s, n_k, n_r = plan.shape
-        shape = (CHUNK, 1 if plan.same_flows else n_v, n_s, n_k, n_r)
+        per_tick = (1 if plan.same_flows else n_v) * n_s * n_k * n_r
+        # at most ~64 MB: large batches take shorter blocks (the results do not change)
+        self.ticks = max(1, min(CHUNK, _WORKSPACE_BYTES // (3 * 8 * per_tick)))
+        shape = (self.ticks, 1 if plan.same_flows else n_v, n_s, n_k, n_r)
         self.inflow, self.forward, self.scratch = np.empty(shape), np.empty(shape), np.empty(shape)
 
     def views(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -110,6 +114,7 @@ def _calm_block(plan: Plan, st: State, stop: int, recorder, work: _Workspace) ->
     start = st.tick
     quiet = np.flatnonzero(~plan.quiet[start:stop])
     end = recorder.block_end(start, min(stop, start + int(quiet[0]) if quiet.size else stop))
+    end = min(end, start + work.ticks)
     failed, down = plan.timeline.failed, plan.timeline.down
     moves = (failed[start:end] != failed[start]) | (down[start:end] != down[start])
     changed = np.flatnonzero(moves.any(axis=(1, 2)))  # a block keeps one capacity

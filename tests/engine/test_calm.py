@@ -164,3 +164,16 @@ def test_calm_blocks_stop_at_the_first_tick_that_is_not_calm(blocks):
     overloaded = _with(large_design(), "app", instances=1)
     simulate(scenario, [parse_design(overloaded, scenario)], replications=4, seed=2)
     assert _ticks(blocks) == 0
+
+
+def test_short_blocks_from_a_small_workspace_give_the_same_run(monkeypatch, blocks):
+    """A large batch gets blocks shorter than a chunk (the workspace is capped): same run."""
+    scenario = parse_scenario(scenario_doc(rps=900, duration_s=300, mix=LARGE_MIX))
+    designs = [parse_design(d, scenario) for d in BATCHES["different routes"][0]]
+    whole = simulate(scenario, designs, replications=8, seed=3)
+    assert max(n for _, n in blocks) == 64
+    blocks.clear()
+    one_tick = 3 * 8 * len(designs) * 12 * 6 * 8  # bytes of one tick of the workspace
+    monkeypatch.setattr(calm, "_WORKSPACE_BYTES", 5 * one_tick)
+    _assert_identical(simulate(scenario, designs, replications=8, seed=3), whole)
+    assert max(n for _, n in blocks) == 5 and _ticks(blocks) >= 0.9 * scenario.n_ticks

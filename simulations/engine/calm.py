@@ -27,11 +27,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulations.engine import core
+from simulations.engine import core, steps
 from simulations.engine.core import TickOut
 from simulations.engine.plan import Plan, warm_hit_ratio
 from simulations.engine.record import CHUNK
-from simulations.engine.state import WARM, State, scaling_steps, utilization_weight
+from simulations.engine.state import (
+    WARM,
+    State,
+    scaling_steps,
+    token_bucket,
+    utilization_weight,
+)
 
 _TINY = 1e-12
 # ticks the wavefront runs before the next try at a calm block: each wavefront call pays
@@ -224,10 +230,7 @@ def _outputs(plan, st, start, end, servers, per_class, rows, hit) -> np.ndarray:
     room = rows[:, _F["room"]]
     room[:] = st.qcap
     if sw.shedding:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            drain = np.nan_to_num(servers * lam / load, nan=np.inf)
-            shed_room = np.where(sw.shed_finite, sw.shed_s3 * drain, np.inf)
-        np.minimum(room, np.nan_to_num(shed_room, nan=np.inf), out=room)
+        np.minimum(room, steps.shedding_room(sw, servers, lam, load), out=room)
     util = rows[:, _F["util"]]
     np.divide(np.minimum(work, cap), np.maximum(cap, _TINY), out=util)
     util[:, :, sw.delay_idx] = 0.0
@@ -299,12 +302,11 @@ def _limiter_calm(plan, st, inflow, ratio) -> np.ndarray:
     lim = sw.limiter_stations
     mask, rate, burst, _room, quiet = sw.limiter_params
     sub = inflow[:, :, lim]
-    available = st.tokens[:, lim] + rate * plan.tick_s
     incoming = sub.sum(axis=3)
-    kept = np.minimum(burst, available - np.minimum(incoming, available))
+    admitted, kept = token_bucket(st.tokens[:, lim], rate, burst, incoming, plan.tick_s)
     intensity = (sub * ratio).sum(axis=3) / plan.tick_s
     rho = np.where(mask, intensity / np.maximum(rate, _TINY), 0.0)
-    admits = (incoming <= available) | (incoming == 0.0) | ~mask
+    admits = (admitted == incoming) | ~mask  # nothing shed (1 - admitted / incoming = 0)
     holds = (kept == st.tokens[:, lim]) | ~mask
     return (admits & holds & (rho <= quiet)).all(axis=(1, 2, 3))
 

@@ -30,7 +30,6 @@ from simulations.engine.plan import Plan
 from simulations.engine.state import State
 
 _TINY = 1e-12
-_FLOAT_MAX = np.finfo(float).max
 
 
 def run_ticks(plan: Plan, st: State, stop: int, record) -> None:
@@ -219,12 +218,7 @@ def _queue(plan, st, sw, i, arr, capacity, slow, out, fails):
     servers, cap, finite_servers = capacity
     room = st.qcap  # waiting room [requests]
     if sw.shedding:
-        # load shedding keeps the predicted queue wait under shed_after: the room is what the
-        # servers drain in that time, servers / E[S] x shed_after [requests]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            drain = _nan_as_inf(servers * out.lam / out.load)
-            shed_room = np.where(sw.shed_finite, sw.shed_s3 * drain, np.inf)
-        room = np.minimum(room, _nan_as_inf(shed_room))
+        room = np.minimum(room, steps.shedding_room(sw, servers, out.lam, out.load))
     out.room[:] = room
     blocked = steps.stationary_blocking(plan, sw, servers, out.load, out.lam, room)
     if blocked is not None:
@@ -288,12 +282,6 @@ def _queue(plan, st, sw, i, arr, capacity, slow, out, fails):
     out.util[:, sw.delay_idx] = 0.0
     out.servers[:] = finite_servers
     return live
-
-
-def _nan_as_inf(values: np.ndarray) -> np.ndarray:
-    """``np.nan_to_num(values, nan=np.inf)`` for values that are >= 0 or NaN: NaN becomes
-    ``inf`` and ``inf`` the largest float, without the wrapper's cost."""
-    return np.where(np.isnan(values), np.inf, np.minimum(values, _FLOAT_MAX))
 
 
 class TickOut:

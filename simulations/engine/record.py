@@ -23,6 +23,7 @@ from simulations.engine.percentiles import (
 )
 from simulations.engine.plan import warm_hit_ratio
 from simulations.engine.result import Band, Event, SimulationResult, VariantResult
+from simulations.engine.sweep import span
 
 CHUNK = 64  # ticks reduced at once
 _F = {name: j for j, name in enumerate(TickOut.FIELDS)}
@@ -118,7 +119,7 @@ class Recorder:
         # only the stations some variant reports a series at are reduced (the other entries
         # of ``station_bands`` stay zero, as the all-zero records of absent stations would be)
         self.stations = {
-            k: _index(np.flatnonzero(mask.any(axis=0)))
+            k: span(np.flatnonzero(mask.any(axis=0)))
             for k, mask in self.reported.items()
             if mask.any()
         }
@@ -387,13 +388,6 @@ def _reported(plan) -> dict[str, np.ndarray]:
         "breaker_open": present & plan.policies.breaker,
         "replica_lag_s": replica_lag,
     }
-
-
-def _index(stations: np.ndarray) -> slice | np.ndarray:
-    """An index of the station axis: a slice (a view) where ``stations`` are consecutive."""
-    if stations[-1] - stations[0] == stations.size - 1:
-        return slice(int(stations[0]), int(stations[-1]) + 1)
-    return stations
 
 
 def _accumulate(ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:

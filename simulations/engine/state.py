@@ -354,10 +354,10 @@ class State:
         lim = level.limiter_stations
         mask, rate, burst, room, quiet = level.limiter_params
         sub = arr[:, lim]
-        available = self.tokens[:, lim] + rate * plan.tick_s
         incoming = sub.sum(axis=2)
-        admitted = np.minimum(incoming, available)
-        self.tokens[:, lim] = np.minimum(burst, available - admitted)
+        admitted, self.tokens[:, lim] = token_bucket(
+            self.tokens[:, lim], rate, burst, incoming, plan.tick_s
+        )
         shed = 1.0 - admitted / np.maximum(incoming, _TINY)
         intensity = (sub * ratio[None, lim]).sum(axis=2) / plan.tick_s  # not the noisy count
         rho = np.where(mask, intensity / np.maximum(rate, _TINY), 0.0)
@@ -508,3 +508,15 @@ def scaling_steps(plan: Plan, t, current, instances, util_avg, last_scale) -> tu
     grow = np.where(on & (want > current), want - current, 0.0)
     shrink = np.where(on & (want < current), np.minimum(current - want, instances), 0.0)
     return grow, shrink
+
+
+def token_bucket(tokens, rate, burst, incoming, tick_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """One tick of a token bucket: the requests it admits and the tokens it keeps.
+
+    The bucket refills continuously at ``rate`` [1/s] and holds at most ``burst``: in a tick
+    it can admit what it held plus the refill, ``tokens + rate tau``, and keeps at most
+    ``burst`` of what is left (arrays broadcast; [requests]).
+    """
+    available = tokens + rate * tick_s
+    admitted = np.minimum(incoming, available)
+    return admitted, np.minimum(burst, available - admitted)

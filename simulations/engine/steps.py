@@ -9,6 +9,7 @@ from simulations.engine.queueing import fill_fraction, finite_queue, station_law
 from simulations.engine.sweep import span
 
 _TINY = 1e-12
+_FLOAT_MAX = np.finfo(float).max
 RETRIED = ("dependency", "blocked", "dropped", "shed_queue", "timeout")  # causes clients retry
 # Refused at admission: a job a full queue refuses was never received, so a worker pool does
 # not redeliver or dead-letter it (the producer gets the error at once).
@@ -22,6 +23,25 @@ _OUTPUT = {
     "shed_queue": "shed",
     "timeout": "timeout",
 }
+
+
+def shedding_room(level, servers, lam, load) -> np.ndarray:
+    """The waiting room load shedding leaves, shaped like ``lam`` [requests].
+
+    Load shedding keeps the predicted queue wait under ``shed_after``: the room is what the
+    servers drain in that time, servers / E[S] x shed_after, with E[S] = load / lam; ``inf``
+    at stations that do not shed (and where nothing arrives).
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        drain = _nan_as_inf(servers * lam / load)
+        shed_room = np.where(level.shed_finite, level.shed_s3 * drain, np.inf)
+    return _nan_as_inf(shed_room)
+
+
+def _nan_as_inf(values: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num(values, nan=np.inf)`` for values that are >= 0 or NaN: NaN becomes
+    ``inf`` and ``inf`` the largest float, without the wrapper's cost."""
+    return np.where(np.isnan(values), np.inf, np.minimum(values, _FLOAT_MAX))
 
 
 def sum_classes(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -10,7 +10,7 @@ from simulations.engine.network import InconsistentVariants, compile_network
 from simulations.engine.plan import build_plan
 from simulations.engine.record import Recorder
 from simulations.engine.result import SimulationResult
-from simulations.engine.spec import MAX_WORK_CELLS, Design, Scenario
+from simulations.engine.spec import MAX_BATCH_CELLS, MAX_WORK_CELLS, Design, Scenario
 from simulations.engine.state import State
 from simulations.engine.version import ENGINE_VERSION
 
@@ -24,8 +24,9 @@ def check_size(scenario: Scenario, designs: Sequence[Design], replications: int)
     Raises
     ------
     DesignError
-        If ticks x replications x variants x components exceeds :data:`MAX_WORK_CELLS`, or
-        the replication / variant counts exceed their caps.
+        If ticks x replications x variants x components exceeds :data:`MAX_WORK_CELLS`,
+        replications x variants x components exceeds :data:`MAX_BATCH_CELLS`, or the
+        replication / variant counts exceed their caps.
     """
     problems = []
     if not 1 <= replications <= MAX_REPLICATIONS:
@@ -40,6 +41,15 @@ def check_size(scenario: Scenario, designs: Sequence[Design], replications: int)
                 "",
                 f"{cells:.3g} cells (ticks x replications x variants x "
                 f"components) exceed the cap of {MAX_WORK_CELLS:.3g}",
+            )
+        )
+    batch = replications * len(designs) * components
+    if batch > MAX_BATCH_CELLS:
+        problems.append(
+            Problem(
+                "",
+                f"{batch} batch cells (replications x variants x components, held in memory "
+                f"at once) exceed the cap of {MAX_BATCH_CELLS}",
             )
         )
     if problems:

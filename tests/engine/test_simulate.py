@@ -158,6 +158,17 @@ def test_oversize_work_is_refused_before_any_work():
     assert "cap" in excinfo.value.problems[0].message
 
 
+def test_a_batch_too_large_to_hold_in_memory_is_refused_even_when_short():
+    """Memory grows with replications x variants x components whatever the run's length."""
+    scenario = parse_scenario(scenario_doc(duration_s=60))
+    design = parse_design(design_doc(), scenario)
+    with pytest.raises(DesignError) as excinfo:
+        simulate(scenario, [design] * 32, replications=1024)
+    (problem,) = excinfo.value.problems
+    assert "batch cells" in problem.message and "65536" in problem.message
+    simulate(scenario, [design] * 2, replications=1024)  # 2 x 1024 x 4 cells fit
+
+
 def test_every_component_policy_and_incident_kind_runs_and_conserves_requests():
     from tests.engine.engine_docs import ALL_INCIDENTS, CATALOGUE_MIX, catalogue_design
 

@@ -321,10 +321,10 @@ def _leave_caches(plan, st, start, n, rows, hit) -> None:
     if not plan.skew.any_flush:
         return
     st.cache_arrivals = rows[n - 1, _F["lam"]][:, caches] * plan.tick_s
-    fetch = _store_fetch(plan, rows[:n])
     depth = st.fetch_s.shape[0]
-    for j in range(max(0, n - depth), n):
-        st.fetch_s[(start + j) % depth] = fetch[j]
+    first = max(0, n - depth)  # the ring keeps the store's last ``depth`` ticks
+    for j, fetch in enumerate(_store_fetch(plan, rows[first:n]), start=first):
+        st.fetch_s[(start + j) % depth] = fetch
 
 
 def _store_fetch(plan, rows) -> np.ndarray:

@@ -454,8 +454,9 @@ def test_instance_failure_errors_last_until_the_load_balancer_notices():
     assert no_lb.series["errors_dependency_rps"].mean[62:150].min() > 0.2 * 400
 
 
-def test_failed_jobs_are_received_again_then_dead_lettered():
-    design = {
+def _job_design(*, queue: dict, workers: dict) -> dict:
+    """app -> queue -> workers for async jobs; workers receive a job up to 3 times."""
+    return {
         "components": [
             {
                 "id": "app",
@@ -464,18 +465,21 @@ def test_failed_jobs_are_received_again_then_dead_lettered():
                 "concurrency": 8,
                 "service_time_ms": {"async_job": 2},
             },
-            {"id": "queue", "type": "queue"},
+            {"id": "queue", "type": "queue", **queue},
             {
                 "id": "workers",
                 "type": "worker_pool",
-                "instances": 4,
                 "concurrency": 8,
                 "max_receives": 3,
-                "service_time_ms": {"async_job": 50},
+                **workers,
             },
         ],
         "routes": {"async_job": ["app", "queue", "workers"]},
     }
+
+
+def test_failed_jobs_are_received_again_then_dead_lettered():
+    design = _job_design(queue={}, workers={"instances": 4, "service_time_ms": {"async_job": 50}})
     # half the jobs fail for 200 s: each is received up to 3 times, after 30 s then 60 s
     scenario = {
         "duration_s": 400,
@@ -503,27 +507,10 @@ def test_failed_jobs_are_received_again_then_dead_lettered():
 
 
 def test_a_full_queue_refuses_jobs_without_redelivering_them():
-    design = {
-        "components": [
-            {
-                "id": "app",
-                "type": "app_pool",
-                "instances": 2,
-                "concurrency": 8,
-                "service_time_ms": {"async_job": 2},
-            },
-            {"id": "queue", "type": "queue", "max_depth": 500},
-            {
-                "id": "workers",
-                "type": "worker_pool",
-                "instances": 2,
-                "concurrency": 8,
-                "max_receives": 3,
-                "service_time_ms": {"async_job": 400},
-            },  # 40 jobs/s
-        ],
-        "routes": {"async_job": ["app", "queue", "workers"]},
-    }
+    design = _job_design(  # 40 jobs/s
+        queue={"max_depth": 500},
+        workers={"instances": 2, "service_time_ms": {"async_job": 400}},
+    )
     scenario = {
         "duration_s": 300,
         "traffic": {"curve": {"kind": "constant", "rps": 60}, "mix": {"async_job": 1.0}},

@@ -390,11 +390,20 @@ def _doom_rho(net, policies, sl: slice) -> np.ndarray:
 
 
 def _largest_rho(count: int, holds) -> np.ndarray:
-    """Bisection of [0, 1] for ``count`` queues at once: the utilization (to 2^-40) below which
-    ``holds(rho)`` (a bool array, monotone: true at low load) is true, shape (count,)."""
-    low, high = np.zeros(count), np.ones(count)
-    for _ in range(40):
-        mid = 0.5 * (low + high)
-        below = holds(mid)
-        low, high = np.where(below, mid, low), np.where(below, high, mid)
+    """The utilization, to 2^-40, below which ``holds(rho)`` is true, for ``count`` queues at
+    once, shape (count,); ``holds`` maps an array of utilizations broadcast against (count,)
+    to bools and is monotone (true at low load).
+
+    Notes
+    -----
+    What a 40-step bisection of [0, 1) finds, in four rounds of 1023 candidates each: round r
+    keeps the largest multiple of 2^-10(r+1) at which ``holds`` is still true (the values are
+    dyadic, so exact in floating point). Four vectorised calls cost far less than forty.
+    """
+    low = np.zeros(count)
+    for bits in (10, 20, 30, 40):
+        steps = np.arange(1, 2**10)[:, None] * 2.0**-bits  # (1023, 1)
+        candidates = low[None, :] + steps  # (1023, count), ascending along axis 0
+        passed = np.asarray(holds(candidates)).sum(axis=0)  # true on a prefix (monotone)
+        low = low + passed * 2.0**-bits
     return low

@@ -141,7 +141,7 @@ def build_plan(scenario: Scenario, net: Network, replications: int, seed: int) -
     rates = offered_rates(scenario, net.classes)
     arrivals = draw_arrivals(rng, rates, scenario.tick_s, scenario.burstiness, replications)
     expected = rates[:, :, None] * scenario.tick_s
-    ratio = np.where(arrivals > 0, expected / np.maximum(arrivals, 1.0), 1.0)
+    ratio = np.divide(expected, arrivals, out=np.ones(arrivals.shape), where=arrivals > 0)
     timeline = build_timeline(scenario, net)
     policies = compile_policies(net, scenario.tick_s)
     replicated, replica_of, apply_rate = _replication(net)

@@ -416,7 +416,8 @@ def chunk_percentiles(
     paths : PathTable
         The plan's class paths (:meth:`PathTable.build`).
     buf : record._Chunk
-        The chunk's station arrays, each (n, V, S, R), and hit ratios (n, V, C, R).
+        The chunk's station arrays, each (n, V, S, R), hit ratios (n, V, C, R) and ``zero``,
+        the names of the arrays known to be zero throughout (not read).
     run_acc : ndarray, shape (V, R, n_grid)
         Accumulated arrival-weighted survival over ticks (updated in place).
     offered : ndarray, shape (n, V, R)

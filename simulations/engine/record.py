@@ -64,7 +64,7 @@ _STATION_FIELDS = {  # the station series that are recorded fields
 }
 
 
-_CHUNK_FIELDS = {  # the station inputs of the latency law (see ``percentiles``): field
+_CHUNK_FIELDS = {  # the station inputs of the latency law, named as in ``percentiles``: field
     **{name: name for name in ("lam", "load", "m2", "servers", "qmid", "room")},
     "qend": "backlog",
 }
@@ -442,10 +442,10 @@ def _spread(values: np.ndarray, out: np.ndarray) -> None:
     ``out`` (2, ...)."""
     first = values[..., 0]
     # where every replication agrees (and is finite) the percentiles are that value; the first
-    # tick tells most series that vary apart cheaply
+    # tick tells most series that vary apart cheaply (tested first)
     if (
-        np.isfinite(first).all()
-        and (values[:1] == first[:1, ..., None]).all()
+        (values[:1] == first[:1, ..., None]).all()
+        and np.isfinite(first).all()
         and (values == first[..., None]).all()
     ):
         out[:] = first

@@ -303,7 +303,7 @@ def wait_scale(buf, tick_s: float) -> np.ndarray:
     lam, load, servers = buf.lam, buf.load, buf.servers
     backlog = buf.qmid
     steady = np.broadcast_to(1.0, backlog.shape)
-    if not (backlog > 0).any():
+    if "qmid" in buf.zero or not (backlog > 0).any():
         return steady
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where((lam > 0) & (load > 0), servers * lam / load, 0.0)  # [requests/s]
@@ -348,11 +348,14 @@ class _Distinct:
         # and live read splits (n, V, n_split)
         blocks = [scale if name == "scale" else getattr(buf, name) for name in _INPUTS]
         blocks.append(buf.hit)
+        # blocks known to be zero (codes 0) add nothing to the hash: they are not read
+        zero = [name in buf.zero for name in (*_INPUTS, "hit")]
         keys = np.zeros((n, n_v, n_r), np.int64)
         column = 0
-        for block in blocks:  # the row hash, one block of columns at a time (cache-sized)
+        for block, is_zero in zip(blocks, zero, strict=True):  # one block of columns at a time
             width = block.shape[2]
-            keys += _block_hash(block, column)
+            if not is_zero:
+                keys += _block_hash(block, column)
             column += width
         rates = _quantize(plan.rates[ticks])
         slow = _quantize(plan.timeline.slow[ticks])
@@ -366,11 +369,15 @@ class _Distinct:
         # the variant is part of the state: it is hashed like one more column
         keys += _HASH_MULT[column] * np.arange(n_v)[:, None]
         # rows in (tick, variant, replication) order, as np.unique numbers them
-        _, first, self.inverse = np.unique(keys.ravel(), return_index=True, return_inverse=True)
-        self.inverse = self.inverse.ravel()
+        first, self.inverse = _first_and_inverse(keys.ravel())
         at, self.variant, rep = np.unravel_index(first, (n, n_v, n_r))
         self.ticks = ticks.start + at
-        codes = [_quantize(block[at, self.variant, :, rep]) for block in blocks]
+        codes = [
+            np.zeros((len(first), block.shape[2]), np.int64)
+            if is_zero
+            else _quantize(block[at, self.variant, :, rep])
+            for block, is_zero in zip(blocks, zero, strict=True)
+        ]
         for name, state_codes in zip((*_INPUTS, "hit"), codes, strict=True):
             setattr(self, name, _dequantize(state_codes))  # each state at its quantized value
         self.shape = (n, n_v, n_r)
@@ -409,7 +416,8 @@ def chunk_percentiles(
     paths : PathTable
         The plan's class paths (:meth:`PathTable.build`).
     buf : record._Chunk
-        The chunk's station arrays, each (n, V, S, R), and hit ratios (n, V, C, R).
+        The chunk's station arrays, each (n, V, S, R), hit ratios (n, V, C, R) and ``zero``,
+        the names of the arrays known to be zero throughout (not read).
     run_acc : ndarray, shape (V, R, n_grid)
         Accumulated arrival-weighted survival over ticks (updated in place).
     offered : ndarray, shape (n, V, R)
@@ -493,7 +501,7 @@ def _add_run_survival(
     n_u, n_columns = len(mix), len(run_acc)
     # each row's (column, state) pair as column * U + state: the pairs in ascending order
     # (so sorted by column) and their weights [requests]
-    key = np.tile(np.arange(n_columns) * n_u, len(inverse) // n_columns) + inverse
+    key = (inverse.reshape(-1, n_columns) + np.arange(n_columns) * n_u).ravel()
     if n_u <= 16 * (len(inverse) // n_columns):  # few states: count every pair densely
         weight = np.bincount(key, weights=offered, minlength=n_columns * n_u)
         pair = np.flatnonzero(weight)
@@ -537,6 +545,27 @@ def _evaluate(plan, paths: PathTable, states) -> tuple[np.ndarray, ...]:
         mix[lo : lo + _BATCH] = np.einsum("uj,ujg->ug", part[..., 0], surv)
     q_u = _refine_at_cuts(grid_quantiles(mix, TICK_PROBS), TICK_PROBS, laws)
     return mix, q_u, mean_u, states.waits["waiting"], states.waits["in_service"]
+
+
+def _first_and_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_index=True, return_inverse=True)[1:]`` for ``keys`` (N,): the
+    first row of each distinct key, in ascending key order, and each row's key there.
+
+    Notes
+    -----
+    np.unique sorts the rows stably (a merge sort) to find first rows; an unstable sort
+    (several times faster, most of all when few keys recur over many rows) and the least row
+    of each run of equal keys give the same.
+    """
+    order = np.argsort(keys)
+    ordered = keys[order]
+    starts = np.empty(len(keys), bool)
+    starts[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    first = np.minimum.reduceat(order, np.flatnonzero(starts))
+    inverse = np.empty(len(keys), np.intp)
+    inverse[order] = np.cumsum(starts) - 1
+    return first, inverse
 
 
 def _quantize(params: np.ndarray) -> np.ndarray:

@@ -64,14 +64,22 @@ _STATION_FIELDS = {  # the station series that are recorded fields
 }
 
 
-class _Chunk:
-    """Per-tick station arrays of a chunk, shaped (n, V, S, R), read by ``percentiles``."""
+_CHUNK_FIELDS = {  # the station inputs of the latency law, named as in ``percentiles``: field
+    **{name: name for name in ("lam", "load", "m2", "servers", "qmid", "room")},
+    "qend": "backlog",
+}
 
-    def __init__(self, data: np.ndarray, hit: np.ndarray):
-        for name in ("lam", "load", "m2", "servers", "qmid", "room"):
-            setattr(self, name, data[:, _F[name]])
-        self.qend = data[:, _F["backlog"]]
+
+class _Chunk:
+    """Per-tick station arrays of a chunk, shaped (n, V, S, R), read by ``percentiles``;
+    ``zero`` names those known to be zero throughout (a calm chunk's backlogs), which need
+    not be read."""
+
+    def __init__(self, data: np.ndarray, hit: np.ndarray, blank: frozenset):
+        for name, field in _CHUNK_FIELDS.items():
+            setattr(self, name, data[:, _F[field]])
         self.hit = hit
+        self.zero = frozenset(name for name, field in _CHUNK_FIELDS.items() if field in blank)
 
 
 class Recorder:
@@ -185,7 +193,7 @@ class Recorder:
     def _reduce(self, ticks: slice, data: np.ndarray, hit: np.ndarray, blank: frozenset) -> None:
         """Reduce the chunk ``data`` (n, F, V, S, R); the fields named in ``blank`` are zero."""
         plan, net, tau = self.plan, self.plan.net, self.plan.tick_s
-        chunk = _Chunk(data, hit)
+        chunk = _Chunk(data, hit, blank)
         nothing = np.zeros(data.shape[:1] + data.shape[2:3] + data.shape[4:])  # (n, V, R)
 
         def total(field: str) -> np.ndarray:  # (n, V, R)
@@ -209,9 +217,13 @@ class Recorder:
         else:
             errors = tot["timeout"] + tot["dropped"] + tot["shed"] + tot["dependency"]
         # hourly_usd + instance_usd * (instances + booting - design instances), in place:
-        # booting instances are billed too
-        hourly = np.add(data[:, _F["instances"]], data[:, _F["booting"]])
-        np.subtract(hourly, net.instances[None, :, :, None], out=hourly)
+        # booting instances are billed too (a calm chunk has none: adding its zeros would
+        # change no more than the sign of a zero, which the prices then take away)
+        if "booting" in blank:
+            hourly = np.subtract(data[:, _F["instances"]], net.instances[None, :, :, None])
+        else:
+            hourly = np.add(data[:, _F["instances"]], data[:, _F["booting"]])
+            np.subtract(hourly, net.instances[None, :, :, None], out=hourly)
         np.multiply(net.instance_usd[None, :, :, None], hourly, out=hourly)
         np.add(net.hourly_usd[None, :, :, None], hourly, out=hourly)
         per_request = np.einsum("nvsr,vs->nvr", data[:, _F["lam"]], net.request_usd) * tau
@@ -230,11 +242,12 @@ class Recorder:
         }
         for key, values in scalars.items():
             self.bands[key][:, ticks] = 0.0 if values is nothing else _band(values)
+        state_bands = _StateBands(states, len(latency_ms))
         for j, key in enumerate(("p50", "p95", "p99", "mean")):
-            self.bands[f"latency_{key}_ms"][:, ticks] = _state_band(latency_ms[:, j], states)
+            self.bands[f"latency_{key}_ms"][:, ticks] = state_bands.band(latency_ms[:, j])
         for key, stations in self.stations.items():
             if key in ("backlog", "in_flight"):
-                band = _state_band(waiting if key == "backlog" else flight, states, stations)
+                band = state_bands.band(waiting if key == "backlog" else flight, stations)
             elif _STATION_FIELDS.get(key) in blank:
                 band = 0.0
             else:
@@ -364,7 +377,13 @@ def _stale_reads(plan, data: np.ndarray) -> np.ndarray:
     main, rep = plan.sweep.writes, plan.sweep.replica_reads
     written = data[:, _F["writes"]][:, :, main] / plan.tick_s * data[:, _F["lag"]][:, :, main]
     reads = data[:, _F["replica_reads"]][:, :, rep]
-    return (reads * warm_hit_ratio(plan, written)).sum(axis=(0, 2))
+    # the hit ratio of each value alone, looked up in ascending order: np.interp's search from
+    # the previous value's cell then mostly finds the next one at once (in the chunk's order
+    # its branches mispredict, ~2x slower)
+    order = np.argsort(written, axis=None)
+    stale_share = np.empty(written.shape)
+    stale_share.ravel()[order] = warm_hit_ratio(plan, written.ravel()[order])
+    return (reads * stale_share).sum(axis=(0, 2))
 
 
 def _reported(plan) -> dict[str, np.ndarray]:
@@ -414,71 +433,94 @@ def _band(values: np.ndarray) -> np.ndarray:
     (3, ...) for ``values`` shaped (..., R)."""
     out = np.empty((3, *values.shape[:-1]))
     np.mean(values, axis=-1, out=out[0])
-    out[1:] = _spread(values)
+    _spread(values, out[1:])
     return out
 
 
-def _spread(values: np.ndarray) -> np.ndarray:
-    """The 5th and 95th percentiles over the last axis (numpy's linear method), (2, ...)."""
+def _spread(values: np.ndarray, out: np.ndarray) -> None:
+    """The 5th and 95th percentiles over the last axis (numpy's linear method), written to
+    ``out`` (2, ...)."""
     first = values[..., 0]
     # where every replication agrees (and is finite) the percentiles are that value; the first
-    # tick tells most series that vary apart cheaply
+    # tick tells most series that vary apart cheaply (tested first)
     if (
-        np.isfinite(first).all()
-        and (values[:1] == first[:1, ..., None]).all()
+        (values[:1] == first[:1, ..., None]).all()
+        and np.isfinite(first).all()
         and (values == first[..., None]).all()
     ):
-        return np.broadcast_to(first, (2, *first.shape))
+        out[:] = first
+        return
     ordered = np.sort(values, axis=-1)
     n = ordered.shape[-1]
-    out = np.empty((2, *first.shape))
     for row, q in enumerate((0.05, 0.95)):
         pos = q * (n - 1)
         lo = int(np.floor(pos))
         hi = min(lo + 1, n - 1)
         low = ordered[..., lo]
-        out[row] = low + (pos - lo) * (ordered[..., hi] - low)
-    return out
+        # low + (pos - lo) * (high - low), in place
+        np.subtract(ordered[..., hi], low, out=out[row])
+        out[row] *= pos - lo
+        out[row] += low
 
 
-def _state_band(table: np.ndarray, states: np.ndarray, stations=slice(None)) -> np.ndarray:
-    """The band of a series that is a table over states.
+class _StateBands:
+    """Bands of the series that are tables over a chunk's distinct states.
 
     Parameters
     ----------
-    table : ndarray, shape (U,) or (U, S)
-        The series in each distinct state of the chunk: a figure, or one per station.
     states : ndarray, shape (n, V, R)
-        The state of each tick, variant and replication.
-    stations : slice or ndarray
-        An index of the station axis (per-station series).
-
-    Returns
-    -------
-    ndarray, shape (3, n, V) or (3, n, V, s)
-        As :func:`_band` of ``table[states]``, (n, V, R), or of ``table[states]`` moved to
-        (n, V, S, R) at ``stations`` (bitwise: numpy sums the replications in an order that
-        depends on their layout in memory).
+        The state of each tick, variant and replication (``U`` states).
+    n_states : int
+        ``U``.
     """
-    n_u = len(table)
-    n_r = states.shape[-1]
-    first = states[..., 0]
-    other = states != first[..., None]  # replications in another state than the first
-    values = table[:, stations] if table.ndim == 2 else table
-    firsts = np.broadcast_to(first[..., None], states.shape)
-    if np.isfinite(values).all() and (values[states[other]] == values[firsts[other]]).all():
-        # every replication agrees: the percentiles are its value, the mean that of copies of
-        # it in the same layout, one per state
-        copies = np.broadcast_to(table[:, None], (n_u, n_r, *table.shape[1:])).copy()
+
+    def __init__(self, states: np.ndarray, n_states: int):
+        self.states = states
+        self.first = states[..., 0]
+        # The replications of a table agree when it has one value at each pair of states met at
+        # a tick and variant (the first replication's, another's): the same pairs for every
+        # table of the chunk, and few (in a calm chunk, a state and its neighbour)
+        met = (self.first[..., None] * n_states + states)[states != self.first[..., None]]
+        met.sort()
+        met = met[np.concatenate([[True], met[1:] != met[:-1]])] if met.size else met
+        self.met_first, self.met_other = np.divmod(met, n_states)
+
+    def band(self, table: np.ndarray, stations=slice(None)) -> np.ndarray:
+        """The band of a series that is a table over states.
+
+        Parameters
+        ----------
+        table : ndarray, shape (U,) or (U, S)
+            The series in each distinct state of the chunk: a figure, or one per station.
+        stations : slice or ndarray
+            An index of the station axis (per-station series).
+
+        Returns
+        -------
+        ndarray, shape (3, n, V) or (3, n, V, s)
+            As :func:`_band` of ``table[states]``, (n, V, R), or of ``table[states]`` moved to
+            (n, V, S, R) at ``stations`` (bitwise: numpy sums the replications in an order that
+            depends on their layout in memory).
+        """
+        states, first = self.states, self.first
+        values = table[:, stations] if table.ndim == 2 else table
+        if np.isfinite(values).all() and (values[self.met_first] == values[self.met_other]).all():
+            # every replication agrees: the percentiles are its value, the mean that of copies
+            # of it in the same layout, one per state
+            copies = np.repeat(table[:, None], states.shape[-1], axis=1)  # (U, R) or (U, R, S)
+            if table.ndim == 1:
+                mean = copies.mean(axis=-1)
+            else:
+                mean = np.moveaxis(copies, 2, 1).mean(axis=-1)[:, stations]
+            out = np.empty((3, *first.shape, *values.shape[1:]))
+            out[0] = mean[first]
+            out[1] = values[first]
+            out[2] = out[1]
+            return out
         if table.ndim == 1:
-            mean = copies.mean(axis=-1)
-        else:
-            mean = np.moveaxis(copies, 2, 1).mean(axis=-1)[:, stations]
-        return np.stack([mean[first], values[first], values[first]])
-    if table.ndim == 1:
-        return _band(table[states])
-    replicated = np.moveaxis(table[states], 3, 2)  # (n, V, S, R)
-    out = np.empty((3, *first.shape, values.shape[1]))
-    out[0] = replicated.mean(axis=-1)[:, :, stations]
-    out[1:] = _spread(replicated[:, :, stations])
-    return out
+            return _band(table[states])
+        replicated = np.moveaxis(table[states], 3, 2)  # (n, V, S, R)
+        out = np.empty((3, *first.shape, values.shape[1]))
+        out[0] = replicated.mean(axis=-1)[:, :, stations]
+        _spread(replicated[:, :, stations], out[1:])
+        return out

@@ -109,8 +109,9 @@ class _Workspace:
     def __init__(self, plan: Plan):
         n_v, n_s, n_k, n_r = plan.shape
         n_flows = 1 if plan.same_flows else n_v
-        # at most ~64 MB, counted over every (station, class) pair (P <= S K): large batches
-        # take shorter blocks (the results do not change), whichever pairs carry traffic
+        # at most ~64 MB, counted over every (station, class) pair (P <= S K), a bound the
+        # products of the three moments keep too (``_sum_classes``): large batches take
+        # shorter blocks (the results do not change), whichever pairs carry traffic
         self.ticks = max(1, min(CHUNK, _WORKSPACE_BYTES // (3 * 8 * n_flows * n_s * n_k * n_r)))
         shape = (self.ticks, n_flows, len(plan.pairs.station), n_r)
         self.inflow, self.forward, self.scratch = np.empty(shape), np.empty(shape), np.empty(shape)
@@ -227,8 +228,14 @@ def _sum_classes(pairs, values, weights=None) -> np.ndarray:
             sums = [np.einsum("tvskr,vsk->tvsr", by_class, w) for w in weights]
         return np.stack(sums, axis=1)
     # with R > 1 einsum adds the classes one after another, the other pairs' zeros included
-    products = values if weights is None else values[:, None] * weights
-    return pairs.by_station.sum(products)
+    if weights is None:
+        return pairs.by_station.sum(values)
+    if weights.shape[1] > values.shape[1]:
+        # flows shared, service times not: a variant at a time, so that the products stay
+        # within the workspace's size (n, M, 1, P, R)
+        sums = [_sum_classes(pairs, values, weights[:, [v]]) for v in range(weights.shape[1])]
+        return np.concatenate(sums, axis=2)
+    return pairs.by_station.sum(values[:, None] * weights)
 
 
 def _outputs(plan, st, start, end, servers, per_class, rows, hit) -> np.ndarray:
@@ -253,9 +260,9 @@ def _outputs(plan, st, start, end, servers, per_class, rows, hit) -> np.ndarray:
     weighted = np.multiply(inflow, ratio, out=scratch)  # intensity, not the realized count
     # variants that differ only in capacity share their service times: sum once, then copy
     service = slice(0, 1) if plan.same_flows and plan.same_service else slice(None)
-    sums = _sum_classes(pairs, weighted, pairs.moments[:, service])  # (n, 3, V or 1, S, R)
-    np.multiply(sums, 1.0 / tau, out=moments)  # V may be 1: broadcast
-    rates = moments[:, :, : sums.shape[2]]  # the variants computed
+    rates = _sum_classes(pairs, weighted, pairs.moments[:, service])  # (n, 3, V or 1, S, R)
+    np.multiply(rates, 1.0 / tau, out=rates)
+    moments[:] = rates  # V may be 1: broadcast
     lam, load = rows[:, _F["lam"]], rows[:, _F["load"]]
     cap = servers * tau
     work = _sum_classes(pairs, inflow, pairs.svc[None, service])[:, 0]  # (n, V or 1, S, R)
@@ -292,14 +299,21 @@ def _serving_calmly(sw, servers, cap, work, lam, load) -> np.ndarray:
     -----
     The tests ask whether some replication fails them. With the same servers in every
     replication, the largest demand over the replications decides, exactly (division by the
-    same positive number keeps the order), so they run on (n, V, S) maxima.
+    same positive number keeps the order), so they run on (n, V, S) maxima. The intensity
+    only matters where the servers cannot serve all of the demand (rare in a calm block).
     """
-    if (servers == servers[..., :1]).all():
+    uniform = bool((servers == servers[..., :1]).all())
+    if uniform:
         servers, cap = servers[..., :1], cap[..., :1]
-        work, lam, load = (a.max(axis=-1, keepdims=True) for a in (work, lam, load))
-    calm = (cap >= np.maximum(work, _TINY)) | (lam == 0.0)  # serves all of it (or has none)
+
+    def largest(values: np.ndarray) -> np.ndarray:
+        return values.max(axis=-1, keepdims=True) if uniform else values
+
+    calm = cap >= np.maximum(largest(work), _TINY)  # serves all of it
+    if not calm.all():
+        calm |= largest(lam) == 0.0  # or has none
     with np.errstate(invalid="ignore", divide="ignore"):
-        busy = load / servers
+        busy = largest(load) / servers
     calm &= ~(busy > sw.block_rho[:, :, None])
     if sw.timeout:
         calm &= ~(busy > sw.doom_rho[:, :, None])

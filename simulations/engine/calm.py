@@ -14,7 +14,9 @@ every array carrying a leading tick axis, checks every tick of the block against
 tests the tick loop uses to skip its slow paths, and keeps the calm prefix. At the first tick
 that is not calm, the wavefront loop (:func:`~simulations.engine.core.run_ticks`) takes over
 for a while. The arithmetic is the tick loop's, in the same order, so the two paths give
-bit-identical results (``tests/engine/test_calm.py``).
+bit-identical results (``tests/engine/test_calm.py``). The per-class arrays of a block hold
+only the (station, class) pairs that can carry traffic (``Plan.pairs``): its sums over
+classes leave out zeros the tick loop adds, which changes no bit.
 
 Calm blocks are not used while instances are booting, nor while a cache warming up after a
 flush still hits below its steady ratio (its hit ratio then carries state from tick to tick
@@ -99,16 +101,19 @@ def _state_is_calm(plan: Plan, st: State) -> bool:
 
 
 class _Workspace:
-    """Per-class arrays of one block, (ticks, V, S, K, R), allocated once per run: a fresh
-    array of this size per block would cost more in page faults than its arithmetic. When
-    every variant routes alike (``plan.same_flows``) the flows are computed once: V is 1."""
+    """Per-class arrays of one block, (ticks, V, P, R) over the (station, class) pairs that
+    carry traffic (``Plan.pairs``), allocated once per run: a fresh array of this size per
+    block would cost more in page faults than its arithmetic. When every variant routes alike
+    (``plan.same_flows``) the flows are computed once: V is 1."""
 
     def __init__(self, plan: Plan):
         n_v, n_s, n_k, n_r = plan.shape
-        per_tick = (1 if plan.same_flows else n_v) * n_s * n_k * n_r
-        # at most ~64 MB: large batches take shorter blocks (the results do not change)
-        self.ticks = max(1, min(CHUNK, _WORKSPACE_BYTES // (3 * 8 * per_tick)))
-        shape = (self.ticks, 1 if plan.same_flows else n_v, n_s, n_k, n_r)
+        n_flows = 1 if plan.same_flows else n_v
+        # at most ~64 MB, counted over every (station, class) pair (P <= S K), a bound the
+        # products of the three moments keep too (``_sum_classes``): large batches take
+        # shorter blocks (the results do not change), whichever pairs carry traffic
+        self.ticks = max(1, min(CHUNK, _WORKSPACE_BYTES // (3 * 8 * n_flows * n_s * n_k * n_r)))
+        shape = (self.ticks, n_flows, len(plan.pairs.station), n_r)
         self.inflow, self.forward, self.scratch = np.empty(shape), np.empty(shape), np.empty(shape)
 
     def views(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -154,44 +159,83 @@ def _calm_block(plan: Plan, st: State, stop: int, recorder, work: _Workspace) ->
 
 
 def _flows(plan: Plan, start: int, end: int, inflow, forward, rows) -> None:
-    """Requests arriving at (``inflow``) and forwarded by (``forward``) every station in
-    ticks ``[start, end)``, each (n, V, S, K, R); the new requests go to ``rows``.
+    """Requests arriving at (``inflow``) and forwarded by (``forward``) every (station, class)
+    pair that carries traffic in ticks ``[start, end)``, each (n, V, P, R) (``Plan.pairs``);
+    the new requests go to ``rows``.
 
     In a calm tick a station serves what arrives and forwards it along the routes: levels are
-    filled in route order, external arrivals last, as in the tick loop's iterations.
+    filled in route order, external arrivals last, as in the tick loop's iterations. A level's
+    route sources forward ``inflow x go`` (the tick loop's product) once the level is filled;
+    ``forward`` is that product at every pair, taken once all levels are.
     """
-    sw = plan.sweep
-    n, n_v, n_s, n_k, n_r = inflow.shape
+    pairs = plan.pairs
+    n, n_v = inflow.shape[:2]
     variants = slice(0, n_v)  # all, or the first one standing for all (``same_flows``)
-    arrivals = plan.arrivals[start:end][:, None, None]  # (n, 1, 1, K, R)
-    cont = plan.cont4[variants]
+    arrivals = plan.arrivals[start:end]  # (n, K, R)
+    cont = pairs.cont[variants]
     go = np.broadcast_to(cont, (n, *cont.shape))
-    if plan.net.caches:
+    cached, cache = pairs.caches  # pairs at caches, and which cache
+    if len(cached):
         go = go.copy()
         miss = 1.0 - plan.hit_steady[start:end, variants]  # (n, V, C)
-        go[:, :, plan.net.caches] = cont[:, plan.net.caches] * miss[..., None, None]
+        go[:, :, cached] = cont[:, cached] * miss[:, :, cache, None]
     inflow.fill(0.0)
-    split = plan.read_split
-    read_ratio = split.ratio[start:end, variants]  # (n, V, n_split)
+    read_ratio = plan.read_split.ratio[start:end, variants]  # (n, V, n_split)
     moved = (read_ratio != 1.0).any()  # replicas down or promoted: reads follow the live ones
-    entries = {level: (stations, entry[variants]) for level, stations, entry in sw.entries}
+    entries = {level: rest for level, *rest in pairs.entries}
     entered = rows[:, _F["entered"]]
-    flat = (n, n_v, n_s * n_k, n_r)
-    for level, (a, b) in enumerate(plan.net.levels):
+    for level in range(len(plan.net.levels)):
         if level in entries:
-            stations, entry = entries[level]
-            entering = entry * arrivals
-            inflow[:, :, stations] += entering
-            entered[:, :, stations] = entering.sum(axis=3)
+            stations, entry, classes, share, by_station = entries[level]
+            entering = share[variants] * np.take(arrivals, classes, axis=1)[:, None]
+            inflow[:, :, entry] += entering
+            entered[:, :, stations] = by_station.sum(entering)
         if moved:
-            here = np.flatnonzero((split.stations >= a) & (split.stations < b))
-            at = split.stations[here][:, None], split.classes[None, :]
-            inflow[:, :, at[0], at[1]] *= read_ratio[:, :, here][..., None, None]
-        np.multiply(inflow[:, :, a:b], go[:, :, a:b], out=forward[:, :, a:b])
-        if level < len(sw.routes_by_level):
-            src, weight, starts, dst = sw.routes_by_level[level]
-            table = (src, weight[variants], starts, dst)
-            sw.routing.deliver_block(table, forward.reshape(flat), inflow.reshape(flat))
+            split, columns = pairs.read_split[level]
+            inflow[:, :, split] *= read_ratio[:, :, columns][..., None]
+        if level < len(pairs.routes) and len(pairs.routes[level][0]):
+            # what the level's sources forward (``forward`` there), down their routes
+            src, weight, starts, dst = pairs.routes[level]
+            parts = inflow[:, :, src] * go[:, :, src] * weight[variants]
+            inflow[:, :, dst] += parts if starts is None else np.add.reduceat(parts, starts, axis=2)
+    np.multiply(inflow, go, out=forward)
+
+
+def _sum_classes(pairs, values, weights=None) -> np.ndarray:
+    """Sum over each station's classes of ``values`` (times ``weights``): the wavefront's
+    einsum over classes, bit for bit.
+
+    Parameters
+    ----------
+    pairs : Pairs
+    values : ndarray, shape (n, V or 1, P, R)
+    weights : ndarray, shape (M, V or 1, P, R), optional
+        ``M`` sets of weights (moments of service times), summed in one pass.
+
+    Returns
+    -------
+    ndarray, shape (n, V or 1, S, R), or (n, M, V or 1, S, R) with weights
+    """
+    if pairs.dense:  # one replication: every pair, and the einsum itself (see ``Plan.pairs``)
+        n, n_v, _n_p, n_r = values.shape
+        by_class = values.reshape(n, n_v, pairs.by_station.size, -1, n_r)
+        if weights is None:
+            return np.einsum("tvskr->tvsr", by_class)
+        weights = weights.reshape(*weights.shape[:2], *by_class.shape[2:4])  # R is 1
+        if n_v == 1:
+            sums = [np.einsum("tskr,vsk->tvsr", by_class[:, 0], w) for w in weights]
+        else:
+            sums = [np.einsum("tvskr,vsk->tvsr", by_class, w) for w in weights]
+        return np.stack(sums, axis=1)
+    # with R > 1 einsum adds the classes one after another, the other pairs' zeros included
+    if weights is None:
+        return pairs.by_station.sum(values)
+    if weights.shape[1] > values.shape[1]:
+        # flows shared, service times not: a variant at a time, so that the products stay
+        # within the workspace's size (n, M, 1, P, R)
+        sums = [_sum_classes(pairs, values, weights[:, [v]]) for v in range(weights.shape[1])]
+        return np.concatenate(sums, axis=2)
+    return pairs.by_station.sum(values[:, None] * weights)
 
 
 def _outputs(plan, st, start, end, servers, per_class, rows, hit) -> np.ndarray:
@@ -201,38 +245,34 @@ def _outputs(plan, st, start, end, servers, per_class, rows, hit) -> np.ndarray:
     (``frac == 1``), no waiting room can fill (``stationary_blocking``), no caller can time
     out (``doom_possible``) and no rate limiter sheds (``limiter_shed``).
     """
-    sw = plan.sweep
+    sw, pairs = plan.sweep, plan.pairs
     tau = plan.tick_s
-    inflow, forward, scratch = per_class  # (n, V, S, K, R) each
+    inflow, forward, scratch = per_class  # (n, V, P, R) each
     np.subtract(inflow, forward, out=scratch)
-    rows[:, _F["success"]] = np.einsum("tvskr->tvsr", scratch)  # V may be 1: broadcast
+    rows[:, _F["success"]] = _sum_classes(pairs, scratch)  # V may be 1: broadcast
     if sw.writes is not None:
-        if plan.write_class is not None:
-            rows[:, _F["writes"]][:, :, sw.writes] = inflow[:, :, sw.writes, plan.write_class]
-        reads = inflow[:, :, sw.replica_reads][:, :, :, plan.read_classes]
-        rows[:, _F["replica_reads"]][:, :, sw.replica_reads] = reads.sum(axis=3)
-    ratio = plan.ratio[start:end][:, None, None]  # (n, 1, 1, K, R)
+        primaries, at = pairs.writes
+        rows[:, _F["writes"]][:, :, primaries] = inflow[:, :, at]
+        rows[:, _F["replica_reads"]][:, :, sw.replica_reads] = pairs.replica_reads.sum(inflow)
+    # np.take gathers in C order, which the products read faster than fancy indexing's layout
+    ratio = np.take(plan.ratio[start:end], pairs.klass, axis=1)[:, None]  # (n, 1, P, R)
     moments = rows[:, _F["lam"] : _F["lam"] + 3]  # lam, load, m2: (n, 3, V, S, R)
     weighted = np.multiply(inflow, ratio, out=scratch)  # intensity, not the realized count
-    by_class, arriving = "tvskr,vsk->tvsr", inflow
-    if plan.same_flows:  # (n, S, K, R) against each variant's service times
-        by_class, weighted, arriving = "tskr,vsk->tvsr", weighted[:, 0], inflow[:, 0]
     # variants that differ only in capacity share their service times: sum once, then copy
     service = slice(0, 1) if plan.same_flows and plan.same_service else slice(None)
-    rates = []  # lam, load, m2, each (n, V or 1, S, R)
-    for m, moment in enumerate(sw.moments):  # one einsum per moment: twice as fast
-        rates.append(np.einsum(by_class, weighted, moment[service]) * (1.0 / tau))
-        moments[:, m] = rates[-1]
+    rates = _sum_classes(pairs, weighted, pairs.moments[:, service])  # (n, 3, V or 1, S, R)
+    np.multiply(rates, 1.0 / tau, out=rates)
+    moments[:] = rates  # V may be 1: broadcast
     lam, load = rows[:, _F["lam"]], rows[:, _F["load"]]
     cap = servers * tau
-    work = np.einsum(by_class, arriving, sw.svc[service])  # (n, V or 1, S, R)
-    calm = _serving_calmly(sw, servers, cap, work, *rates[:2])
+    work = _sum_classes(pairs, inflow, pairs.svc[None, service])[:, 0]  # (n, V or 1, S, R)
+    calm = _serving_calmly(sw, servers, cap, work, rates[:, 0], rates[:, 1])
     room = rows[:, _F["room"]]
     room[:] = st.qcap
     if sw.shedding:
         np.minimum(room, steps.shedding_room(sw, servers, lam, load), out=room)
     util = rows[:, _F["util"]]
-    np.divide(np.minimum(work, cap), np.maximum(cap, _TINY), out=util)
+    np.divide(np.minimum(work, cap, out=util), np.maximum(cap, _TINY), out=util)
     util[:, :, sw.delay_idx] = 0.0
     rows[:, _F["servers"]] = np.where(np.isfinite(servers), servers, 0.0)
     rows[:, _F["instances"]] = st.instances
@@ -240,7 +280,7 @@ def _outputs(plan, st, start, end, servers, per_class, rows, hit) -> np.ndarray:
         hit[:] = plan.hit_steady[start:end][..., None]
     ticks_calm = calm
     if sw.limiter:
-        ticks_calm &= _limiter_calm(plan, st, inflow, ratio)
+        ticks_calm &= _limiter_calm(plan, st, inflow, weighted)
     return ticks_calm
 
 
@@ -259,14 +299,21 @@ def _serving_calmly(sw, servers, cap, work, lam, load) -> np.ndarray:
     -----
     The tests ask whether some replication fails them. With the same servers in every
     replication, the largest demand over the replications decides, exactly (division by the
-    same positive number keeps the order), so they run on (n, V, S) maxima.
+    same positive number keeps the order), so they run on (n, V, S) maxima. The intensity
+    only matters where the servers cannot serve all of the demand (rare in a calm block).
     """
-    if (servers == servers[..., :1]).all():
+    uniform = bool((servers == servers[..., :1]).all())
+    if uniform:
         servers, cap = servers[..., :1], cap[..., :1]
-        work, lam, load = (a.max(axis=-1, keepdims=True) for a in (work, lam, load))
-    calm = (cap >= np.maximum(work, _TINY)) | (lam == 0.0)  # serves all of it (or has none)
+
+    def largest(values: np.ndarray) -> np.ndarray:
+        return values.max(axis=-1, keepdims=True) if uniform else values
+
+    calm = cap >= np.maximum(largest(work), _TINY)  # serves all of it
+    if not calm.all():
+        calm |= largest(lam) == 0.0  # or has none
     with np.errstate(invalid="ignore", divide="ignore"):
-        busy = load / servers
+        busy = largest(load) / servers
     calm &= ~(busy > sw.block_rho[:, :, None])
     if sw.timeout:
         calm &= ~(busy > sw.doom_rho[:, :, None])
@@ -295,16 +342,16 @@ def _until_scaling(plan, st, start, n, rows) -> int:
     return calm
 
 
-def _limiter_calm(plan, st, inflow, ratio) -> np.ndarray:
+def _limiter_calm(plan, st, inflow, weighted) -> np.ndarray:
     """(n,) bool: the token bucket admits every arrival and stays as it is, and the
-    stationary loss is surely negligible (see ``State.limiter_shed``)."""
-    sw = plan.sweep
+    stationary loss is surely negligible (see ``State.limiter_shed``); ``inflow`` and
+    ``weighted`` (its intensity, ``inflow`` x ``ratio``) are (n, V, P, R)."""
+    sw, by_station = plan.sweep, plan.pairs.limiter
     lim = sw.limiter_stations
     mask, rate, burst, _room, quiet = sw.limiter_params
-    sub = inflow[:, :, lim]
-    incoming = sub.sum(axis=3)
+    incoming = by_station.sum(inflow)  # (n, V, n_limiters, R)
     admitted, kept = token_bucket(st.tokens[:, lim], rate, burst, incoming, plan.tick_s)
-    intensity = (sub * ratio).sum(axis=3) / plan.tick_s
+    intensity = by_station.sum(weighted) / plan.tick_s
     rho = np.where(mask, intensity / np.maximum(rate, _TINY), 0.0)
     admits = (admitted == incoming) | ~mask  # nothing shed (1 - admitted / incoming = 0)
     holds = (kept == st.tokens[:, lim]) | ~mask

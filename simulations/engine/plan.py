@@ -12,7 +12,7 @@ from simulations.engine.incidents import Timeline, build_timeline
 from simulations.engine.network import POOL_TYPES, READ_CLASSES, Network, pool_read_share
 from simulations.engine.policies import Policies, compile_policies
 from simulations.engine.spec import Scenario
-from simulations.engine.sweep import Skewed, Sweep, build_skewed, build_sweep
+from simulations.engine.sweep import Skewed, Sweep, build_skewed, build_sweep, span
 from simulations.engine.traffic import draw_arrivals, offered_rates
 
 _WARM_GRID = np.geomspace(1.0, 1e13, 400)  # requests since a flush, for the warm-up curve
@@ -50,6 +50,78 @@ class ReadSplit:
     stations: np.ndarray  # (n,) primaries, then their replica pools [station index]
     classes: np.ndarray  # (m,) indices of the read classes (those that split)
     ratio: np.ndarray  # (T, V, n) live / design share of the reads entering the station [-]
+
+
+@dataclass
+class PairSums:
+    """Sums of per-pair values over groups of (station, class) pairs, such as a station's.
+
+    Each group's pairs are added one after another in class order, as ``sum`` over a class
+    axis adds them, and ``einsum`` too when the replications are the innermost axis and more
+    than one. The classes left out hold +0.0 in the dense arrays (and so do their products
+    with finite weights): adding +0.0 changes nothing, so the sums are the dense ones, bit for
+    bit. ``ranks[j]`` holds the groups with more than ``j`` pairs and their ``j``-th pair
+    (index arrays, or slices); ``complete``: every group has a pair.
+    """
+
+    size: int  # groups
+    ranks: list
+    complete: bool
+
+    @classmethod
+    def build(cls, groups: list[np.ndarray]) -> PairSums:
+        """``groups``: the pairs of each group, in class order."""
+        longest = max((len(pairs) for pairs in groups), default=0)
+        ranks = []
+        for j in range(longest):
+            having = [g for g, pairs in enumerate(groups) if len(pairs) > j]
+            at = np.array([groups[g][j] for g in having], dtype=np.int64)
+            # the first rank is gathered (a copy, added to in place), the others may be views
+            ranks.append((span(having), at if j == 0 else span(at)))
+        return cls(len(groups), ranks, all(len(pairs) for pairs in groups))
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        """(..., P, R) -> (..., groups, R): each group's sum (0 where it has no pair)."""
+        if not self.ranks or not self.complete:
+            out = np.zeros((*values.shape[:-2], self.size, values.shape[-1]))
+            if self.ranks:
+                groups, at = self.ranks[0]
+                out[..., groups, :] = values[..., at, :]
+        else:  # a gather in C order (fancy indexing would put the pair axis outermost)
+            out = np.take(values, self.ranks[0][1], axis=-2)
+        for groups, at in self.ranks[1:]:
+            out[..., groups, :] += values[..., at, :]
+        return out
+
+
+@dataclass
+class Pairs:
+    """The (station, class) pairs that can carry traffic: where arrivals enter, and where
+    routes leave and arrive. No request is ever at another pair, so the calm blocks keep their
+    per-class arrays over these P pairs, (n, V, P, R), instead of over every (S, K) pair.
+
+    Pairs are in station order, and in class order within a station. With one replication
+    they are every pair (``dense``, see :func:`~simulations.engine.calm._sum_classes`).
+    Index arrays below are into the P pairs unless said otherwise.
+    """
+
+    dense: bool  # every (station, class) pair, P = S K
+    station: np.ndarray  # (P,) station of each pair
+    klass: np.ndarray  # (P,) class of each pair
+    # per level with entries: (level, its stations (a slice), the entry pairs (those with a
+    # share in some variant), their classes, (V, p, 1) shares, their sums per station)
+    entries: list[tuple]
+    routes: list[tuple]  # ``Sweep.routes_by_level`` with pairs for (station, class) indices
+    cont: np.ndarray  # (V, P, 1) 1 if the request continues after this pair
+    caches: tuple[np.ndarray, np.ndarray]  # pairs at caches, and the index of their cache
+    read_split: list[tuple[np.ndarray, np.ndarray]]  # per level: split pairs, ReadSplit column
+    writes: tuple  # the replicated primaries writes reach (stations), and their write pairs
+    replica_reads: PairSums  # over each replica station's read classes
+    limiter: PairSums  # over the classes of each limiter station
+    by_station: PairSums  # over the classes of each station
+    # repeated over the R replications: numpy multiplies whole rows faster than it broadcasts
+    svc: np.ndarray  # (V, P, R) mean service times [s]
+    moments: np.ndarray  # (3, V, P, R) 1, E[S], E[S^2] (see ``Sweep.moments``)
 
 
 @dataclass
@@ -109,6 +181,11 @@ class Plan:
         """Every variant has the same service times at every station (they may differ in
         capacity: instances, sizes, pools)."""
         return bool((self.sweep.svc == self.sweep.svc[:1]).all())
+
+    @cached_property
+    def pairs(self) -> Pairs:
+        """The (station, class) pairs that can carry traffic (see :class:`Pairs`)."""
+        return _pairs(self)
 
     @cached_property
     def quiet(self) -> np.ndarray:
@@ -183,6 +260,84 @@ def build_plan(scenario: Scenario, net: Network, replications: int, seed: int) -
         replica_of=replica_of,
         apply_rate=apply_rate,
         read_split=read_split,
+    )
+
+
+def _pairs(plan: Plan) -> Pairs:
+    """The pairs where arrivals enter and routes leave and arrive, with what the calm blocks
+    need of them (see :class:`Pairs`)."""
+    sw, net = plan.sweep, plan.net
+    _n_v, n_s, n_k, n_r = plan.shape
+    carry = np.zeros((n_s, n_k), bool)
+    for _level, at, share in sw.entries:
+        carry[at] |= share[..., 0].any(axis=0)
+    for src, _weight, _starts, dst in sw.routes_by_level:
+        carry.flat[src] = True
+        carry.flat[dst] = True
+    if n_r == 1:
+        # np.einsum then runs its inner loop along the classes, adding them in an order of its
+        # own in which the zeros count: its sums over classes need every pair
+        carry[:] = True
+    station, klass = np.nonzero(carry)  # in station order, then class order
+    index = np.full((n_s, n_k), -1)
+    index[station, klass] = np.arange(len(station))
+
+    def of(s: int, classes: np.ndarray) -> np.ndarray:
+        """The pairs of station ``s`` in ``classes`` that carry traffic, in class order."""
+        found = index[s, classes]
+        return found[found >= 0]
+
+    def per_station(stations: np.ndarray, classes: np.ndarray) -> PairSums:
+        return PairSums.build([of(s, classes) for s in stations])
+
+    stations = np.arange(n_s)
+    entries = []
+    for level, at, share in sw.entries:
+        entered = share[..., 0].any(axis=0)  # (stations of the level, K): in some variant
+        entering = [
+            of(s, np.flatnonzero(classes)) for s, classes in zip(stations[at], entered, strict=True)
+        ]
+        pairs = np.concatenate(entering)
+        bounds = np.cumsum([0, *map(len, entering)])
+        by_station = PairSums.build(
+            [np.arange(bounds[j], bounds[j + 1]) for j in range(len(entering))]
+        )
+        shares = share[:, station[pairs] - at.start, klass[pairs]]  # (V, p, 1)
+        entries.append((level, at, span(pairs), klass[pairs], shares, by_station))
+    split = plan.read_split
+    read_split = []
+    for a, b in net.levels:
+        pairs, columns = [], []
+        for column, s in enumerate(split.stations):
+            if a <= s < b:
+                found = of(s, split.classes).tolist()
+                pairs += found
+                columns += [column] * len(found)
+        read_split.append((np.array(pairs, dtype=np.int64), np.array(columns, dtype=np.int64)))
+    primaries = stations[sw.writes] if sw.writes is not None else np.zeros(0, np.int64)
+    writes = np.full(len(primaries), -1)
+    if plan.write_class is not None:
+        writes = index[primaries, plan.write_class]
+    replicas = stations[sw.replica_reads] if sw.replica_reads is not None else []
+    at_caches = np.flatnonzero(np.isin(station, net.caches))
+    return Pairs(
+        dense=n_r == 1,
+        station=station,
+        klass=klass,
+        entries=entries,
+        routes=[
+            (index.flat[src], weight, starts, index.flat[dst])
+            for src, weight, starts, dst in sw.routes_by_level
+        ],
+        cont=plan.cont4[:, station, klass],
+        caches=(at_caches, net.cache_of[station[at_caches]]),
+        read_split=read_split,
+        writes=(span(primaries[writes >= 0]), span(writes[writes >= 0])),
+        replica_reads=per_station(replicas, np.array(plan.read_classes, dtype=np.int64)),
+        limiter=per_station(stations[sw.limiter_stations], np.arange(n_k)),
+        by_station=per_station(stations, np.arange(n_k)),
+        svc=np.repeat(sw.svc[:, station, klass, None], n_r, axis=-1),
+        moments=np.repeat(sw.moments[:, :, station, klass, None], n_r, axis=-1),
     )
 
 

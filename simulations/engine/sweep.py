@@ -122,16 +122,6 @@ class Routing:
             )
         return out
 
-    def deliver_block(self, table: tuple, flat: np.ndarray, inflow: np.ndarray) -> None:
-        """Add one level's forwarded requests ``flat`` (n, V, S K, R) to ``inflow`` (same
-        shape) in the same tick, ``table`` from :meth:`by_source_level`."""
-        src, weight, starts, dst = table
-        if not len(src):
-            return
-        parts = flat[:, :, src] * weight
-        sums = parts if starts is None else np.add.reduceat(parts, starts, axis=2)
-        inflow[:, :, dst] += sums
-
 
 @dataclass
 class Sweep:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulations.engine.poisson import poisson_counts
 from simulations.engine.spec import Scenario
 
 
@@ -99,13 +100,16 @@ def draw_arrivals(
 
     Notes
     -----
-    Burstiness 1: N ~ Poisson(lambda tau). Burstiness b > 1: gamma-Poisson (negative binomial)
-    with N | G ~ Poisson(lambda tau G), G ~ Gamma(k, 1/k), 1/k = (b - 1) / (lambda tau), so that
-    E N = lambda tau and Var N = b lambda tau.
+    Burstiness 1: N ~ Poisson(lambda tau), from
+    :func:`~simulations.engine.poisson.poisson_counts` (a table per recurring mean). Burstiness
+    b > 1: gamma-Poisson (negative binomial) with N | G ~ Poisson(lambda tau G),
+    G ~ Gamma(k, 1/k), 1/k = (b - 1) / (lambda tau), so that E N = lambda tau and
+    Var N = b lambda tau.
     """
+    if burstiness == 1.0:
+        return poisson_counts(rng, rates * tick_s, replications)
     mean = np.broadcast_to((rates * tick_s)[:, :, None], (*rates.shape, replications))
-    if burstiness > 1.0:
-        with np.errstate(divide="ignore"):
-            shape = np.where(mean > 0, mean / (burstiness - 1.0), 1.0)
-        mean = mean * rng.gamma(shape, 1.0 / shape)
+    with np.errstate(divide="ignore"):
+        shape = np.where(mean > 0, mean / (burstiness - 1.0), 1.0)
+    mean = mean * rng.gamma(shape, 1.0 / shape)
     return rng.poisson(mean).astype(float)

@@ -1,3 +1,3 @@
 """Engine version: bump when results change for the same input."""
 
-ENGINE_VERSION = "0.3.0"
+ENGINE_VERSION = "0.4.0"

@@ -20,7 +20,7 @@ def variant():
 
 
 def test_golden_values_for_engine_version(variant):
-    assert ENGINE_VERSION == "0.3.0"
+    assert ENGINE_VERSION == "0.4.0"
     rep = variant.per_replication
     np.testing.assert_allclose(rep["offered"], [27984.0, 27968.0, 28244.0, 28147.0])
     np.testing.assert_allclose(rep["failed"], 0.0)
@@ -53,3 +53,15 @@ def test_golden_run_agrees_with_hand_computed_figures(variant):
     assert variant.series["utilization:app"].mean[62:80].mean() == pytest.approx(
         2 * steady, rel=0.05
     )
+
+
+def test_golden_counts_from_alias_tables():
+    """Ten minutes of constant traffic at 64 replications: each class's mean count recurs
+    often enough to be drawn from its alias table (``poisson.poisson_counts``)."""
+    scenario = parse_scenario(scenario_doc(duration_s=600))
+    result = simulate(scenario, [parse_design(design_doc(), scenario)], replications=64, seed=42)
+    offered = result.variants[0].per_replication["offered"]
+    np.testing.assert_array_equal(offered[:4], [119579.0, 119933.0, 120185.0, 119668.0])
+    assert offered.sum() == 7680420.0
+    # 200 rps x 600 s x 64 replications expected; the total is within 3 standard deviations of it
+    assert abs(offered.sum() - 200 * 600 * 64) < 3 * np.sqrt(200 * 600 * 64)

@@ -301,7 +301,11 @@ def _serving_calmly(sw, servers, cap, work, lam, load) -> np.ndarray:
     replication, the largest demand over the replications decides, exactly (division by the
     same positive number keeps the order), so they run on (n, V, S) maxima. The intensity
     only matters where the servers cannot serve all of the demand (rare in a calm block).
+    Most blocks pass every test in every tick: one test on the block's largest values says
+    so at a fraction of the cost of the per-tick tests.
     """
+    if _block_serves_calmly(sw, servers, cap, work, load):
+        return np.ones(len(work), bool)
     uniform = bool((servers == servers[..., :1]).all())
     if uniform:
         servers, cap = servers[..., :1], cap[..., :1]
@@ -318,6 +322,24 @@ def _serving_calmly(sw, servers, cap, work, lam, load) -> np.ndarray:
     if sw.timeout:
         calm &= ~(busy > sw.doom_rho[:, :, None])
     return calm.all(axis=(1, 2, 3))
+
+
+def _block_serves_calmly(sw, servers, cap, work, load) -> bool:
+    """Every tick of the block passes :func:`_serving_calmly`'s tests (same arguments).
+
+    The tests compare each tick's demand and load with bounds that hold for the whole
+    block, so the largest values over the ticks decide whether all ticks pass, exactly, as
+    the largest over the replications do there. ``False`` asks for the per-tick tests (a
+    station that cannot serve its largest demand may still have ticks without arrivals).
+    """
+    if not (cap >= np.maximum(work.max(axis=0), _TINY)).all():
+        return False
+    with np.errstate(invalid="ignore", divide="ignore"):
+        busy = load.max(axis=0) / servers
+    held = busy > sw.block_rho[:, :, None]  # some arrival may find the room full
+    if sw.timeout:
+        held |= busy > sw.doom_rho[:, :, None]
+    return not held.any()
 
 
 def _until_scaling(plan, st, start, n, rows) -> int:

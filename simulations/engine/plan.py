@@ -61,25 +61,28 @@ class PairSums:
     another in class order, as ``sum`` over a class axis adds them, and ``einsum`` too when
     the replications are the innermost axis and more than one. The classes left out hold +0.0
     in the dense arrays (and so do their products with finite weights): adding +0.0 changes
-    nothing, so the sums are the dense ones, bit for bit. ``ranks[j]`` holds the groups with
-    more than ``j`` pairs and their ``j``-th pair (index arrays, or slices); ``complete``:
-    every group has a pair.
+    nothing, so the sums are the dense ones, bit for bit. ``runs`` add the ``j``-th pair of
+    consecutive groups having more than ``j`` pairs: (j, slice of those groups, their pairs as
+    an index array or a slice), by rank ``j``, so that each run adds to a slice of the sums in
+    place; ``complete``: every group has a pair.
     """
 
     size: int  # groups
-    ranks: list
+    runs: list
     complete: bool
 
     @classmethod
     def build(cls, groups: list[np.ndarray]) -> PairSums:
         """``groups``: the pairs of each group, in class order."""
         longest = max((len(pairs) for pairs in groups), default=0)
-        ranks = []
+        runs = []
         for j in range(longest):
             having = [g for g, pairs in enumerate(groups) if len(pairs) > j]
             at = np.array([groups[g][j] for g in having], dtype=np.int64)
-            ranks.append((span(having), span(at)))
-        return cls(len(groups), ranks, all(len(pairs) for pairs in groups))
+            cuts = [i for i in range(1, len(having)) if having[i] != having[i - 1] + 1]
+            for a, b in zip([0, *cuts], [*cuts, len(having)], strict=True):
+                runs.append((j, slice(having[a], having[b - 1] + 1), span(at[a:b])))
+        return cls(len(groups), runs, all(len(pairs) for pairs in groups))
 
     def sum(self, values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Each group's sum of ``values`` (times ``weights``), 0 where it has no pair.
@@ -100,18 +103,19 @@ class PairSums:
                 return np.array(values[pairs])
             return values[pairs][:, None] * weights[pairs]
 
-        if not self.ranks:
-            shape = values.shape[1:] if weights is None else (weights.shape[1], *values.shape[1:])
-            return np.zeros((self.size, *shape))
-        groups, at = self.ranks[0]
-        first = terms(at)
-        if self.complete:
-            out = first
+        if self.complete and self.runs and self.runs[0][1] == slice(0, self.size):
+            out = terms(self.runs[0][2])  # the first pair of every group
+            later = self.runs[1:]
         else:
-            out = np.zeros((self.size, *first.shape[1:]))
-            out[groups] = first
-        for groups, at in self.ranks[1:]:
-            out[groups] += terms(at)
+            shape = values.shape[1:]
+            if weights is not None:
+                shape = np.broadcast_shapes((1, *shape), weights.shape[1:])
+            out, later = np.zeros((self.size, *shape)), self.runs
+        for rank, groups, at in later:
+            if rank:
+                out[groups] += terms(at)
+            else:
+                out[groups] = terms(at)
         return out
 
 
@@ -122,8 +126,11 @@ class Pairs:
     per-class arrays over these P pairs, pairs first, (P, n, V, R), instead of over every
     (S, K) pair.
 
-    Pairs are in station order, and in class order within a station. With one replication
-    they are every pair (``dense``, see :func:`~simulations.engine.calm._sum_classes`).
+    Pairs are ordered by their rank among their station's classes (in class order), then by
+    station: the first pair of every station, then the second, and so on, so that the sums
+    over a station's classes (``PairSums``) add slices. With one replication they are every
+    pair, in station order, then class order (``dense``, see
+    :func:`~simulations.engine.calm._sum_classes`).
     Index arrays below are into the P pairs unless said otherwise. Per-pair constants have
     the pairs first too, and broadcast against (P, n, V, R).
     """
@@ -302,6 +309,10 @@ def _pairs(plan: Plan) -> Pairs:
         # own in which the zeros count: its sums over classes need every pair
         carry[:] = True
     station, klass = np.nonzero(carry)  # in station order, then class order
+    if n_r > 1:  # by rank within the station, then station: a station's sum adds slices
+        rank = np.arange(len(station)) - np.searchsorted(station, station)
+        order = np.lexsort((station, rank))
+        station, klass = station[order], klass[order]
     index = np.full((n_s, n_k), -1)
     index[station, klass] = np.arange(len(station))
 

@@ -56,41 +56,66 @@ class ReadSplit:
 class PairSums:
     """Sums of per-pair values over groups of (station, class) pairs, such as a station's.
 
-    Each group's pairs are added one after another in class order, as ``sum`` over a class
-    axis adds them, and ``einsum`` too when the replications are the innermost axis and more
-    than one. The classes left out hold +0.0 in the dense arrays (and so do their products
-    with finite weights): adding +0.0 changes nothing, so the sums are the dense ones, bit for
-    bit. ``ranks[j]`` holds the groups with more than ``j`` pairs and their ``j``-th pair
-    (index arrays, or slices); ``complete``: every group has a pair.
+    Per-pair arrays have the pairs first, (P, ...): a pair's values are one contiguous block,
+    so gathering and adding pairs moves whole blocks. Each group's pairs are added one after
+    another in class order, as ``sum`` over a class axis adds them, and ``einsum`` too when
+    the replications are the innermost axis and more than one. The classes left out hold +0.0
+    in the dense arrays (and so do their products with finite weights): adding +0.0 changes
+    nothing, so the sums are the dense ones, bit for bit. ``runs`` add the ``j``-th pair of
+    consecutive groups having more than ``j`` pairs: (j, slice of those groups, their pairs as
+    an index array or a slice), by rank ``j``, so that each run adds to a slice of the sums in
+    place; ``complete``: every group has a pair.
     """
 
     size: int  # groups
-    ranks: list
+    runs: list
     complete: bool
 
     @classmethod
     def build(cls, groups: list[np.ndarray]) -> PairSums:
         """``groups``: the pairs of each group, in class order."""
         longest = max((len(pairs) for pairs in groups), default=0)
-        ranks = []
+        runs = []
         for j in range(longest):
             having = [g for g, pairs in enumerate(groups) if len(pairs) > j]
             at = np.array([groups[g][j] for g in having], dtype=np.int64)
-            # the first rank is gathered (a copy, added to in place), the others may be views
-            ranks.append((span(having), at if j == 0 else span(at)))
-        return cls(len(groups), ranks, all(len(pairs) for pairs in groups))
+            cuts = [i for i in range(1, len(having)) if having[i] != having[i - 1] + 1]
+            for a, b in zip([0, *cuts], [*cuts, len(having)], strict=True):
+                runs.append((j, slice(having[a], having[b - 1] + 1), span(at[a:b])))
+        return cls(len(groups), runs, all(len(pairs) for pairs in groups))
 
-    def sum(self, values: np.ndarray) -> np.ndarray:
-        """(..., P, R) -> (..., groups, R): each group's sum (0 where it has no pair)."""
-        if not self.ranks or not self.complete:
-            out = np.zeros((*values.shape[:-2], self.size, values.shape[-1]))
-            if self.ranks:
-                groups, at = self.ranks[0]
-                out[..., groups, :] = values[..., at, :]
-        else:  # a gather in C order (fancy indexing would put the pair axis outermost)
-            out = np.take(values, self.ranks[0][1], axis=-2)
-        for groups, at in self.ranks[1:]:
-            out[..., groups, :] += values[..., at, :]
+    def sum(self, values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """Each group's sum of ``values`` (times ``weights``), 0 where it has no pair.
+
+        Parameters
+        ----------
+        values : ndarray, shape (P, ...)
+        weights : ndarray, shape (P, M, ...), optional
+            ``M`` sets of weights, broadcast against ``values[:, None]``.
+
+        Returns
+        -------
+        ndarray, shape (groups, ...), or (groups, M, ...) with weights
+        """
+
+        def terms(pairs) -> np.ndarray:  # a new array: the sums are added to it in place
+            if weights is None:
+                return np.array(values[pairs])
+            return values[pairs][:, None] * weights[pairs]
+
+        if self.complete and self.runs and self.runs[0][1] == slice(0, self.size):
+            out = terms(self.runs[0][2])  # the first pair of every group
+            later = self.runs[1:]
+        else:
+            shape = values.shape[1:]
+            if weights is not None:
+                shape = np.broadcast_shapes((1, *shape), weights.shape[1:])
+            out, later = np.zeros((self.size, *shape)), self.runs
+        for rank, groups, at in later:
+            if rank:
+                out[groups] += terms(at)
+            else:
+                out[groups] = terms(at)
         return out
 
 
@@ -98,30 +123,35 @@ class PairSums:
 class Pairs:
     """The (station, class) pairs that can carry traffic: where arrivals enter, and where
     routes leave and arrive. No request is ever at another pair, so the calm blocks keep their
-    per-class arrays over these P pairs, (n, V, P, R), instead of over every (S, K) pair.
+    per-class arrays over these P pairs, pairs first, (P, n, V, R), instead of over every
+    (S, K) pair.
 
-    Pairs are in station order, and in class order within a station. With one replication
-    they are every pair (``dense``, see :func:`~simulations.engine.calm._sum_classes`).
-    Index arrays below are into the P pairs unless said otherwise.
+    Pairs are ordered by their rank among their station's classes (in class order), then by
+    station: the first pair of every station, then the second, and so on, so that the sums
+    over a station's classes (``PairSums``) add slices. With one replication they are every
+    pair, in station order, then class order (``dense``, see
+    :func:`~simulations.engine.calm._sum_classes`).
+    Index arrays below are into the P pairs unless said otherwise. Per-pair constants have
+    the pairs first too, and broadcast against (P, n, V, R).
     """
 
     dense: bool  # every (station, class) pair, P = S K
     station: np.ndarray  # (P,) station of each pair
     klass: np.ndarray  # (P,) class of each pair
     # per level with entries: (level, its stations (a slice), the entry pairs (those with a
-    # share in some variant), their classes, (V, p, 1) shares, their sums per station)
+    # share in some variant), their classes, (p, 1, V, 1) shares, their sums per station)
     entries: list[tuple]
-    routes: list[tuple]  # ``Sweep.routes_by_level`` with pairs for (station, class) indices
-    cont: np.ndarray  # (V, P, 1) 1 if the request continues after this pair
+    # ``Sweep.routes_by_level`` with pairs for (station, class) indices, (p, 1, V, 1) weights
+    routes: list[tuple]
+    cont: np.ndarray  # (P, 1, V, 1) 1 if the request continues after this pair
     caches: tuple[np.ndarray, np.ndarray]  # pairs at caches, and the index of their cache
     read_split: list[tuple[np.ndarray, np.ndarray]]  # per level: split pairs, ReadSplit column
     writes: tuple  # the replicated primaries writes reach (stations), and their write pairs
     replica_reads: PairSums  # over each replica station's read classes
     limiter: PairSums  # over the classes of each limiter station
     by_station: PairSums  # over the classes of each station
-    # repeated over the R replications: numpy multiplies whole rows faster than it broadcasts
-    svc: np.ndarray  # (V, P, R) mean service times [s]
-    moments: np.ndarray  # (3, V, P, R) 1, E[S], E[S^2] (see ``Sweep.moments``)
+    svc: np.ndarray  # (P, 1, V, 1) mean service times [s]
+    moments: np.ndarray  # (P, 3, 1, V, 1) 1, E[S], E[S^2] (see ``Sweep.moments``)
 
 
 @dataclass
@@ -279,6 +309,10 @@ def _pairs(plan: Plan) -> Pairs:
         # own in which the zeros count: its sums over classes need every pair
         carry[:] = True
     station, klass = np.nonzero(carry)  # in station order, then class order
+    if n_r > 1:  # by rank within the station, then station: a station's sum adds slices
+        rank = np.arange(len(station)) - np.searchsorted(station, station)
+        order = np.lexsort((station, rank))
+        station, klass = station[order], klass[order]
     index = np.full((n_s, n_k), -1)
     index[station, klass] = np.arange(len(station))
 
@@ -302,7 +336,7 @@ def _pairs(plan: Plan) -> Pairs:
         by_station = PairSums.build(
             [np.arange(bounds[j], bounds[j + 1]) for j in range(len(entering))]
         )
-        shares = share[:, station[pairs] - at.start, klass[pairs]]  # (V, p, 1)
+        shares = _pairs_first(share[:, station[pairs] - at.start, klass[pairs]])
         entries.append((level, at, span(pairs), klass[pairs], shares, by_station))
     split = plan.read_split
     read_split = []
@@ -326,19 +360,26 @@ def _pairs(plan: Plan) -> Pairs:
         klass=klass,
         entries=entries,
         routes=[
-            (index.flat[src], weight, starts, index.flat[dst])
+            (index.flat[src], _pairs_first(weight), starts, index.flat[dst])
             for src, weight, starts, dst in sw.routes_by_level
         ],
-        cont=plan.cont4[:, station, klass],
+        cont=_pairs_first(plan.cont4[:, station, klass]),
         caches=(at_caches, net.cache_of[station[at_caches]]),
         read_split=read_split,
         writes=(span(primaries[writes >= 0]), span(writes[writes >= 0])),
         replica_reads=per_station(replicas, np.array(plan.read_classes, dtype=np.int64)),
         limiter=per_station(stations[sw.limiter_stations], np.arange(n_k)),
         by_station=per_station(stations, np.arange(n_k)),
-        svc=np.repeat(sw.svc[:, station, klass, None], n_r, axis=-1),
-        moments=np.repeat(sw.moments[:, :, station, klass, None], n_r, axis=-1),
+        svc=_pairs_first(sw.svc[:, station, klass, None]),
+        moments=np.ascontiguousarray(sw.moments[:, :, station, klass].transpose(2, 0, 1))[
+            :, :, None, :, None
+        ],
     )
+
+
+def _pairs_first(values: np.ndarray) -> np.ndarray:
+    """(V, p, 1) per-pair constants as (p, 1, V, 1), to broadcast against (p, n, V, R)."""
+    return np.ascontiguousarray(values[..., 0].T)[:, None, :, None]
 
 
 def _replication(net) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

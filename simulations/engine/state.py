@@ -434,12 +434,13 @@ class State:
         backlog = self.replication[:, main]
         per_tick = plan.apply_rate[:, :, None] * plan.tick_s
         backlogs = np.empty(writes.shape)
-        for j, written in enumerate(writes):
-            backlog = backlog + written
-            backlog = backlog - np.minimum(backlog, per_tick)
-            backlogs[j] = backlog
+        applied = np.empty(backlog.shape)
+        for written, after in zip(writes, backlogs, strict=True):  # in place: tiny arrays
+            np.add(backlog, written, out=after)
+            np.minimum(after, per_tick, out=applied)
+            backlog = np.subtract(after, applied, out=after)
         self.replication[:, main] = backlog
-        return backlogs / np.maximum(plan.apply_rate[:, :, None], _TINY)
+        return np.divide(backlogs, np.maximum(plan.apply_rate[:, :, None], _TINY), out=backlogs)
 
     def _autoscale(self, plan: Plan, t: int, out) -> None:
         sc = plan.scaling

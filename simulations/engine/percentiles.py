@@ -591,16 +591,22 @@ def _splitmix64(n: int) -> np.ndarray:
 _HASH_MULT = _splitmix64(4096)
 
 
-def _hash(codes: np.ndarray, axis: int, first: int = 0) -> np.ndarray:
+def _hash(codes: np.ndarray, axis: int, first: int = 0, at: np.ndarray | None = None) -> np.ndarray:
     """One int64 per vector of codes along ``axis``: a linear hash with pseudo-random odd
     multipliers, modulo 2^64 (two distinct vectors collide with probability ~2^-64).
 
-    ``first`` is the column of ``codes[..., 0, ...]`` in a longer vector: the hash of a vector
-    is the sum of the hashes of its blocks of columns."""
+    ``first`` is the column of ``codes[..., 0, ...]`` in a longer vector, or ``at`` (an int
+    array) are the columns' offsets from ``first`` when they are not consecutive: the hash of
+    a vector is the sum of the hashes of its blocks of columns."""
+    if at is None:
+        multipliers = _HASH_MULT[first : first + codes.shape[axis]]
+    else:
+        multipliers = _HASH_MULT[first + at]
+    # unsigned products and sums wrap modulo 2^64 (the same bits as signed ones), in any order
+    if axis == codes.ndim - 1:  # a matrix-vector product (a fraction of einsum's overhead)
+        return (codes.view(np.uint64) @ multipliers.view(np.uint64)).view(np.int64)
     letters = "abcdefgh"[: codes.ndim]
     kept = letters.replace(letters[axis], "")
-    multipliers = _HASH_MULT[first : first + codes.shape[axis]]
-    # unsigned products and sums wrap modulo 2^64 (the same bits as signed ones), in any order
     return np.einsum(
         f"{letters},{letters[axis]}->{kept}", codes.view(np.uint64), multipliers.view(np.uint64)
     ).view(np.int64)
@@ -608,12 +614,30 @@ def _hash(codes: np.ndarray, axis: int, first: int = 0) -> np.ndarray:
 
 def _block_hash(block: np.ndarray, first: int) -> np.ndarray:
     """The row hash (:func:`_hash`) of the codes of a block of columns (n, V, W, R) starting at
-    column ``first``, broadcastable to (n, V, R)."""
-    if block.strides[-1] == 0 or (
-        (block[:1] == block[:1, ..., :1]).all() and (block == block[..., :1]).all()
-    ):  # every replication agrees (often): one hash per tick and variant
+    column ``first``, broadcastable to (n, V, R).
+
+    Notes
+    -----
+    A column whose code is one throughout the chunk (steady traffic: most of them, even where
+    the values differ across replications by a few ulps) adds the same to every row: only the
+    other columns are hashed row by row. The codes are monotone in the float64 bits read as
+    int64, so a column has one code when its least and greatest bits do.
+    """
+    if block.strides[-1] == 0:  # every replication agrees: one hash per tick and variant
         return _hash(_quantize(block[..., 0]), axis=2, first=first)[..., None]
-    return _hash(_quantize(block), axis=2, first=first)
+    bits = block.view(np.int64)
+    least = np.right_shift(bits.min(axis=0).min(axis=-1), _DROP_BITS)  # (V, W) codes
+    greatest = np.right_shift(bits.max(axis=0).max(axis=-1), _DROP_BITS)
+    steady = (least == greatest).all(axis=0)  # (W,) columns with one code per variant
+    keys = _hash(np.where(steady, least, 0), axis=1, first=first)[None, :, None]  # (1, V, 1)
+    if steady.all():
+        return keys
+    moving = np.flatnonzero(~steady)
+    part = block[:, :, moving]
+    if (part[:1] == part[:1, ..., :1]).all() and (part == part[..., :1]).all():
+        # every replication agrees (often): one hash per tick and variant
+        return keys + _hash(_quantize(part[..., 0]), axis=2, first=first, at=moving)[..., None]
+    return keys + _hash(_quantize(part), axis=2, first=first, at=moving)
 
 
 def run_percentiles(run_acc: np.ndarray, total: np.ndarray) -> np.ndarray:

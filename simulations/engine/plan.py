@@ -444,8 +444,28 @@ def warm_hit_ratio(plan: Plan, requests_since_flush: np.ndarray) -> np.ndarray:
     After r requests the cache holds every key requested at least once, so the next request
     hits with probability sum_i p_i (1 - exp(-p_i r)) (Poisson approximation). The warm-up
     curve is capped by the steady-state (Che, TTL) ratio.
+
+    The curve is tabulated on a log grid and interpolated as ``np.interp`` does (bitwise); a
+    large array finds each value's cell directly (the grid is regular in log r, up to rounding),
+    not by binary search, whose branches mispredict on values in no particular order.
     """
-    return np.interp(np.log(np.maximum(requests_since_flush, 1.0)), _LOG_WARM_GRID, plan.warm_hit)
+    grid, curve = _LOG_WARM_GRID, plan.warm_hit
+    x = np.log(np.maximum(requests_since_flush, 1.0))
+    if x.size < 2048:  # np.interp's search costs less than the dozen numpy calls below
+        return np.interp(x, grid, curve)
+    # beyond the grid np.interp gives the curve's last value: that of the last grid point,
+    # a flat cell of its own (NaN stays NaN)
+    top = np.minimum(x.ravel(), grid[-1])
+    slope = np.append((curve[1:] - curve[:-1]) / (grid[1:] - grid[:-1]), 0.0)  # per cell
+    cell = np.fmin(top * ((len(grid) - 1) / grid[-1]), len(grid) - 1).astype(np.intp)
+    # the regular guess is at most one cell off, for values within rounding of a grid point
+    cell -= grid.take(cell) > top
+    cell += np.append(grid, np.inf).take(cell + 1) <= top
+    offset = top - grid.take(cell)
+    at_point = curve.take(cell)
+    value = slope.take(cell) * offset + at_point
+    # at a grid point np.interp takes the curve's value (not slope * 0 + value: -0.0, inf)
+    return np.where(offset == 0.0, at_point, value).reshape(x.shape)
 
 
 def distinct_keys(plan: Plan, requests: np.ndarray) -> np.ndarray:

@@ -122,6 +122,12 @@ class Recorder:
         self.in_flight = np.zeros((n_v, n_r))
         self.run_acc = np.zeros((n_v, n_r, len(GRID_S)))
         self.paths = PathTable.build(plan)
+        # the prices of a station, repeated over replications (1, V, S, R): an operand that is
+        # broadcast along the innermost axis sends numpy's loops through buffered copies
+        self.prices = {
+            name: np.repeat(getattr(plan.net, name)[None, :, :, None], n_r, axis=3)
+            for name in ("instances", "instance_usd", "hourly_usd")
+        }
         self.evaluated = {}  # states whose latency law is known (see chunk_percentiles)
         self.reported = _reported(plan)
         # only the stations some variant reports a series at are reduced (the other entries
@@ -219,13 +225,14 @@ class Recorder:
         # hourly_usd + instance_usd * (instances + booting - design instances), in place:
         # booting instances are billed too (a calm chunk has none: adding its zeros would
         # change no more than the sign of a zero, which the prices then take away)
+        prices = self.prices
         if "booting" in blank:
-            hourly = np.subtract(data[:, _F["instances"]], net.instances[None, :, :, None])
+            hourly = np.subtract(data[:, _F["instances"]], prices["instances"])
         else:
             hourly = np.add(data[:, _F["instances"]], data[:, _F["booting"]])
-            np.subtract(hourly, net.instances[None, :, :, None], out=hourly)
-        np.multiply(net.instance_usd[None, :, :, None], hourly, out=hourly)
-        np.add(net.hourly_usd[None, :, :, None], hourly, out=hourly)
+            np.subtract(hourly, prices["instances"], out=hourly)
+        np.multiply(prices["instance_usd"], hourly, out=hourly)
+        np.add(prices["hourly_usd"], hourly, out=hourly)
         per_request = np.einsum("nvsr,vs->nvr", data[:, _F["lam"]], net.request_usd) * tau
         spend = _sum_stations(hourly) * tau / 3600.0 + per_request
         cumulative = self.sums["spend"][None] + _accumulate(np.add, spend)
@@ -240,8 +247,10 @@ class Recorder:
             "spend_usd": cumulative,
             "in_flight": in_flight,
         }
+        # the bands start at zero and a tick is reduced once: series of zeros are not written
         for key, values in scalars.items():
-            self.bands[key][:, ticks] = 0.0 if values is nothing else _band(values)
+            if values is not nothing:
+                _band(values, out=self.bands[key][:, ticks])
         state_bands = _StateBands(states, len(latency_ms))
         for j, key in enumerate(("p50", "p95", "p99", "mean")):
             self.bands[f"latency_{key}_ms"][:, ticks] = state_bands.band(latency_ms[:, j])
@@ -249,11 +258,15 @@ class Recorder:
             if key in ("backlog", "in_flight"):
                 band = state_bands.band(waiting if key == "backlog" else flight, stations)
             elif _STATION_FIELDS.get(key) in blank:
-                band = 0.0
+                continue
             else:
-                band = _band(self._station_series(key, stations, data, waiting, states))
+                series = self._station_series(key, stations, data, waiting, states)
+                if isinstance(stations, slice):  # written in place
+                    _band(series, out=self.station_bands[key][:, ticks, :, stations])
+                    continue
+                band = _band(series)
             self.station_bands[key][:, ticks, :, stations] = band
-        self.hit_bands[:, ticks] = _band(hit)
+        _band(hit, out=self.hit_bands[:, ticks])
         self.first["util"][ticks] = data[:, _F["util"], :, :, 0]
         self.first["instances"][ticks] = data[:, _F["instances"], :, :, 0]
         self.first["breaker"][ticks] = data[:, _F["breaker_open"], :, :, 0]
@@ -377,13 +390,7 @@ def _stale_reads(plan, data: np.ndarray) -> np.ndarray:
     main, rep = plan.sweep.writes, plan.sweep.replica_reads
     written = data[:, _F["writes"]][:, :, main] / plan.tick_s * data[:, _F["lag"]][:, :, main]
     reads = data[:, _F["replica_reads"]][:, :, rep]
-    # the hit ratio of each value alone, looked up in ascending order: np.interp's search from
-    # the previous value's cell then mostly finds the next one at once (in the chunk's order
-    # its branches mispredict, ~2x slower)
-    order = np.argsort(written, axis=None)
-    stale_share = np.empty(written.shape)
-    stale_share.ravel()[order] = warm_hit_ratio(plan, written.ravel()[order])
-    return (reads * stale_share).sum(axis=(0, 2))
+    return (reads * warm_hit_ratio(plan, written)).sum(axis=(0, 2))
 
 
 def _reported(plan) -> dict[str, np.ndarray]:
@@ -428,11 +435,14 @@ def _sum_stations(values: np.ndarray) -> np.ndarray:
     return np.einsum("nvsr->nvr", values)
 
 
-def _band(values: np.ndarray) -> np.ndarray:
+def _band(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Mean, 5th and 95th percentiles over the last axis (numpy's linear method), shaped
-    (3, ...) for ``values`` shaped (..., R)."""
-    out = np.empty((3, *values.shape[:-1]))
-    np.mean(values, axis=-1, out=out[0])
+    (3, ...) for ``values`` shaped (..., R), written to ``out`` if given."""
+    if out is None:
+        out = np.empty((3, *values.shape[:-1]))
+    # np.mean's sum and division, without its Python wrapper
+    np.add.reduce(values, axis=-1, out=out[0])
+    out[0] /= values.shape[-1]
     _spread(values, out[1:])
     return out
 

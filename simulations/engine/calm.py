@@ -116,11 +116,22 @@ class _Workspace:
         self.per_tick = (len(plan.pairs.station), n_flows, n_r)
         size = self.ticks * int(np.prod(self.per_tick))
         self.buffers = [np.empty(size) for _ in range(3)]
+        self.same = _alike_in_every_variant(plan)
 
     def views(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """inflow, forward and scratch for ``n`` ticks, each (P, n, V, R), contiguous."""
         n_p, n_v, n_r = self.per_tick
         return tuple(b[: n_p * n * n_v * n_r].reshape(n_p, n, n_v, n_r) for b in self.buffers)
+
+
+def _alike_in_every_variant(plan: Plan) -> frozenset:
+    """The fields a calm block writes once for all variants, which the recorder then reduces
+    once: the flows when every variant routes alike, and the moments when the service times
+    are alike too (see ``_outputs``)."""
+    if plan.shape[0] == 1 or not plan.same_flows:
+        return frozenset()
+    flows = frozenset({"entered", "success", "writes", "replica_reads"})
+    return flows | {"lam", "load", "m2"} if plan.same_service else flows
 
 
 def _calm_block(plan: Plan, st: State, stop: int, recorder, work: _Workspace) -> None:
@@ -138,7 +149,7 @@ def _calm_block(plan: Plan, st: State, stop: int, recorder, work: _Workspace) ->
         return
     # (n, F, V, S, R) and (n, V, C, R) views of the recorder's rows, and which of them may
     # hold something other than zeros in the fields a calm tick leaves at zero
-    rows, hit, unclean = recorder.block_rows(start, end, _CALM_ZEROS, _CALM_BLANK)
+    rows, hit, unclean = recorder.block_rows(start, end, _CALM_ZEROS, _CALM_BLANK, work.same)
     if unclean.any():
         rows[np.ix_(np.flatnonzero(unclean), _CALM_ZEROS)] = 0.0
     inflow, forward, scratch = work.views(end - start)

@@ -348,14 +348,16 @@ class _Distinct:
         # and live read splits (n, V, n_split)
         blocks = [scale if name == "scale" else getattr(buf, name) for name in _INPUTS]
         blocks.append(buf.hit)
-        # blocks known to be zero (codes 0) add nothing to the hash: they are not read
-        zero = [name in buf.zero for name in (*_INPUTS, "hit")]
+        # blocks known to be zero (codes 0) add nothing to the hash: they are not read; those
+        # known to be equal in every variant are hashed for the first (the rows' hashes agree)
+        names = (*_INPUTS, "hit")
+        zero = [name in buf.zero for name in names]
         keys = np.zeros((n, n_v, n_r), np.int64)
         column = 0
-        for block, is_zero in zip(blocks, zero, strict=True):  # one block of columns at a time
+        for name, block, is_zero in zip(names, blocks, zero, strict=True):  # a block at a time
             width = block.shape[2]
             if not is_zero:
-                keys += _block_hash(block, column)
+                keys += _block_hash(block[:, :1] if name in buf.same else block, column)
             column += width
         rates = _quantize(plan.rates[ticks])
         slow = _quantize(plan.timeline.slow[ticks])

@@ -73,13 +73,14 @@ _CHUNK_FIELDS = {  # the station inputs of the latency law, named as in ``percen
 class _Chunk:
     """Per-tick station arrays of a chunk, shaped (n, V, S, R), read by ``percentiles``;
     ``zero`` names those known to be zero throughout (a calm chunk's backlogs), which need
-    not be read."""
+    not be read, and ``same`` those known to be equal in every variant (read once)."""
 
-    def __init__(self, data: np.ndarray, hit: np.ndarray, blank: frozenset):
+    def __init__(self, data: np.ndarray, hit: np.ndarray, blank: frozenset, same: frozenset):
         for name, field in _CHUNK_FIELDS.items():
             setattr(self, name, data[:, _F[field]])
         self.hit = hit
         self.zero = frozenset(name for name, field in _CHUNK_FIELDS.items() if field in blank)
+        self.same = frozenset(name for name, field in _CHUNK_FIELDS.items() if field in same)
 
 
 class Recorder:
@@ -100,6 +101,9 @@ class Recorder:
         # rows whose ``zero_fields`` are known to hold zeros (see ``block_rows``)
         self.zeroed = np.ones(self.width, bool)  # the ring starts as zeros
         self.zero_fields, self.blank_fields = None, frozenset()
+        # rows whose ``same_fields`` are known to be equal in every variant (``block_rows``)
+        self.alike = np.zeros(self.width, bool)
+        self.same_fields = frozenset()
         self.cache_depth = [int(plan.sweep.level[s]) for s in plan.net.caches]
         self.emitted = 0  # ticks before this one are reduced
         self.bands = {k: np.zeros((3, n_t, n_v)) for k in _SCALARS}
@@ -143,6 +147,7 @@ class Recorder:
         # at the head of a wavefront, deeper stations report (blank) ticks before
         # ``state.tick``, which are recorded already
         self.zeroed[(i - self.reach) % self.width] = False
+        self.alike[(i - self.reach) % self.width] = False
         for depth, a, b in self.depths:  # stations are ordered by level: contiguous slices
             if i - depth >= state.tick:
                 self.ring[(i - depth) % self.width, :, :, a:b] = out.stack[:, :, a:b]
@@ -158,13 +163,22 @@ class Recorder:
         further than the next chunk, and contiguous in the ring."""
         return min(limit, self.emitted + CHUNK, start - start % self.width + self.width)
 
-    def block_rows(self, start: int, stop: int, zeros: np.ndarray, blank: frozenset) -> tuple:
+    def block_rows(
+        self,
+        start: int,
+        stop: int,
+        zeros: np.ndarray,
+        blank: frozenset,
+        same: frozenset = frozenset(),
+    ) -> tuple:
         """Views of the ring rows of ticks ``[start, stop)`` (within :meth:`block_end`), to
         be filled in place: (n, F, V, S, R) outputs and (n, V, C, R) hit ratios; and (n,)
         bool, the rows that may hold nonzero values in the fields ``zeros`` (the others were
         last written by a block with those fields at zero, which the caller promises again).
         The fields named in ``blank`` (some of ``zeros``) are zero at every station: a chunk
-        of such rows only is reduced without reading them.
+        of such rows only is reduced without reading them. The caller also promises that
+        the fields named in ``same`` are equal in every variant: a chunk of such rows reduces
+        them for the first variant and copies the result to the others.
         """
         first = start % self.width
         rows = slice(first, first + stop - start)
@@ -173,6 +187,10 @@ class Recorder:
         self.zero_fields, self.blank_fields = zeros, blank
         unclean = ~self.zeroed[rows]
         self.zeroed[rows] = True
+        if same != self.same_fields:
+            self.alike[:] = False  # known for other fields
+            self.same_fields = same
+        self.alike[rows] = bool(same)
         return self.ring[rows], self.ring_hit[rows], unclean
 
     def block_done(self, stop: int) -> None:
@@ -192,21 +210,33 @@ class Recorder:
         data = self.ring[rows]  # (n, F, V, S, R)
         hit = self.ring_hit[rows]
         blank = self.blank_fields if self.zeroed[rows].all() else frozenset()
-        self._reduce(slice(self.emitted, stop), data, hit, blank)
+        same = self.same_fields if self.alike[rows].all() else frozenset()
+        self._reduce(slice(self.emitted, stop), data, hit, blank, same)
         self.emitted = stop
 
     # ------------------------------------------------------------------ per chunk
-    def _reduce(self, ticks: slice, data: np.ndarray, hit: np.ndarray, blank: frozenset) -> None:
-        """Reduce the chunk ``data`` (n, F, V, S, R); the fields named in ``blank`` are zero."""
+    def _reduce(
+        self, ticks: slice, data: np.ndarray, hit: np.ndarray, blank: frozenset, same: frozenset
+    ) -> None:
+        """Reduce the chunk ``data`` (n, F, V, S, R); the fields named in ``blank`` are zero,
+        those named in ``same`` equal in every variant."""
         plan, net, tau = self.plan, self.plan.net, self.plan.tick_s
-        chunk = _Chunk(data, hit, blank)
+        chunk = _Chunk(data, hit, blank, same)
         nothing = np.zeros(data.shape[:1] + data.shape[2:3] + data.shape[4:])  # (n, V, R)
 
         def total(field: str) -> np.ndarray:  # (n, V, R)
-            return nothing if field in blank else _sum_stations(data[:, _F[field]])
+            if field in blank:
+                return nothing
+            if field in same:  # the first variant's, read-only for every variant
+                return np.broadcast_to(_sum_stations(data[:, _F[field], :1]), nothing.shape)
+            return _sum_stations(data[:, _F[field]])
 
         def per_second(counts: np.ndarray) -> np.ndarray:
-            return nothing if counts is nothing else counts / tau
+            if counts is nothing:
+                return nothing
+            if counts.strides[1] == 0:  # equal in every variant (``total``): stays so
+                return np.broadcast_to(counts[:, :1] / tau, counts.shape)
+            return counts / tau
 
         offered = total("entered")  # new requests [requests]
         tot = {k: total(k) for k in _TOTALS}
@@ -249,7 +279,12 @@ class Recorder:
         }
         # the bands start at zero and a tick is reduced once: series of zeros are not written
         for key, values in scalars.items():
-            if values is not nothing:
+            if values is nothing:
+                continue
+            if values.strides[1] == 0:  # equal in every variant: the first one's band
+                _band(values[:, :1], out=self.bands[key][:, ticks, :1])
+                self.bands[key][:, ticks, 1:] = self.bands[key][:, ticks, :1]
+            else:
                 _band(values, out=self.bands[key][:, ticks])
         state_bands = _StateBands(states, len(latency_ms))
         for j, key in enumerate(("p50", "p95", "p99", "mean")):
@@ -259,6 +294,8 @@ class Recorder:
                 band = state_bands.band(waiting if key == "backlog" else flight, stations)
             elif _STATION_FIELDS.get(key) in blank:
                 continue
+            elif _STATION_FIELDS.get(key) in same:  # the first variant's band, copied
+                band = _band(self._station_series(key, stations, data[:, :, :1], waiting, states))
             else:
                 series = self._station_series(key, stations, data, waiting, states)
                 if isinstance(stations, slice):  # written in place

@@ -498,6 +498,7 @@ def _steady_hit_ratios(scenario, net, timeline, rates, popularity) -> np.ndarray
     n_t, n_v = rates.shape[0], len(net.designs)
     out = np.zeros((n_t, n_v, len(net.caches)))
     visits = _visits(net)  # (V, S, K) expected visits per external request, caches missed
+    known = {}  # variants often share a cache's size, TTL and traffic: each curve once
     for c, s in enumerate(net.caches):
         station = net.stations[s]
         for v, design in enumerate(net.designs):
@@ -514,9 +515,10 @@ def _steady_hit_ratios(scenario, net, timeline, rates, popularity) -> np.ndarray
                 ticks = capacity == level
                 # each distinct rate once: steady traffic repeats one rate over every tick
                 distinct, inverse = np.unique(rate[ticks], return_inverse=True)
-                out[ticks, v, c] = hit_ratio(popularity, items * level, params["ttl_s"], distinct)[
-                    inverse.ravel()
-                ]
+                key = (items * level, params["ttl_s"], distinct.tobytes())
+                if key not in known:
+                    known[key] = hit_ratio(popularity, items * level, params["ttl_s"], distinct)
+                out[ticks, v, c] = known[key][inverse.ravel()]
     return out
 
 

@@ -343,12 +343,11 @@ def _by_iteration(values: np.ndarray, fill: float, levels: np.ndarray, lmax: int
     """(T, V, n) per tick -> (T + lmax, V, n) per iteration: column j is at tick i - levels[j]
     in iteration i (``fill`` outside the horizon)."""
     n_t = values.shape[0]
-    iters = np.arange(n_t + lmax)[:, None] - levels[None, :]  # (I, n) tick of each column
-    inside = (iters >= 0) & (iters < n_t)
-    tick = np.clip(iters, 0, n_t - 1)
-    out = values[tick, :, np.arange(len(levels))[None, :]]  # (I, n, V)
-    out = np.where(inside[..., None], out, fill)
-    return np.ascontiguousarray(np.moveaxis(out, 2, 1))
+    out = np.full((n_t + lmax, *values.shape[1:]), fill)
+    for level in np.unique(levels):  # the columns of one level move by whole slices
+        columns = np.flatnonzero(levels == level)
+        out[level : level + n_t, :, columns] = values[:, :, columns]
+    return out
 
 
 def _block_rho(net, sl: slice) -> np.ndarray:
@@ -357,9 +356,12 @@ def _block_rho(net, sl: slice) -> np.ndarray:
     group = net.per_instance[:, sl]
     out = np.full(room.shape, np.inf)
     at = np.nonzero(np.isfinite(room) & ~net.delay[sl][None, :])
+    # variants often share their queues' sizes: each distinct (servers, room) once
+    queues, which = np.unique(np.stack([group[at], room[at]], axis=1), axis=0, return_inverse=True)
+    servers, rooms = queues[:, 0], queues[:, 1]
     out[at] = _largest_rho(
-        len(at[0]), lambda rho: finite_queue(group[at], rho, room[at], np.ones(rho.shape))[0] < 1e-7
-    )
+        len(queues), lambda rho: finite_queue(servers, rho, rooms, np.ones(rho.shape))[0] < 1e-7
+    )[which.ravel()]
     return out
 
 
@@ -368,14 +370,20 @@ def _doom_rho(net, policies, sl: slice) -> np.ndarray:
     timeout = policies.timeout_s[:, sl]
     out = np.full(timeout.shape, np.inf)
     at = np.nonzero(np.isfinite(timeout))
-    group = net.per_instance[:, sl][at]
     service = np.maximum(net.svc[:, sl].max(axis=2)[at], 1e-9)
+    # each distinct (servers, service time, timeout) once
+    queues, which = np.unique(
+        np.stack([net.per_instance[:, sl][at], service, timeout[at]], axis=1),
+        axis=0,
+        return_inverse=True,
+    )
+    group, service, limit = queues.T
 
     def safe(rho):
         p_wait, theta, _ = wait_parameters(group, rho * group, service, 1.0)
-        return path_survival_at(timeout[at], 1.0 / service, p_wait, theta) < 1e-9
+        return path_survival_at(limit, 1.0 / service, p_wait, theta) < 1e-9
 
-    out[at] = _largest_rho(len(at[0]), safe)
+    out[at] = _largest_rho(len(queues), safe)[which.ravel()]
     return out
 
 

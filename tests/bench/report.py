@@ -17,7 +17,8 @@ def format_table(r: dict) -> str:
     head = (
         f"Engine benchmark — {cfg['duration_s']} s at {cfg['tick_s']} s ticks, "
         f"{cfg['components']} components, {cfg['replications']} replications, "
-        f"median of {cfg['repeats']} runs, one core" + (" [QUICK]" if cfg["quick"] else "")
+        f"median of {cfg['repeats']} runs (a and b: of {cfg['rounds'] * cfg['repeats']}, in "
+        f"{cfg['rounds']} alternating rounds), one core" + (" [QUICK]" if cfg["quick"] else "")
     )
     rows = [
         (
@@ -33,7 +34,19 @@ def format_table(r: dict) -> str:
             _verdict(a["maxrss_mb"], t["a_peak_mb"], at_most=True, quick=cfg["quick"]),
         ),
         ("a  peak memory (tracemalloc, run only)", f"{a['traced_peak_mb']:.0f} MB", "", ""),
+        (
+            "a  round medians",
+            ", ".join(f"{m:.3f}" for m in a["round_medians_s"]) + " s",
+            "",
+            "",
+        ),
         ("b  wall time, 8 variants", f"{b['median_s']:.3f} s", "", ""),
+        (
+            "b  round medians",
+            ", ".join(f"{m:.3f}" for m in b["round_medians_s"]) + " s",
+            "",
+            "",
+        ),
         (
             "b  ratio to (a)",
             f"{b['ratio_to_a']:.2f}×",

@@ -26,6 +26,9 @@ def test_quick_bench_writes_every_section(tmp_path: Path):
     for value in (figures[section][key] for section, key in timed):
         assert value > 0
     assert figures["a"]["maxrss_mb"] > 0
+    # (a) and (b) are pooled over their alternating rounds
+    for section in ("a", "b"):
+        assert len(figures[section]["round_medians_s"]) == figures["config"]["rounds"]
     assert [row["ticks"] for row in figures["d"]["ticks"]] == sorted(
         row["ticks"] for row in figures["d"]["ticks"]
     )

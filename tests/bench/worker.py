@@ -65,6 +65,7 @@ def measure_engine(job: dict) -> dict:
     return {
         "median_s": statistics.median(times),
         "min_s": min(times),
+        "times_s": times,
         "runs": len(times),
         "traced_peak_mb": traced_peak / 2**20,
     }

@@ -21,9 +21,9 @@ from simulations.engine.schema import DESIGN, MAX_TICKS, SCENARIO
 # 16 variants x 32 components is ~1.2e8; larger runs are refused before any work.
 MAX_WORK_CELLS = 150_000_000
 # Batch cap: replications x variants x components held in memory at once, whatever the run's
-# length (the recorder keeps 128 ticks of ~22 series per cell, the state ~6 classes): about
-# 32 KB per cell, so ~2 GB at the cap - e.g. 8 variants x 1024 replications x 8 components.
-MAX_BATCH_CELLS = 65_536
+# length (the recorder keeps 256 ticks of ~22 series per cell, the state ~6 classes): about
+# 55 KB per cell, so ~1.8 GB at the cap - e.g. 8 variants x 512 replications x 8 components.
+MAX_BATCH_CELLS = 32_768
 
 # Components a request can stop at (hits return) and those that must be followed by a store.
 CACHING_TYPES = ("cache", "cdn")

@@ -165,7 +165,7 @@ def test_a_batch_too_large_to_hold_in_memory_is_refused_even_when_short():
     with pytest.raises(DesignError) as excinfo:
         simulate(scenario, [design] * 32, replications=1024)
     (problem,) = excinfo.value.problems
-    assert "batch cells" in problem.message and "65536" in problem.message
+    assert "batch cells" in problem.message and "32768" in problem.message
     simulate(scenario, [design] * 2, replications=1024)  # 2 x 1024 x 4 cells fit
 
 

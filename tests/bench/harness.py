@@ -50,7 +50,7 @@ def _plan(quick: bool) -> dict:
         "duration_s": 3600,
         "replications": 64,
         "repeats": 5,
-        "rounds": 3,
+        "rounds": 5,
         "des_horizon_s": 60,
         "ticks": [900, 1800, 3600, 7200],
         "reps": [16, 64, 256],

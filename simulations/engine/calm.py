@@ -127,11 +127,22 @@ class _Workspace:
 def _alike_in_every_variant(plan: Plan) -> frozenset:
     """The fields a calm block writes once for all variants, which the recorder then reduces
     once: the flows when every variant routes alike, and the moments when the service times
-    are alike too (see ``_outputs``)."""
+    are alike too (see ``_outputs``); the replicas' lag joins them block by block
+    (``_replicas_alike``)."""
     if plan.shape[0] == 1 or not plan.same_flows:
         return frozenset()
     flows = frozenset({"entered", "success", "writes", "replica_reads"})
     return flows | {"lam", "load", "m2"} if plan.same_service else flows
+
+
+def _replicas_alike(plan: Plan, st: State, same: frozenset) -> bool:
+    """Every variant's replicas get the same writes, hold the same unapplied writes and apply
+    them at the same rate: their lag is the same in every variant through the block."""
+    if "writes" not in same:
+        return False
+    unapplied = st.replication[:, plan.sweep.writes]
+    rate = plan.apply_rate
+    return bool((rate == rate[:1]).all() and (unapplied == unapplied[:1]).all())
 
 
 def _calm_block(plan: Plan, st: State, stop: int, recorder, work: _Workspace) -> None:
@@ -149,7 +160,8 @@ def _calm_block(plan: Plan, st: State, stop: int, recorder, work: _Workspace) ->
         return
     # (n, F, V, S, R) and (n, V, C, R) views of the recorder's rows, and which of them may
     # hold something other than zeros in the fields a calm tick leaves at zero
-    rows, hit, unclean = recorder.block_rows(start, end, _CALM_ZEROS, _CALM_BLANK, work.same)
+    same = work.same | ({"lag"} if _replicas_alike(plan, st, work.same) else set())
+    rows, hit, unclean = recorder.block_rows(start, end, _CALM_ZEROS, _CALM_BLANK, same)
     if unclean.any():
         rows[np.ix_(np.flatnonzero(unclean), _CALM_ZEROS)] = 0.0
     inflow, forward, scratch = work.views(end - start)
@@ -165,7 +177,8 @@ def _calm_block(plan: Plan, st: State, stop: int, recorder, work: _Workspace) ->
         return
     sw = plan.sweep
     if sw.writes is not None:
-        lag = st.replicate(plan, rows[:n, _F["writes"]][:, :, sw.writes])
+        variants = slice(0, 1) if "lag" in same else slice(None)
+        lag = st.replicate(plan, rows[:n, _F["writes"]][:, variants, sw.writes], variants)
         rows[:n, _F["lag"]][:, :, sw.writes] = lag
     _leave_caches(plan, st, start, n, rows, hit)
     st.tick = start + n

@@ -313,8 +313,9 @@ class Recorder:
         self.sums["spend"] += spend.sum(axis=0)
         self.sums["request_spend"] += per_request.sum(axis=0)
         self.sums["latency_weighted"] += (q["latency"][states, 3] * offered).sum(axis=0)
-        if plan.sweep.writes is not None:
-            self.sums["stale_reads"] += _stale_reads(plan, data)
+        if plan.sweep.writes is not None:  # once for all variants when their replicas agree
+            alike = {"writes", "replica_reads", "lag"} <= same
+            self.sums["stale_reads"] += _stale_reads(plan, data[:, :, :1] if alike else data)
         self.in_flight = in_flight[-1]
 
     @staticmethod

@@ -412,18 +412,22 @@ class State:
             self.replication[:, main] = backlog - lost
         out.lag[:, main] = self.replicate(plan, out.writes[None][:, :, main])[0]
 
-    def replicate(self, plan: Plan, writes: np.ndarray) -> np.ndarray:
+    def replicate(self, plan: Plan, writes: np.ndarray, variants=slice(None)) -> np.ndarray:
         """Replicas apply the primaries' writes over ``n`` consecutive ticks; returns the lag.
 
         Parameters
         ----------
         writes : ndarray, shape (n, V, m, R)
             Writes committed on each replicated primary per tick [requests].
+        variants : slice
+            ``slice(0, 1)`` when every variant's replicas are alike (writes, unapplied writes
+            and apply rates): the first variant's are computed and kept for all.
 
         Returns
         -------
         ndarray, shape (n, V, m, R)
-            Replica lag at the end of each tick: the unapplied writes over the apply rate [s].
+            Replica lag at the end of each tick: the unapplied writes over the apply rate [s]
+            (V is 1 with ``variants=slice(0, 1)``).
 
         Notes
         -----
@@ -431,8 +435,9 @@ class State:
         by tick (the recorder counts the stale reads from the lag, see ``record``).
         """
         main = plan.sweep.writes
-        backlog = self.replication[:, main]
-        per_tick = plan.apply_rate[:, :, None] * plan.tick_s
+        backlog = self.replication[variants, main]
+        rate = plan.apply_rate[variants, :, None]
+        per_tick = rate * plan.tick_s
         backlogs = np.empty(writes.shape)
         applied = np.empty(backlog.shape)
         for written, after in zip(writes, backlogs, strict=True):  # in place: tiny arrays
@@ -440,7 +445,7 @@ class State:
             np.minimum(after, per_tick, out=applied)
             backlog = np.subtract(after, applied, out=after)
         self.replication[:, main] = backlog
-        return np.divide(backlogs, np.maximum(plan.apply_rate[:, :, None], _TINY), out=backlogs)
+        return np.divide(backlogs, np.maximum(rate, _TINY), out=backlogs)
 
     def _autoscale(self, plan: Plan, t: int, out) -> None:
         sc = plan.scaling

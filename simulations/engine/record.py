@@ -255,15 +255,24 @@ class Recorder:
         # hourly_usd + instance_usd * (instances + booting - design instances), in place:
         # booting instances are billed too (a calm chunk has none: adding its zeros would
         # change no more than the sign of a zero, which the prices then take away)
-        prices = self.prices
+        prices, instances = self.prices, data[:, _F["instances"]]
         if "booting" in blank:
-            hourly = np.subtract(data[:, _F["instances"]], prices["instances"])
+            # no instance boots: where every replication has the same instances (no pool
+            # scaled apart) the bill is the first replication's, (n, V, S, 1)
+            if (instances[..., :1] == instances).all():
+                prices = {name: price[..., :1] for name, price in prices.items()}
+                instances = instances[..., :1]
+            hourly = np.subtract(instances, prices["instances"])
         else:
-            hourly = np.add(data[:, _F["instances"]], data[:, _F["booting"]])
+            hourly = np.add(instances, data[:, _F["booting"]])
             np.subtract(hourly, prices["instances"], out=hourly)
         np.multiply(prices["instance_usd"], hourly, out=hourly)
         np.add(prices["hourly_usd"], hourly, out=hourly)
-        per_request = np.einsum("nvsr,vs->nvr", data[:, _F["lam"]], net.request_usd) * tau
+        if "lam" in same and (net.request_usd == net.request_usd[:1]).all():  # once for all
+            lam = data[:, _F["lam"], :1]
+            per_request = np.einsum("nvsr,vs->nvr", lam, net.request_usd[:1]) * tau
+        else:
+            per_request = np.einsum("nvsr,vs->nvr", data[:, _F["lam"]], net.request_usd) * tau
         spend = _sum_stations(hourly) * tau / 3600.0 + per_request
         cumulative = self.sums["spend"][None] + _accumulate(np.add, spend)
         scalars = {
@@ -469,8 +478,16 @@ def _accumulate(ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:
 
 def _sum_stations(values: np.ndarray) -> np.ndarray:
     """(n, V, S, R) -> (n, V, R): the sum over stations, in the same sequential order as
-    ``values.sum(axis=2)`` when R is the innermost axis (bitwise equal), but faster."""
-    return np.einsum("nvsr->nvr", values)
+    ``values.sum(axis=2)`` when R is the innermost axis (bitwise equal), but faster.
+
+    With R = 1 the stations would be the contiguous axis, which numpy sums pairwise: they are
+    added one at a time instead, so a replication's sum has the same bits either way."""
+    if values.shape[-1] > 1:
+        return np.einsum("nvsr->nvr", values)
+    total = np.zeros(values.shape[:2] + values.shape[3:])
+    for s in range(values.shape[2]):
+        total += values[:, :, s]
+    return total
 
 
 def _band(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

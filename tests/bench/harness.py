@@ -177,7 +177,7 @@ def run_bench(*, quick: bool = False, progress: Callable[[str], None] = print) -
         {
             "kind": "engine_many",
             "configs": [*tick_configs, *rep_configs, mid_config],
-            "repeats": max(1, repeats // 2),
+            "repeats": repeats,
         }
     )["medians_s"]
     scaling = {

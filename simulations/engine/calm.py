@@ -165,12 +165,12 @@ def _calm_block(plan: Plan, st: State, stop: int, recorder, work: _Workspace) ->
     if unclean.any():
         rows[np.ix_(np.flatnonzero(unclean), _CALM_ZEROS)] = 0.0
     inflow, forward, scratch = work.views(end - start)
-    _flows(plan, start, end, inflow, forward, rows)
+    _flows(plan, start, end, inflow, forward, rows, same)
     servers = st.servers_with(plan, failed[start], down[start])
-    calm = _outputs(plan, st, start, end, servers, (inflow, forward, scratch), rows, hit)
+    calm = _outputs(plan, st, start, end, servers, (inflow, forward, scratch), rows, hit, same)
     n = int(np.argmin(calm)) if not calm.all() else end - start
     if plan.net.caches and st.since_flush.min() < WARM:
-        n = _while_caches_steady(plan, st, start, n, rows)
+        n = _while_caches_steady(plan, st, start, n, rows, same)
     if plan.scaling.any:
         n = _until_scaling(plan, st, start, n, rows)
     if n == 0:
@@ -178,17 +178,33 @@ def _calm_block(plan: Plan, st: State, stop: int, recorder, work: _Workspace) ->
     sw = plan.sweep
     if sw.writes is not None:
         variants = slice(0, 1) if "lag" in same else slice(None)
-        lag = st.replicate(plan, rows[:n, _F["writes"]][:, variants, sw.writes], variants)
-        rows[:n, _F["lag"]][:, :, sw.writes] = lag
-    _leave_caches(plan, st, start, n, rows, hit)
+        writes = _read(rows[:n], "writes", same)[:, variants, sw.writes]
+        _written(rows[:n], "lag", same)[:, :, sw.writes] = st.replicate(plan, writes, variants)
+    _leave_caches(plan, st, start, n, rows, hit, same)
     st.tick = start + n
     recorder.block_done(start + n)
 
 
-def _flows(plan: Plan, start: int, end: int, inflow, forward, rows) -> None:
+def _read(rows: np.ndarray, name: str, same: frozenset) -> np.ndarray:
+    """Field ``name`` of a block's recorder rows (n, F, V, S, R), as (n, V, S, R): the first
+    variant's, read-only for every variant, when it is one of the fields ``same`` the block
+    writes for the first variant only (:func:`_written`)."""
+    values = rows[:, _F[name]]
+    return np.broadcast_to(values[:, :1], values.shape) if name in same else values
+
+
+def _written(rows: np.ndarray, name: str, same: frozenset) -> np.ndarray:
+    """Where a block writes field ``name``: (n, V, S, R) rows, or only the first variant's
+    (n, 1, S, R) when it is one of ``same``, the fields equal in every variant (the recorder
+    copies them to the other variants only if a chunk mixes such rows with others)."""
+    values = rows[:, _F[name]]
+    return values[:, :1] if name in same else values
+
+
+def _flows(plan: Plan, start: int, end: int, inflow, forward, rows, same) -> None:
     """Requests arriving at (``inflow``) and forwarded by (``forward``) every (station, class)
     pair that carries traffic in ticks ``[start, end)``, each (P, n, V, R) (``Plan.pairs``);
-    the new requests go to ``rows``.
+    the new requests go to ``rows`` (see :func:`_written` for ``same``).
 
     In a calm tick a station serves what arrives and forwards it along the routes: levels are
     filled in route order, external arrivals last, as in the tick loop's iterations. A level's
@@ -210,7 +226,7 @@ def _flows(plan: Plan, start: int, end: int, inflow, forward, rows) -> None:
     read_ratio = plan.read_split.ratio[start:end, variants]  # (n, V, n_split)
     moved = (read_ratio != 1.0).any()  # replicas down or promoted: reads follow the live ones
     entries = {level: rest for level, *rest in pairs.entries}
-    entered = rows[:, _F["entered"]]
+    entered = _written(rows, "entered", same)
     for level in range(len(plan.net.levels)):
         if level in entries:
             stations, entry, classes, share, by_station = entries[level]
@@ -267,7 +283,7 @@ def _sum_classes(pairs, values, weights=None) -> np.ndarray:
     return np.stack(sums, axis=1).transpose(3, 1, 0, 2, 4)  # (S, M, n, V, 1)
 
 
-def _outputs(plan, st, start, end, servers, per_class, rows, hit) -> np.ndarray:
+def _outputs(plan, st, start, end, servers, per_class, rows, hit, same) -> np.ndarray:
     """Fill the recorder's rows for ticks ``[start, end)``; return which ticks are calm, (n,).
 
     The calm tests are the tick loop's own shortcuts: every station serves all it has
@@ -278,20 +294,22 @@ def _outputs(plan, st, start, end, servers, per_class, rows, hit) -> np.ndarray:
     tau = plan.tick_s
     inflow, forward, scratch = per_class  # (P, n, V, R) each
     np.subtract(inflow, forward, out=scratch)
-    rows[:, _F["success"]] = _by_tick(_sum_classes(pairs, scratch))  # V may be 1: broadcast
+    _written(rows, "success", same)[:] = _by_tick(_sum_classes(pairs, scratch))  # V may be 1
     if sw.writes is not None:
         primaries, at = pairs.writes
-        rows[:, _F["writes"]][:, :, primaries] = _by_tick(inflow[at])
+        _written(rows, "writes", same)[:, :, primaries] = _by_tick(inflow[at])
         reads = _by_tick(pairs.replica_reads.sum(inflow))
-        rows[:, _F["replica_reads"]][:, :, sw.replica_reads] = reads
+        _written(rows, "replica_reads", same)[:, :, sw.replica_reads] = reads
     ratio = np.take(plan.ratio[start:end], pairs.klass, axis=1)  # (n, P, R)
     weighted = np.multiply(inflow, ratio.transpose(1, 0, 2)[:, :, None], out=scratch)
     # variants that differ only in capacity share their service times: sum once, then copy
     service = slice(0, 1) if plan.same_flows and plan.same_service else slice(None)
     rates = _sum_classes(pairs, weighted, pairs.moments[:, :, :, service])  # (S, 3, n, V, R)
     moments = rows[:, _F["lam"] : _F["lam"] + 3]  # lam, load, m2: (n, 3, V, S, R)
+    if "lam" in same:  # and load, m2: the first variant's rows stand for all
+        moments = moments[:, :, :1]
     np.multiply(rates.transpose(2, 1, 3, 0, 4), 1.0 / tau, out=moments)  # V may be 1
-    lam, load = rows[:, _F["lam"]], rows[:, _F["load"]]
+    lam, load = _read(rows, "lam", same), _read(rows, "load", same)
     cap = servers * tau
     work = _by_tick(_sum_classes(pairs, inflow, pairs.svc[:, None, :, service])[:, 0])
     # the tests read the variants the sums cover (every one, or the first standing for all)
@@ -409,7 +427,7 @@ def _limiter_calm(plan, st, inflow, weighted) -> np.ndarray:
     return (admits & holds & (rho <= quiet)).all(axis=(1, 2, 3))
 
 
-def _leave_caches(plan, st, start, n, rows, hit) -> None:
+def _leave_caches(plan, st, start, n, rows, hit, same) -> None:
     """What the tick loop leaves in the cache state after the block's last tick."""
     caches = plan.net.caches
     if not caches:
@@ -418,23 +436,23 @@ def _leave_caches(plan, st, start, n, rows, hit) -> None:
     st.go[:, caches] = plan.cont4[:, caches] * (1.0 - plan.hit_steady[last])[:, :, None, None]
     if not plan.skew.any_flush:
         return
-    st.cache_arrivals = rows[n - 1, _F["lam"]][:, caches] * plan.tick_s
+    st.cache_arrivals = _read(rows, "lam", same)[n - 1][:, caches] * plan.tick_s
     depth = st.fetch_s.shape[0]
     first = max(0, n - depth)  # the ring keeps the store's last ``depth`` ticks
-    for j, fetch in enumerate(_store_fetch(plan, rows[first:n]), start=first):
+    for j, fetch in enumerate(_store_fetch(plan, rows[first:n], same), start=first):
         st.fetch_s[(start + j) % depth] = fetch
 
 
-def _store_fetch(plan, rows) -> np.ndarray:
+def _store_fetch(plan, rows, same) -> np.ndarray:
     """Time a miss takes at the store behind each cache, by the store's tick, (n, V, C, R) [s]:
     the time in system there (Little), as ``State.after_tick`` records it."""
     store = plan.cache_store
     busy = rows[:, _F["util"]][:, :, store] * rows[:, _F["servers"]][:, :, store]
-    backlog, lam = rows[:, _F["backlog"]][:, :, store], rows[:, _F["lam"]][:, :, store]
+    backlog, lam = rows[:, _F["backlog"]][:, :, store], _read(rows, "lam", same)[:, :, store]
     return (backlog + busy) / np.maximum(lam, _TINY)
 
 
-def _while_caches_steady(plan, st, start, n, rows) -> int:
+def _while_caches_steady(plan, st, start, n, rows, same) -> int:
     """Ticks of the block in which every cache warming up after a flush already hits at its
     steady ratio; the requests each cache has seen since its flush are advanced over them.
 
@@ -443,8 +461,8 @@ def _while_caches_steady(plan, st, start, n, rows) -> int:
     the flows are those of a warm cache. The test replays that formula tick by tick.
     """
     caches, tau, depth = plan.net.caches, plan.tick_s, st.fetch_s.shape[0]
-    lam = rows[:n, _F["lam"]][:, :, caches]  # (n, V, C, R)
-    fetch = _store_fetch(plan, rows[:n])
+    lam = _read(rows[:n], "lam", same)[:, :, caches]  # (n, V, C, R)
+    fetch = _store_fetch(plan, rows[:n], same)
     level = plan.sweep.level
     behind = level[plan.cache_store] - level[caches] + 1  # store ticks seen lag this much
     seen = np.empty(lam.shape)  # the fetch time each cache sees in each tick [s]

@@ -73,11 +73,14 @@ _CHUNK_FIELDS = {  # the station inputs of the latency law, named as in ``percen
 class _Chunk:
     """Per-tick station arrays of a chunk, shaped (n, V, S, R), read by ``percentiles``;
     ``zero`` names those known to be zero throughout (a calm chunk's backlogs), which need
-    not be read, and ``same`` those known to be equal in every variant (read once)."""
+    not be read, and ``same`` those equal in every variant (the first variant's, read-only)."""
 
     def __init__(self, data: np.ndarray, hit: np.ndarray, blank: frozenset, same: frozenset):
         for name, field in _CHUNK_FIELDS.items():
-            setattr(self, name, data[:, _F[field]])
+            values = data[:, _F[field]]
+            if field in same:
+                values = np.broadcast_to(values[:, :1], values.shape)
+            setattr(self, name, values)
         self.hit = hit
         self.zero = frozenset(name for name, field in _CHUNK_FIELDS.items() if field in blank)
         self.same = frozenset(name for name, field in _CHUNK_FIELDS.items() if field in same)
@@ -101,7 +104,8 @@ class Recorder:
         # rows whose ``zero_fields`` are known to hold zeros (see ``block_rows``)
         self.zeroed = np.ones(self.width, bool)  # the ring starts as zeros
         self.zero_fields, self.blank_fields = None, frozenset()
-        # rows whose ``same_fields`` are known to be equal in every variant (``block_rows``)
+        # rows whose ``same_fields`` hold the first variant's values only, which stand for
+        # every variant (``block_rows``)
         self.alike = np.zeros(self.width, bool)
         self.same_fields = frozenset()
         self.cache_depth = [int(plan.sweep.level[s]) for s in plan.net.caches]
@@ -147,10 +151,13 @@ class Recorder:
         # at the head of a wavefront, deeper stations report (blank) ticks before
         # ``state.tick``, which are recorded already
         self.zeroed[(i - self.reach) % self.width] = False
-        self.alike[(i - self.reach) % self.width] = False
         for depth, a, b in self.depths:  # stations are ordered by level: contiguous slices
             if i - depth >= state.tick:
-                self.ring[(i - depth) % self.width, :, :, a:b] = out.stack[:, :, a:b]
+                row = (i - depth) % self.width
+                self.ring[row, :, :, a:b] = out.stack[:, :, a:b]
+                # every station rewrites the row before it is reduced: all variants' values
+                # (a row before ``state.tick``, a calm block's, keeps its flag)
+                self.alike[row] = False
         for c, depth in enumerate(self.cache_depth):
             if i - depth >= state.tick:
                 self.ring_hit[(i - depth) % self.width, :, c] = out.hit[:, c]
@@ -176,9 +183,10 @@ class Recorder:
         bool, the rows that may hold nonzero values in the fields ``zeros`` (the others were
         last written by a block with those fields at zero, which the caller promises again).
         The fields named in ``blank`` (some of ``zeros``) are zero at every station: a chunk
-        of such rows only is reduced without reading them. The caller also promises that
-        the fields named in ``same`` are equal in every variant: a chunk of such rows reduces
-        them for the first variant and copies the result to the others.
+        of such rows only is reduced without reading them. The fields named in ``same`` are
+        equal in every variant, and the caller writes them for the first variant only: a
+        chunk of such rows only reduces them once and copies the result to the others; a
+        chunk that mixes them with other rows first copies the first variant's values there.
         """
         first = start % self.width
         rows = slice(first, first + stop - start)
@@ -188,7 +196,7 @@ class Recorder:
         unclean = ~self.zeroed[rows]
         self.zeroed[rows] = True
         if same != self.same_fields:
-            self.alike[:] = False  # known for other fields
+            self._fill_variants(np.flatnonzero(self.alike))  # rows written for other fields
             self.same_fields = same
         self.alike[rows] = bool(same)
         return self.ring[rows], self.ring_hit[rows], unclean
@@ -210,9 +218,21 @@ class Recorder:
         data = self.ring[rows]  # (n, F, V, S, R)
         hit = self.ring_hit[rows]
         blank = self.blank_fields if self.zeroed[rows].all() else frozenset()
-        same = self.same_fields if self.alike[rows].all() else frozenset()
+        alike = self.alike[rows]
+        if alike.all():
+            same = self.same_fields
+        else:  # rows of both kinds: every variant's values, then the usual reduction
+            self._fill_variants((np.arange(self.emitted, stop) % self.width)[alike])
+            same = frozenset()
         self._reduce(slice(self.emitted, stop), data, hit, blank, same)
         self.emitted = stop
+
+    def _fill_variants(self, rows: np.ndarray) -> None:
+        """Copy the first variant's values of ``same_fields`` to the other variants in ring
+        ``rows`` (indices), which then hold every variant's values."""
+        for name in self.same_fields:
+            self.ring[rows, _F[name], 1:] = self.ring[rows, _F[name], :1]
+        self.alike[rows] = False
 
     # ------------------------------------------------------------------ per chunk
     def _reduce(
@@ -224,12 +244,19 @@ class Recorder:
         chunk = _Chunk(data, hit, blank, same)
         nothing = np.zeros(data.shape[:1] + data.shape[2:3] + data.shape[4:])  # (n, V, R)
 
-        def total(field: str) -> np.ndarray:  # (n, V, R)
-            if field in blank:
+        def field(name: str) -> np.ndarray:  # (n, V, S, R)
+            values = data[:, _F[name]]
+            return np.broadcast_to(values[:, :1], values.shape) if name in same else values
+
+        def first_variant(name: str) -> np.ndarray:  # (n, 1, S, R)
+            return data[:, _F[name], :1]
+
+        def total(name: str) -> np.ndarray:  # (n, V, R)
+            if name in blank:
                 return nothing
-            if field in same:  # the first variant's, read-only for every variant
-                return np.broadcast_to(_sum_stations(data[:, _F[field], :1]), nothing.shape)
-            return _sum_stations(data[:, _F[field]])
+            if name in same:  # the first variant's, read-only for every variant
+                return np.broadcast_to(_sum_stations(first_variant(name)), nothing.shape)
+            return _sum_stations(data[:, _F[name]])
 
         def per_second(counts: np.ndarray) -> np.ndarray:
             if counts is nothing:
@@ -272,7 +299,7 @@ class Recorder:
             lam = data[:, _F["lam"], :1]
             per_request = np.einsum("nvsr,vs->nvr", lam, net.request_usd[:1]) * tau
         else:
-            per_request = np.einsum("nvsr,vs->nvr", data[:, _F["lam"]], net.request_usd) * tau
+            per_request = np.einsum("nvsr,vs->nvr", field("lam"), net.request_usd) * tau
         spend = _sum_stations(hourly) * tau / 3600.0 + per_request
         cumulative = self.sums["spend"][None] + _accumulate(np.add, spend)
         scalars = {
@@ -304,9 +331,9 @@ class Recorder:
             elif _STATION_FIELDS.get(key) in blank:
                 continue
             elif _STATION_FIELDS.get(key) in same:  # the first variant's band, copied
-                band = _band(self._station_series(key, stations, data[:, :, :1], waiting, states))
+                band = _band(self._station_series(key, stations, first_variant, waiting, states))
             else:
-                series = self._station_series(key, stations, data, waiting, states)
+                series = self._station_series(key, stations, field, waiting, states)
                 if isinstance(stations, slice):  # written in place
                     _band(series, out=self.station_bands[key][:, ticks, :, stations])
                     continue
@@ -324,17 +351,17 @@ class Recorder:
         self.sums["latency_weighted"] += (q["latency"][states, 3] * offered).sum(axis=0)
         if plan.sweep.writes is not None:  # once for all variants when their replicas agree
             alike = {"writes", "replica_reads", "lag"} <= same
-            self.sums["stale_reads"] += _stale_reads(plan, data[:, :, :1] if alike else data)
+            self.sums["stale_reads"] += _stale_reads(plan, first_variant if alike else field)
         self.in_flight = in_flight[-1]
 
     @staticmethod
-    def _station_series(key: str, stations, data, waiting, states) -> np.ndarray:
+    def _station_series(key: str, stations, chunk_field, waiting, states) -> np.ndarray:
         """Recorded series ``key`` or ``queue_delay_s`` at ``stations`` (an index of the station
-        axis), shaped (n, V, s, R), from the chunk's ``data`` (n, F, V, S, R) and the
-        ``waiting`` (U, S) of its ``states`` (n, V, R)."""
+        axis), shaped (n, V, s, R), from the chunk's fields (``chunk_field(name)``, each
+        (n, V, S, R)) and the ``waiting`` (U, S) of its ``states`` (n, V, R)."""
 
         def field(name: str) -> np.ndarray:
-            return data[:, _F[name]][:, :, stations]
+            return chunk_field(name)[:, :, stations]
 
         if key != "queue_delay_s":
             return field(_STATION_FIELDS[key])
@@ -427,16 +454,17 @@ class Recorder:
         )
 
 
-def _stale_reads(plan, data: np.ndarray) -> np.ndarray:
-    """Replica reads of a chunk that returned stale data, summed over ticks, (V, R) [requests].
+def _stale_reads(plan, field) -> np.ndarray:
+    """Replica reads of a chunk that returned stale data, summed over ticks, (V, R) [requests];
+    ``field(name)`` gives the chunk's recorded field, (n, V, S, R) (or V = 1 for all).
 
     A read is stale when its key was written within the replica lag window: with the key
     popularity, that is the hit ratio of a cache that has seen ``write rate x lag`` writes
     (see ``plan.warm_hit_ratio``). Reads and the lag are paired tick by tick.
     """
     main, rep = plan.sweep.writes, plan.sweep.replica_reads
-    written = data[:, _F["writes"]][:, :, main] / plan.tick_s * data[:, _F["lag"]][:, :, main]
-    reads = data[:, _F["replica_reads"]][:, :, rep]
+    written = field("writes")[:, :, main] / plan.tick_s * field("lag")[:, :, main]
+    reads = field("replica_reads")[:, :, rep]
     return (reads * warm_hit_ratio(plan, written)).sum(axis=(0, 2))
 
 

@@ -215,15 +215,15 @@ class Recorder:
             rows = slice(first, first + stop - self.emitted)
         else:
             rows = np.arange(self.emitted, stop) % self.width
-        data = self.ring[rows]  # (n, F, V, S, R)
-        hit = self.ring_hit[rows]
-        blank = self.blank_fields if self.zeroed[rows].all() else frozenset()
         alike = self.alike[rows]
         if alike.all():
             same = self.same_fields
-        else:  # rows of both kinds: every variant's values, then the usual reduction
+        else:  # rows of both kinds: every variant's values (before a wrapped chunk's copy)
             self._fill_variants((np.arange(self.emitted, stop) % self.width)[alike])
             same = frozenset()
+        data = self.ring[rows]  # (n, F, V, S, R)
+        hit = self.ring_hit[rows]
+        blank = self.blank_fields if self.zeroed[rows].all() else frozenset()
         self._reduce(slice(self.emitted, stop), data, hit, blank, same)
         self.emitted = stop
 

@@ -201,6 +201,27 @@ def test_variants_that_route_alike_are_reduced_once(monkeypatch, shared_chunks, 
     _assert_identical(blocked, simulate(scenario, designs, replications=8, seed=5))
 
 
+def test_variants_reduced_once_run_in_segments_through_incidents_as_in_one_run():
+    """A run stopped off the chunk grid reduces chunks that wrap around the recorder's ring,
+    some mixing calm rows (written for the first variant only) with the wavefront's."""
+    scenario = parse_scenario(
+        scenario_doc(rps=900, duration_s=900, mix=LARGE_MIX, incidents=INCIDENTS)
+    )
+    docs = [large_design(), _with(large_design(), "app", instances=9)]
+    designs = [parse_design(d, scenario) for d in docs]
+    whole = simulate(scenario, designs, replications=8, seed=5)
+    sim = Simulation(scenario, designs, replications=8, seed=5)
+    for until in (150.0, None):
+        sim.run(until)
+    a, b = _arrays(whole), _arrays(sim.result())
+    assert a.keys() == b.keys()
+    for key in a:
+        if a[key].dtype.kind == "f":
+            np.testing.assert_allclose(b[key], a[key], rtol=1e-9, atol=1e-12, err_msg=key)
+        else:
+            assert np.array_equal(b[key], a[key]), key
+
+
 def test_short_blocks_from_a_small_workspace_give_the_same_run(monkeypatch, blocks):
     """A large batch gets blocks shorter than a chunk (the workspace is capped): same run."""
     scenario = parse_scenario(scenario_doc(rps=900, duration_s=300, mix=LARGE_MIX))

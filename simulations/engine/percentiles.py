@@ -418,8 +418,9 @@ def chunk_percentiles(
     paths : PathTable
         The plan's class paths (:meth:`PathTable.build`).
     buf : record._Chunk
-        The chunk's station arrays, each (n, V, S, R), hit ratios (n, V, C, R) and ``zero``,
-        the names of the arrays known to be zero throughout (not read).
+        The chunk's station arrays, each (n, V, S, R), hit ratios (n, V, C, R), ``zero``,
+        the names of the arrays known to be zero throughout (not read), and ``same``, those
+        equal in every variant (hashed for the first).
     run_acc : ndarray, shape (V, R, n_grid)
         Accumulated arrival-weighted survival over ticks (updated in place).
     offered : ndarray, shape (n, V, R)
